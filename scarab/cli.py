@@ -1,0 +1,322 @@
+"""CLI layer: `scarab` and its tmux-like subcommands. Parses arguments, talks through the client library.
+
+With no subcommand, `scarab` opens the TUI attached to the most recently used session.
+Errors print `scarab: <message>` on stderr and exit 1; bad arguments exit 2 with usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from scarab import protocol as p
+from scarab.client import Client, start_daemon
+from scarab.errors import BadRequest, DaemonUnreachable, ScarabError
+from scarab.keys import send_keys_bytes
+from scarab.paths import Paths
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+_DURATION = re.compile(r"^(\d+)([smhdw]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"bad duration {text!r}: use a number with s, m, h, d or w (e.g. 7d)")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def positive_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: expected a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"bad size {value}: must be between 1 and 1000")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scarab", description="A terminal multiplexer.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    new = sub.add_parser("new", help="create a session (and attach unless -d)")
+    new.add_argument("-d", "--detached", action="store_true", help="create detached and print the id")
+    new.add_argument("-s", "--name", help="session name")
+    new.add_argument("-c", "--cwd", help="working directory (default: the current one)")
+    new.add_argument("-x", "--cols", type=positive_size, help="width in columns")
+    new.add_argument("-y", "--rows", type=positive_size, help="height in rows")
+    new.add_argument("argv", nargs=argparse.REMAINDER, help="command to run (after --)")
+
+    attach = sub.add_parser("attach", aliases=["a"], help="attach the TUI to a session")
+    attach.add_argument("target", nargs="?", help="session name or id (default: most recent)")
+
+    ls = sub.add_parser("ls", aliases=["list"], help="list sessions")
+    ls.add_argument("--json", action="store_true")
+
+    rename = sub.add_parser("rename", help="rename a session")
+    rename.add_argument("target")
+    rename.add_argument("new_name")
+
+    kill = sub.add_parser("kill", help="end a session and its programs")
+    kill.add_argument("target")
+    kill.add_argument("--force", action="store_true", help="detach attached clients first")
+
+    cleanup = sub.add_parser("cleanup", help="kill sessions not attached for a while")
+    cleanup.add_argument("--older-than", type=parse_duration, required=True, metavar="AGE", help="e.g. 7d, 12h")
+    cleanup.add_argument("--json", action="store_true")
+
+    capture = sub.add_parser("capture", help="print a session's screen (like tmux capture-pane -p)")
+    capture.add_argument("target")
+    capture.add_argument("--scrollback", "-S", action="store_true", help="include the scrollback")
+    capture.add_argument("--ansi", "-e", action="store_true", help="keep colours and attributes")
+
+    send = sub.add_parser("send", help="send keys to a session (like tmux send-keys)")
+    send.add_argument("target")
+    send.add_argument("--literal", "-l", action="store_true", help="send the words as text, no key names")
+    send.add_argument("keys", nargs="+")
+
+    daemon = sub.add_parser("daemon", help="control the per-user daemon")
+    daemon.add_argument("action", choices=["start", "stop", "status", "restart", "run"])
+    daemon.add_argument("--fork", action="store_true", help=argparse.SUPPRESS)
+    daemon.add_argument("--json", action="store_true")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"scarab: {message}", file=sys.stderr)
+    return 1
+
+
+def _ago(stamp: int) -> str:
+    delta = max(0, int(time.time()) - stamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if delta >= size:
+            return f"{delta // size}{unit} ago"
+    return f"{delta}s ago"
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def format_sessions(sessions: list[p.SessionInfo]) -> str:
+    if not sessions:
+        return "no sessions"
+    rows = [["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "STATE", "COMMAND", "CWD"]]
+    home = os.path.expanduser("~")
+    for s in sessions:
+        cwd = "~" + s.cwd[len(home) :] if home != "/" and s.cwd.startswith(home) else s.cwd
+        rows.append(
+            [s.id[:8], s.name, _ago(s.created_at), _ago(s.last_attached), str(s.attached), f"{s.cols}x{s.rows}",
+             s.state, " ".join(s.command), cwd]
+        )  # fmt: skip
+    return _table(rows)
+
+
+async def _with_client(fn: Callable[[Client], Awaitable[T]], autostart: bool = True) -> T:
+    client = await Client.connect(Paths.default(), autostart=autostart)
+    try:
+        return await fn(client)
+    finally:
+        await client.close()
+
+
+def _call(msg: p.Message, autostart: bool = True) -> Any:
+    return asyncio.run(_with_client(lambda c: c.request(msg), autostart))
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    cols, rows = args.cols, args.rows
+    if cols is None or rows is None:
+        size = os.get_terminal_size() if sys.stdout.isatty() else os.terminal_size((80, 24))
+        cols, rows = cols or size.columns, rows or size.lines
+    cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
+    msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None)
+    created: p.Created = _call(msg)
+    if args.detached:
+        print(created.session.id)
+        return 0
+    return _attach(created.session.id)
+
+
+def _attach(target: str | None) -> int:
+    try:
+        from scarab.tui.app import run_app
+    except ImportError as exc:
+        return _fail(f"the TUI is not available: {exc}")
+    return run_app(target)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    reply: p.List = _call(p.SessionList())
+    if args.json:
+        print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
+    else:
+        print(format_sessions(reply.sessions))
+    return 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    paths = Paths.default()
+    if args.action == "run":
+        if args.fork:
+            return _daemon_fork(paths)
+        from scarab.daemon.server import run_daemon
+
+        return asyncio.run(run_daemon(paths))
+    if args.action == "start":
+        print(start_daemon(paths))
+        return 0
+    if args.action == "status":
+        try:
+            status: p.Status = _call(p.DaemonStatus(), autostart=False)
+        except DaemonUnreachable as exc:
+            print(f"scarab: daemon not running ({exc})", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(asdict(status), indent=2))
+        else:
+            print(status.pid)
+            print(
+                f"version {status.version}, up {status.uptime:.0f}s, {status.sessions} session(s), "
+                f"{status.hosts_alive} host(s) alive, {status.clients} client(s)\n"
+                f"socket {status.socket}\ndatabase {status.database}",
+                file=sys.stderr,
+            )
+        return 0
+    if args.action in ("stop", "restart"):
+        _stop_daemon()
+        if args.action == "restart":
+            print(start_daemon(paths))
+        return 0
+    raise AssertionError(args.action)
+
+
+def _stop_daemon() -> None:
+    """Ask the daemon to stop (hosts keep running) and wait until its pid is gone."""
+    try:
+        status: p.Status = _call(p.DaemonStatus(), autostart=False)
+        _call(p.DaemonStop(), autostart=False)
+    except DaemonUnreachable:
+        return
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(status.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    raise ScarabError(f"the daemon (pid {status.pid}) did not stop within 15s; `kill {status.pid}` ends it")
+
+
+def _daemon_fork(paths: Paths) -> int:
+    """Fork a background daemon; print the line it reports (`ready PID`, `running PID`, `error ...`)."""
+    from scarab.daemon.server import run_daemon
+
+    read_fd, write_fd = os.pipe()
+    if os.fork() != 0:
+        os.close(write_fd)
+        with os.fdopen(read_fd) as reader:
+            line = reader.readline().strip()
+        print(line or "error the daemon exited during start-up; see " + str(paths.daemon_log))
+        return 0 if line.startswith(("ready", "running")) else 1
+    os.close(read_fd)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    try:
+        paths.prepare_runtime()
+        log = os.open(paths.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except (ScarabError, OSError) as exc:
+        os.write(write_fd, f"error {exc}\n".encode())
+        os._exit(1)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    code = 1
+    try:
+        code = asyncio.run(run_daemon(paths, ready=write_fd))
+    finally:
+        os._exit(code)
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    reply: p.Captured = _call(p.Capture(target=args.target, scrollback=args.scrollback, ansi=args.ansi))
+    sys.stdout.write(reply.text)
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    data = send_keys_bytes(args.keys, literal=args.literal)
+
+    async def send(client: Client) -> None:
+        for start in range(0, max(len(data), 1), 65536):
+            await client.request(p.Input(target=args.target, data=data[start : start + 65536], ack=True))
+
+    asyncio.run(_with_client(send))
+    return 0
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    match args.command:
+        case None:
+            return _attach(None)
+        case "new":
+            return cmd_new(args)
+        case "attach" | "a":
+            return _attach(args.target)
+        case "ls" | "list":
+            return cmd_ls(args)
+        case "rename":
+            reply: p.Renamed = _call(p.SessionRename(target=args.target, new_name=args.new_name))
+            print(f"renamed {reply.session.id[:8]} to {reply.session.name}")
+            return 0
+        case "kill":
+            _call(p.SessionDelete(target=args.target, force=args.force))
+            return 0
+        case "cleanup":
+            cleaned: p.CleanedUp = _call(p.Cleanup(older_than=args.older_than))
+            if args.json:
+                print(json.dumps(cleaned.session_ids))
+            else:
+                print(f"removed {len(cleaned.session_ids)} session(s)")
+            return 0
+        case "capture":
+            return cmd_capture(args)
+        case "send":
+            return cmd_send(args)
+        case "daemon":
+            return cmd_daemon(args)
+    raise BadRequest(f"unknown command {args.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except ScarabError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout.close()
+        return 0

@@ -1,0 +1,122 @@
+"""Client library layer: the one connection to the daemon that the CLI and the TUI share.
+
+Requests are answered in order; pushed messages (frames, kicks) go to `events`. The daemon is
+started on first use (`daemon run --fork`, which reports readiness on a pipe) and a stale socket
+left by a killed daemon is handled by the new daemon, which holds the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+
+from scarab import protocol as p
+from scarab.channel import Channel
+from scarab.errors import DaemonUnreachable, ProtocolError, ScarabError, error_from_code
+from scarab.paths import Paths
+
+__all__ = ["Client", "start_daemon"]
+
+START_TIMEOUT = 60.0
+
+
+def start_daemon(paths: Paths) -> int:
+    """Start the daemon in the background (or find the running one); returns its pid."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "scarab", "daemon", "run", "--fork"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=START_TIMEOUT,
+            text=True,
+        )
+    except subprocess.TimeoutExpired:
+        raise DaemonUnreachable(f"the daemon did not start within {START_TIMEOUT:g}s; see {paths.daemon_log}") from None
+    words = proc.stdout.split(maxsplit=1)
+    if len(words) == 2 and words[0] in ("ready", "running") and words[1].strip().isdigit():
+        return int(words[1])
+    detail = words[1].strip() if words[:1] == ["error"] else (proc.stderr.strip() or proc.stdout.strip())
+    raise DaemonUnreachable(f"could not start the scarab daemon: {detail or 'no reason given'}")
+
+
+class Client:
+    def __init__(self, channel: Channel, daemon_pid: int) -> None:
+        self.channel = channel
+        self.daemon_pid = daemon_pid
+        self.events: asyncio.Queue[p.Message | None] = asyncio.Queue()
+        self._waiting: deque[asyncio.Future[p.Message]] = deque()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def connect(cls, paths: Paths | None = None, autostart: bool = True) -> Client:
+        paths = paths or Paths.default()
+        try:
+            channel = await cls._open(paths.socket)
+        except DaemonUnreachable:
+            if not autostart:
+                raise
+            await asyncio.to_thread(start_daemon, paths)
+            channel = await cls._open(paths.socket)
+        try:
+            hello = await asyncio.wait_for(channel.hello("client"), 10)
+        except (EOFError, OSError, TimeoutError) as exc:
+            await channel.close()
+            raise DaemonUnreachable(f"the daemon at {paths.socket} did not answer: {exc or 'timeout'}") from None
+        except BaseException:
+            await channel.close()
+            raise
+        return cls(channel, hello.pid)
+
+    @staticmethod
+    async def _open(socket: Path) -> Channel:
+        try:
+            return await Channel.connect_unix(str(socket))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise DaemonUnreachable(f"no daemon is listening on {socket} ({exc.strerror})") from None
+        except OSError as exc:
+            raise DaemonUnreachable(f"cannot reach the daemon at {socket}: {exc}") from None
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                msg = await self.channel.recv()
+                if isinstance(msg, p.Frame | p.Kicked):
+                    self.events.put_nowait(msg)
+                elif self._waiting:
+                    self._waiting.popleft().set_result(msg)
+                elif isinstance(msg, p.Error):
+                    # An unsolicited error precedes the daemon closing this connection.
+                    self.events.put_nowait(msg)
+        except (EOFError, OSError, ProtocolError):
+            pass
+        finally:
+            while self._waiting:
+                fut = self._waiting.popleft()
+                if not fut.done():
+                    fut.set_exception(DaemonUnreachable("the connection to the daemon was lost"))
+            self.events.put_nowait(None)
+
+    def send(self, msg: p.Message) -> None:
+        """A message that gets no reply (input, resize)."""
+        self.channel.send_nowait(msg)
+
+    async def request(self, msg: p.Message) -> p.Message:
+        if self._reader.done():
+            raise DaemonUnreachable("the connection to the daemon was lost")
+        fut: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
+        self._waiting.append(fut)
+        await self.channel.send(msg)
+        reply = await fut
+        if isinstance(reply, p.Error):
+            raise error_from_code(reply.code, reply.message)
+        return reply
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ScarabError):
+            await self._reader
+        await self.channel.close()

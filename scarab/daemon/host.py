@@ -1,0 +1,334 @@
+"""Session host layer: one process per session owning the PTY, the child and the emulator.
+
+Started by the daemon (`python -m scarab.daemon.host ...`), it detaches into its own process
+session so it outlives the daemon, then serves one daemon connection at a time on its own socket.
+Input is written to the PTY before any pending output is parsed; output is parsed into the
+emulator and sent as frames of changed rows, coalesced (first frame after ~2 ms, then at most
+60/s) and skipped while the daemon is not keeping up, so only the latest state travels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import msgpack
+
+from scarab import protocol as p
+from scarab.channel import Channel, check_hello, peer_uid
+from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
+from scarab.daemon.pty import Child, child_env
+from scarab.errors import ProtocolError
+from scarab.styles import Line, Style, line_to_ansi
+
+__all__ = ["HostConfig", "SessionHost", "encode_frame", "main"]
+
+FIRST_FRAME_DELAY = 0.002
+FRAME_INTERVAL = 1 / 60
+READ_SIZE = 65536
+# Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
+MAX_QUEUED = 512 * 1024
+
+
+def encode_frame(emu: Emulator, session_id: str, seq: int, rows: list[int], full: bool, bell: bool = False) -> p.Frame:
+    """A Frame of `rows` with a style table local to this frame."""
+    table: dict[Style, int] = {}
+    lines: list[list[object]] = []
+    for y in rows:
+        line: Line = emu.row(y)
+        runs = [[count, table.setdefault(style, len(table))] for count, style in line.runs]
+        lines.append([y, line.text, runs])
+    x, cy, visible, shape = emu.cursor
+    return p.Frame(
+        session_id=session_id,
+        seq=seq,
+        cols=emu.cols,
+        rows=emu.rows,
+        cursor=[x, cy, int(visible), shape],
+        modes=emu.modes,
+        title=emu.title,
+        full=full,
+        lines=lines,
+        styles=[list(style) for style in table],
+        bell=bell,
+    )
+
+
+class HostConfig(argparse.Namespace):
+    session_id: str
+    name: str
+    socket: str
+    cols: int
+    rows: int
+    cwd: str
+    scrollback: int
+    restore: str | None
+    command: list[str]
+
+
+class SessionHost:
+    def __init__(self, config: HostConfig) -> None:
+        self.config = config
+        self.emu = Emulator(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
+        self.child: Child | None = None
+        self.exit_status: int | None = None
+        self.daemon: Channel | None = None
+        self.seq = 0
+        self.pending_input = bytearray()
+        self.flush_handle: asyncio.TimerHandle | None = None
+        self.last_flush = 0.0
+        self.done = asyncio.Event()
+        self.reaper: asyncio.Task[None] | None = None
+
+    # -- PTY side ---------------------------------------------------------------------------------
+
+    def start_child(self) -> None:
+        cfg = self.config
+        self.child = Child.spawn(cfg.command, cfg.cwd, child_env(cfg.session_id, cfg.name), cfg.cols, cfg.rows)
+        asyncio.get_running_loop().add_reader(self.child.fd, self.on_output)
+
+    def on_output(self) -> None:
+        assert self.child is not None
+        data = self.child.read(READ_SIZE)
+        if data is None:
+            return
+        if not data:
+            self.on_child_gone()
+            return
+        self.emu.feed(data)
+        self.schedule_flush()
+
+    def on_child_gone(self) -> None:
+        assert self.child is not None
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self.child.fd)
+        with contextlib.suppress(ValueError):
+            loop.remove_writer(self.child.fd)
+        self.reaper = loop.create_task(self._reap())
+
+    async def _reap(self) -> None:
+        assert self.child is not None
+        deadline = time.monotonic() + 5
+        status = self.child.reap()
+        while status is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            status = self.child.reap()
+        self.exit_status = status if status is not None else 0
+        self.child.close()
+        self.flush()
+        if self.daemon is not None:
+            self.daemon.send_nowait(p.ChildExited(status=self.exit_status))
+
+    def write_input(self, data: bytes) -> None:
+        """Write to the PTY now; whatever it cannot take yet waits for writability, in order."""
+        if self.child is None or self.exit_status is not None:
+            return
+        if self.pending_input:
+            self.pending_input += data
+            return
+        written = self.child.write(data)
+        if written < len(data):
+            self.pending_input += data[written:]
+            asyncio.get_running_loop().add_writer(self.child.fd, self._drain_input)
+
+    def _drain_input(self) -> None:
+        assert self.child is not None
+        written = self.child.write(bytes(self.pending_input[:READ_SIZE]))
+        del self.pending_input[:written]
+        if not self.pending_input:
+            asyncio.get_running_loop().remove_writer(self.child.fd)
+
+    # -- frames -----------------------------------------------------------------------------------
+
+    def schedule_flush(self) -> None:
+        if self.flush_handle is not None:
+            return
+        now = time.monotonic()
+        delay = max(FIRST_FRAME_DELAY, self.last_flush + FRAME_INTERVAL - now)
+        self.flush_handle = asyncio.get_running_loop().call_later(delay, self.flush)
+
+    def flush(self, full: bool = False) -> None:
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        daemon = self.daemon
+        if daemon is None:
+            return  # dirty rows keep accumulating; the next daemon asks for a full frame anyway
+        if not full and daemon.buffered() > MAX_QUEUED:
+            # The daemon is behind: skip this intermediate state and look again shortly.
+            self.flush_handle = asyncio.get_running_loop().call_later(FRAME_INTERVAL, self.flush)
+            return
+        dirty = self.emu.take_dirty()
+        rows = list(range(self.emu.rows)) if full else sorted(dirty)
+        bell, self.emu.bell = self.emu.bell, False
+        self.seq += 1
+        self.last_flush = time.monotonic()
+        daemon.send_nowait(encode_frame(self.emu, self.config.session_id, self.seq, rows, full, bell))
+
+    # -- daemon side ------------------------------------------------------------------------------
+
+    def info(self) -> p.HostInfo:
+        cwd = (self.child.cwd() if self.child and self.exit_status is None else None) or self.config.cwd
+        return p.HostInfo(
+            session_id=self.config.session_id,
+            name=self.config.name,
+            host_pid=os.getpid(),
+            child_pid=self.child.pid if self.child else 0,
+            cols=self.emu.cols,
+            rows=self.emu.rows,
+            cwd=cwd,
+            exited=self.exit_status is not None,
+            exit_status=self.exit_status or 0,
+        )
+
+    def snapshot(self) -> p.Snapshot:
+        x, y, _visible, _shape = self.emu.cursor
+        return p.Snapshot(
+            cwd=self.info().cwd,
+            screen=[line_to_ansi(line) for line in self.emu.screen_lines()],
+            scrollback=[line_to_ansi(line) for line in self.emu.history],
+            cursor=[x, y],
+            cols=self.emu.cols,
+            rows=self.emu.rows,
+        )
+
+    async def serve_daemon(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        channel = Channel(reader, writer)
+        try:
+            if peer_uid(writer) != os.getuid():
+                return
+            check_hello(await channel.recv())
+            await channel.send(p.Hello(version=p.PROTOCOL_VERSION, role="host", pid=os.getpid()))
+            if self.daemon is not None:
+                await self.daemon.close()  # a new daemon replaces a dead or old one
+            self.daemon = channel
+            await channel.send(self.info())
+            while True:
+                msg = await channel.recv()
+                if not self.handle(channel, msg):
+                    break
+        except (EOFError, OSError, ProtocolError):
+            pass
+        except Exception:
+            # One bad daemon connection never ends the session; the traceback goes to the host log.
+            traceback.print_exc()
+        finally:
+            if self.daemon is channel:
+                self.daemon = None
+            await channel.close()
+
+    def handle(self, channel: Channel, msg: p.Message) -> bool:
+        match msg:
+            case p.HostInput(data=data):
+                self.write_input(data)
+            case p.HostResize(cols=cols, rows=rows):
+                if 1 <= cols <= 10000 and 1 <= rows <= 10000:
+                    self.emu.resize(cols, rows)
+                    if self.child is not None and self.exit_status is None:
+                        self.child.resize(cols, rows)
+                    self.flush(full=True)
+            case p.HostRedraw():
+                self.flush(full=True)
+            case p.HostCapture(scrollback=scrollback, ansi=ansi):
+                channel.send_nowait(p.Captured(text=self.emu.capture(scrollback, ansi)))
+            case p.HostSnapshot():
+                channel.send_nowait(self.snapshot())
+            case p.HostTerminate():
+                channel.send_nowait(p.Ok())
+                self.done.set()
+                return False
+            case _:
+                channel.send_nowait(p.Error(code="protocol", message=f"host: unexpected {type(msg).__name__}"))
+        return True
+
+    async def run(self, server: asyncio.Server) -> None:
+        try:
+            await self.done.wait()
+        finally:
+            server.close()
+            if self.child is not None and self.exit_status is None:
+                self.child.terminate()
+                self.child.close()
+            if self.daemon is not None:
+                with contextlib.suppress(Exception):
+                    await self.daemon.writer.drain()
+                await self.daemon.close()
+
+
+def _load_restore(path: str | None, emu: Emulator) -> None:
+    if not path:
+        return
+    try:
+        data = msgpack.unpackb(Path(path).read_bytes(), raw=False)
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.get("saved_at", time.time())))
+        emu.restore(list(data.get("screen", [])), list(data.get("scrollback", [])), f"[scarab: restored {stamp}]")
+    except Exception as exc:  # a damaged snapshot costs the old screen, never the session
+        emu.feed(f"[scarab: could not restore the saved screen: {exc}]\r\n".encode())
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def parse_args(argv: list[str]) -> HostConfig:
+    parser = argparse.ArgumentParser(prog="scarab-host")
+    parser.add_argument("--session-id", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--cols", type=int, default=80)
+    parser.add_argument("--rows", type=int, default=24)
+    parser.add_argument("--cwd", default=os.path.expanduser("~"))
+    parser.add_argument("--scrollback", type=int, default=DEFAULT_SCROLLBACK)
+    parser.add_argument("--restore")
+    parser.add_argument("command", nargs="+")
+    return parser.parse_args(argv, namespace=HostConfig())
+
+
+async def _serve(config: HostConfig, ready_fd: int) -> int:
+    host = SessionHost(config)
+    _load_restore(config.restore, host.emu)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(config.socket)
+    server = await asyncio.start_unix_server(host.serve_daemon, path=config.socket, limit=p.MAX_FRAME)
+    os.chmod(config.socket, 0o600)
+    try:
+        host.start_child()
+        assert host.child is not None
+        os.write(ready_fd, f"ready {os.getpid()} {host.child.pid}\n".encode())
+        os.close(ready_fd)
+        await host.run(server)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(config.socket)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(sys.argv[1:] if argv is None else argv)
+    # Fork so the daemon's child exits at once and the host is re-parented to init: the daemon owes
+    # it no wait(), and the host lives on when the daemon dies. stdout is the daemon's ready pipe.
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ready_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    try:
+        return asyncio.run(_serve(config, ready_fd))
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            os.write(ready_fd, f"error {exc}\n".encode())
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

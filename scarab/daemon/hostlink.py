@@ -1,0 +1,157 @@
+"""Host link layer: the daemon's side of one session host — spawning it and talking to it.
+
+`spawn_host` starts a host process and waits for its ready line; `HostLink` is the connection to a
+running host: requests answered in order (the host handles them one by one), and pushed events
+(frames, child exit) handed to callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scarab import protocol as p
+from scarab.channel import Channel
+from scarab.errors import HostUnavailable, ProtocolError
+
+__all__ = ["HostLink", "SpawnRequest", "spawn_host"]
+
+SPAWN_TIMEOUT = 15.0
+REQUEST_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    session_id: str
+    name: str
+    socket: Path
+    log: Path
+    cols: int
+    rows: int
+    cwd: str
+    command: tuple[str, ...]
+    scrollback: int
+    restore: Path | None = None
+
+
+async def spawn_host(req: SpawnRequest) -> tuple[int, int]:
+    """Start a host for `req`; returns (host pid, child pid) once it listens on its socket."""
+    args = [
+        sys.executable, "-m", "scarab.daemon.host",
+        "--session-id", req.session_id,
+        "--name", req.name,
+        "--socket", str(req.socket),
+        "--cols", str(req.cols),
+        "--rows", str(req.rows),
+        "--cwd", req.cwd,
+        "--scrollback", str(req.scrollback),
+    ]  # fmt: skip
+    if req.restore is not None:
+        args += ["--restore", str(req.restore)]
+    args += ["--", *req.command]
+    with open(req.log, "ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log
+        )
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), SPAWN_TIMEOUT)
+    except TimeoutError:
+        line = b""
+    finally:
+        await proc.wait()  # the launcher exits as soon as it has forked the host
+    words = line.decode(errors="replace").split()
+    if len(words) == 3 and words[0] == "ready":
+        return int(words[1]), int(words[2])
+    detail = " ".join(words[1:]) if words[:1] == ["error"] else f"no ready signal; see {req.log}"
+    raise HostUnavailable(f"could not start a session host: {detail}")
+
+
+class HostLink:
+    """A connected host. Requests are answered in order; frames and exits go to the callbacks."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        info: p.HostInfo,
+        on_event: Callable[[HostLink, p.Message], None],
+    ) -> None:
+        self.channel = channel
+        self.info = info
+        self._on_event = on_event
+        self._waiting: deque[asyncio.Future[p.Message]] = deque()
+        self.closed = asyncio.Event()
+
+    @classmethod
+    async def connect(cls, socket: Path, on_event: Callable[[HostLink, p.Message], None]) -> HostLink:
+        channel = await asyncio.wait_for(Channel.connect_unix(str(socket)), REQUEST_TIMEOUT)
+        try:
+            await asyncio.wait_for(channel.hello("daemon"), REQUEST_TIMEOUT)
+            info = await asyncio.wait_for(channel.recv(), REQUEST_TIMEOUT)
+            if not isinstance(info, p.HostInfo):
+                raise ProtocolError(f"host sent {type(info).__name__} instead of HostInfo")
+        except BaseException:
+            await channel.close()
+            raise
+        return cls(channel, info, on_event)
+
+    async def run(self) -> None:
+        """Read until the host goes away; runs until cancelled, fails pending requests at the end."""
+        try:
+            while True:
+                msg = await self.channel.recv()
+                if isinstance(msg, p.Frame | p.ChildExited):
+                    self._on_event(self, msg)
+                elif self._waiting:
+                    fut = self._waiting.popleft()
+                    if not fut.done():
+                        fut.set_result(msg)
+        except (EOFError, OSError, ProtocolError):
+            pass
+        finally:
+            while self._waiting:
+                fut = self._waiting.popleft()
+                if not fut.done():
+                    fut.set_exception(HostUnavailable("the session host went away"))
+            await self.channel.close()
+            self.closed.set()
+
+    def send(self, msg: p.Message) -> None:
+        """Fire-and-forget messages (input, resize, redraw): never wait on the host for these."""
+        self.channel.send_nowait(msg)
+
+    async def request(self, msg: p.Message, timeout: float = REQUEST_TIMEOUT) -> p.Message:
+        if self.closed.is_set():
+            raise HostUnavailable("the session host went away")
+        fut: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
+        self._waiting.append(fut)
+        self.channel.send_nowait(msg)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            raise HostUnavailable(f"the session host did not answer within {timeout:g}s") from None
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); /proc tells the truth.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return True

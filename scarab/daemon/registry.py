@@ -1,0 +1,492 @@
+"""Registry layer: the daemon's sessions, their hosts, and which clients are attached where.
+
+`SessionManager` is the library API of the control plane. Every control operation is committed to
+the store before it returns, so the reply a client sees is always durable. Hosts are adopted when
+alive and resurrected from their last snapshot when gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import msgpack
+
+from scarab import protocol as p
+from scarab.daemon.hostlink import HostLink, SpawnRequest, pid_alive, spawn_host
+from scarab.daemon.pty import default_shell
+from scarab.daemon.store import SessionRecord, Store
+from scarab.errors import (
+    BadRequest,
+    DuplicateName,
+    HostUnavailable,
+    ScarabError,
+    SessionBusy,
+    SessionNotFound,
+)
+from scarab.paths import Paths
+
+__all__ = ["ManagerConfig", "SessionManager", "Viewer"]
+
+MAX_SIZE = 1000
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f:]")
+# A host that dies this soon after a resurrection is not resurrected again (it would loop).
+MIN_LIFETIME = 2.0
+
+
+class Viewer(Protocol):
+    """An attached client, as the registry sees it."""
+
+    def push(self, msg: p.Message) -> None: ...
+
+
+@dataclass(frozen=True)
+class ManagerConfig:
+    scrollback: int = 10_000
+    snapshot_interval: float = 5.0
+    default_command: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class Session:
+    record: SessionRecord
+    host: HostLink | None = None
+    viewers: set[Viewer] = field(default_factory=set)
+    started: float = 0.0  # when this daemon last spawned its host (0: adopted)
+    snapshot_due: asyncio.TimerHandle | None = None
+    reader: asyncio.Task[None] | None = None
+    ending: bool = False  # being deleted: its host going away is expected
+
+
+def validate_size(cols: int, rows: int) -> None:
+    if not (1 <= cols <= MAX_SIZE and 1 <= rows <= MAX_SIZE):
+        raise BadRequest(f"bad size {cols}x{rows}: columns and rows must be between 1 and {MAX_SIZE}")
+
+
+def validate_name(name: str) -> str:
+    if not name or not name.strip():
+        raise BadRequest("session name must not be empty")
+    if len(name) > 64:
+        raise BadRequest(f"session name is too long ({len(name)} characters, at most 64)")
+    if _BAD_NAME.search(name):
+        raise BadRequest(f"session name {name!r} contains a control character or ':'")
+    return name
+
+
+class SessionManager:
+    def __init__(self, paths: Paths, store: Store, config: ManagerConfig | None = None) -> None:
+        self.paths = paths
+        self.store = store
+        self.config = config or ManagerConfig()
+        self.sessions: dict[str, Session] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lookups ----------------------------------------------------------------------------------
+
+    def session_count(self) -> int:
+        return len(self.sessions)
+
+    def list_sessions(self) -> list[p.SessionInfo]:
+        ordered = sorted(self.sessions.values(), key=lambda s: (s.record.created_at, s.record.id))
+        return [self.info(s) for s in ordered]
+
+    def info(self, session: Session) -> p.SessionInfo:
+        r = session.record
+        return p.SessionInfo(
+            id=r.id,
+            name=r.name,
+            created_at=r.created_at,
+            last_attached=r.last_attached,
+            cols=r.cols,
+            rows=r.rows,
+            state=r.state if session.host is not None or r.state == "exited" else "restoring",
+            command=list(r.command),
+            cwd=r.cwd,
+            attached=len(session.viewers),
+            host_pid=r.host_pid,
+            child_pid=r.child_pid,
+        )
+
+    def get_session(self, target: str) -> Session:
+        """Resolve a name, an id, or a unique id prefix."""
+        for s in self.sessions.values():
+            if s.record.name == target:
+                return s
+        if target in self.sessions:
+            return self.sessions[target]
+        matches = [s for sid, s in self.sessions.items() if target and sid.startswith(target)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise BadRequest(f"ambiguous session id prefix {target!r}: matches {len(matches)} sessions")
+        raise SessionNotFound(f"Session not found: {target}")
+
+    def _check_name_free(self, name: str, except_id: str = "") -> None:
+        for s in self.sessions.values():
+            if s.record.name == name and s.record.id != except_id:
+                raise DuplicateName(f"duplicate session name: {name!r} is already taken (id {s.record.id[:8]})")
+
+    def _next_name(self) -> str:
+        taken = {s.record.name for s in self.sessions.values()}
+        n = 0
+        while str(n) in taken:
+            n += 1
+        return str(n)
+
+    # -- create / adopt / resurrect ---------------------------------------------------------------
+
+    async def create_session(
+        self,
+        name: str | None = None,
+        cols: int = 80,
+        rows: int = 24,
+        cwd: str | None = None,
+        command: Iterable[str] | None = None,
+    ) -> p.SessionInfo:
+        validate_size(cols, rows)
+        name = validate_name(name) if name is not None else self._next_name()
+        self._check_name_free(name)
+        cwd = cwd or os.path.expanduser("~")
+        if not os.path.isdir(cwd):
+            raise BadRequest(f"working directory {cwd!r} does not exist")
+        argv = tuple(command or ()) or self.config.default_command or (default_shell(),)
+        now = int(time.time())
+        record = SessionRecord(
+            id=uuid.uuid4().hex, name=name, created_at=now, last_attached=now, cols=cols, rows=rows,
+            cwd=cwd, command=argv,
+        )  # fmt: skip
+        session = Session(record, started=time.monotonic())
+        # Reserve the name while the host starts, so a concurrent create cannot take it too.
+        self.sessions[record.id] = session
+        try:
+            host_pid, child_pid = await spawn_host(self._spawn_request(record))
+            session.record = record.with_(host_pid=host_pid, child_pid=child_pid)
+            await self._connect(session)
+            self.store.put(session.record)
+        except BaseException:
+            self.sessions.pop(record.id, None)
+            await self._end_host(session)
+            raise
+        return self.info(session)
+
+    def _spawn_request(self, record: SessionRecord, restore: bytes | None = None) -> SpawnRequest:
+        restore_path = None
+        if restore is not None:
+            restore_path = self.paths.hosts / f"{record.id}.restore"
+            fd = os.open(restore_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(restore)
+        return SpawnRequest(
+            session_id=record.id,
+            name=record.name,
+            socket=self.paths.host_socket(record.id),
+            log=self.paths.hosts / f"{record.id}.log",
+            cols=record.cols,
+            rows=record.rows,
+            cwd=record.cwd or os.path.expanduser("~"),
+            command=record.command or (default_shell(),),
+            scrollback=self.config.scrollback,
+            restore=restore_path,
+        )
+
+    async def _connect(self, session: Session) -> None:
+        link = await HostLink.connect(self.paths.host_socket(session.record.id), self._on_host_event)
+        session.host = link
+        session.reader = self._spawn(self._watch_host(session, link))
+
+    async def restore_sessions(self) -> list[str]:
+        """At daemon start: adopt every live host, resurrect the sessions whose host is gone."""
+        problems: list[str] = []
+        records = {r.id: r for r in self.store.sessions()}
+        # Hosts with no row (a database moved aside, a crash mid-create) are adopted too.
+        for sock in sorted(self.paths.hosts.glob("*.sock")):
+            if sock.stem not in records:
+                with contextlib.suppress(Exception):
+                    link = await HostLink.connect(sock, self._on_host_event)
+                    info = link.info
+                    await link.close()
+                    now = int(time.time())
+                    name = info.name
+                    if any(r.name == name for r in records.values()):
+                        name = f"{name}-{info.session_id[:6]}"
+                    records[info.session_id] = SessionRecord(
+                        id=info.session_id, name=name, created_at=now, last_attached=now, cols=info.cols,
+                        rows=info.rows, cwd=info.cwd, host_pid=info.host_pid, child_pid=info.child_pid,
+                    )  # fmt: skip
+        for record in records.values():
+            session = Session(record.with_(attached=0))
+            self.sessions[record.id] = session
+            if record.state == "exited":
+                self.store.put(session.record)
+                continue
+            try:
+                await self._connect(session)
+                assert session.host is not None
+                info = session.host.info
+                session.record = session.record.with_(
+                    host_pid=info.host_pid, child_pid=info.child_pid, cols=info.cols, rows=info.rows,
+                    cwd=info.cwd or record.cwd,
+                )  # fmt: skip
+                self.store.put(session.record)
+                if info.exited:
+                    await self._on_child_exit(session, info.exit_status)
+            except (OSError, TimeoutError, ScarabError):
+                try:
+                    await self._resurrect(session)
+                except ScarabError as exc:
+                    problems.append(f"session {record.name}: {exc}")
+        return problems
+
+    async def _resurrect(self, session: Session) -> None:
+        """A new host in the saved cwd, showing the saved screen and scrollback above a marker."""
+        record = session.record
+        if record.host_pid and pid_alive(record.host_pid):
+            # Alive but unreachable (hung, or its socket was removed): it cannot be adopted, and
+            # leaving it would run two shells for one session.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(record.host_pid, signal.SIGKILL)
+        with contextlib.suppress(FileNotFoundError):
+            self.paths.host_socket(record.id).unlink()
+        saved = self.store.snapshot(record.id)
+        restore = None
+        if saved is not None:
+            saved_at, blob = saved
+            with contextlib.suppress(Exception):
+                data = msgpack.unpackb(blob, raw=False)
+                data["saved_at"] = saved_at
+                restore = msgpack.packb(data, use_bin_type=True)
+                if data.get("cwd") and os.path.isdir(data["cwd"]):
+                    record = record.with_(cwd=data["cwd"])
+        host_pid, child_pid = await spawn_host(self._spawn_request(record, restore))
+        session.record = record.with_(host_pid=host_pid, child_pid=child_pid, state="running")
+        session.started = time.monotonic()
+        await self._connect(session)
+        self.store.put(session.record)
+
+    # -- host events ------------------------------------------------------------------------------
+
+    def _on_host_event(self, link: HostLink, msg: p.Message) -> None:
+        session = self.sessions.get(link.info.session_id)
+        if session is None or session.host is not link:
+            return
+        match msg:
+            case p.Frame():
+                for viewer in list(session.viewers):
+                    viewer.push(msg)
+                self._snapshot_soon(session)
+            case p.ChildExited(status=status):
+                self._spawn(self._on_child_exit(session, status))
+
+    async def _watch_host(self, session: Session, link: HostLink) -> None:
+        await link.run()
+        if session.host is not link:
+            return
+        session.host = None
+        if session.ending or session.record.state == "exited" or session.record.id not in self.sessions:
+            return
+        if time.monotonic() - session.started < MIN_LIFETIME and session.record.host_pid:
+            await self._mark_exited(session, 0, "its host exited right after starting")
+            return
+        with contextlib.suppress(ScarabError, OSError):
+            await self._resurrect(session)
+            if session.host is not None:
+                for _viewer in session.viewers:
+                    session.host.send(p.HostRedraw())
+                return
+        await self._mark_exited(session, 0, "its host could not be restarted")
+
+    async def _on_child_exit(self, session: Session, status: int) -> None:
+        with contextlib.suppress(ScarabError):
+            await self._save_snapshot(session)
+        await self._mark_exited(session, status, f"the program exited with status {status}")
+        await self._end_host(session)
+
+    async def _mark_exited(self, session: Session, status: int, reason: str) -> None:
+        session.record = session.record.with_(state="exited", exit_status=status, attached=0)
+        self.store.put(session.record)
+        for viewer in list(session.viewers):
+            viewer.push(p.Kicked(session_id=session.record.id, reason=reason))
+        session.viewers.clear()
+
+    def _snapshot_soon(self, session: Session) -> None:
+        if session.snapshot_due is None:
+            loop = asyncio.get_running_loop()
+            session.snapshot_due = loop.call_later(
+                self.config.snapshot_interval, lambda: self._spawn(self._save_snapshot(session))
+            )
+
+    async def _save_snapshot(self, session: Session) -> None:
+        if session.snapshot_due is not None:
+            session.snapshot_due.cancel()
+            session.snapshot_due = None
+        host = session.host
+        if host is None or session.record.id not in self.sessions:
+            return
+        snap = await host.request(p.HostSnapshot())
+        if not isinstance(snap, p.Snapshot):
+            return
+        data = {"screen": snap.screen, "scrollback": snap.scrollback, "cwd": snap.cwd, "cursor": snap.cursor}
+        self.store.save_snapshot(session.record.id, msgpack.packb(data, use_bin_type=True))
+        if snap.cwd and snap.cwd != session.record.cwd:
+            session.record = session.record.with_(cwd=snap.cwd)
+            self.store.put(session.record)
+
+    async def save_all_snapshots(self) -> None:
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(ScarabError):
+                await self._save_snapshot(session)
+
+    # -- control operations -----------------------------------------------------------------------
+
+    def _host(self, session: Session) -> HostLink:
+        if session.host is None:
+            state = "has exited" if session.record.state == "exited" else "is being restored; try again"
+            raise HostUnavailable(f"session {session.record.name!r} {state}")
+        return session.host
+
+    async def attach_client(self, target: str, viewer: Viewer, cols: int = 0, rows: int = 0) -> p.SessionInfo:
+        session = self.get_session(target)
+        host = self._host(session)
+        if cols or rows:
+            validate_size(cols, rows)
+        for other in self.sessions.values():
+            other.viewers.discard(viewer)
+        session.viewers.add(viewer)
+        record = session.record.with_(last_attached=int(time.time()), attached=len(session.viewers))
+        if cols and rows and (cols, rows) != (record.cols, record.rows):
+            record = record.with_(cols=cols, rows=rows)  # window-size "latest", as tmux
+            host.send(p.HostResize(cols=cols, rows=rows))
+        else:
+            host.send(p.HostRedraw())
+        self._commit(session, record)
+        return self.info(session)
+
+    def detach_client(self, viewer: Viewer, target: str | None = None) -> list[str]:
+        """Detach `viewer` (from `target` only, if given); returns the ids it was detached from."""
+        detached = []
+        for session in self.sessions.values():
+            if viewer in session.viewers and (target is None or session is self.get_session(target)):
+                session.viewers.discard(viewer)
+                self._commit(session, session.record.with_(attached=len(session.viewers)))
+                detached.append(session.record.id)
+        return detached
+
+    def _commit(self, session: Session, record: SessionRecord) -> None:
+        self.store.put(record)
+        session.record = record
+
+    def rename_session(self, target: str, new_name: str) -> p.SessionInfo:
+        session = self.get_session(target)
+        validate_name(new_name)
+        self._check_name_free(new_name, except_id=session.record.id)
+        self._commit(session, session.record.with_(name=new_name))
+        return self.info(session)
+
+    async def delete_session(self, target: str, force: bool = False) -> str:
+        session = self.get_session(target)
+        if session.viewers and not force:
+            raise SessionBusy(
+                f"session {session.record.name!r} has {len(session.viewers)} attached client(s); "
+                "detach them first or use --force"
+            )
+        self.store.delete(session.record.id)  # committed first: the session is gone even if we crash now
+        session.ending = True
+        del self.sessions[session.record.id]
+        for viewer in list(session.viewers):
+            viewer.push(p.Kicked(session_id=session.record.id, reason="the session was killed"))
+        session.viewers.clear()
+        await self._end_host(session)
+        with contextlib.suppress(FileNotFoundError):
+            (self.paths.hosts / f"{session.record.id}.log").unlink()
+        return session.record.id
+
+    async def _end_host(self, session: Session) -> None:
+        session.ending = True
+        if session.snapshot_due is not None:
+            session.snapshot_due.cancel()
+            session.snapshot_due = None
+        host, session.host = session.host, None
+        if host is not None:
+            with contextlib.suppress(ScarabError):
+                await host.request(p.HostTerminate(), timeout=3.0)
+            await host.close()
+        pid = session.record.host_pid
+        deadline = time.monotonic() + 3.0
+        while pid_alive(pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(FileNotFoundError):
+            self.paths.host_socket(session.record.id).unlink()
+
+    async def cleanup_detached_sessions(self, older_than: float) -> list[str]:
+        """Delete sessions nobody is attached to whose last attach is older than `older_than` seconds."""
+        cutoff = time.time() - older_than
+        doomed = [s.record.id for s in self.sessions.values() if not s.viewers and s.record.last_attached < cutoff]
+        for sid in doomed:
+            await self.delete_session(sid)
+        return doomed
+
+    async def capture(self, target: str, scrollback: bool, ansi: bool) -> str:
+        session = self.get_session(target)
+        if session.host is None:
+            return self._saved_capture(session, scrollback, ansi)
+        reply = await session.host.request(p.HostCapture(scrollback=scrollback, ansi=ansi))
+        if not isinstance(reply, p.Captured):
+            raise HostUnavailable(f"session host answered {type(reply).__name__} to a capture")
+        return reply.text
+
+    def _saved_capture(self, session: Session, scrollback: bool, ansi: bool) -> str:
+        """An exited session's last screen, from its snapshot."""
+        saved = self.store.snapshot(session.record.id)
+        if saved is None:
+            return ""
+        data = msgpack.unpackb(saved[1], raw=False)
+        lines = (list(data.get("scrollback", [])) if scrollback else []) + list(data.get("screen", []))
+        if not ansi:
+            lines = [re.sub(r"\x1b\[[0-9;:]*m", "", line) for line in lines]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return "".join(line + "\n" for line in lines)
+
+    def send_input(self, target: str, data: bytes) -> None:
+        self._host(self.get_session(target)).send(p.HostInput(data=data))
+
+    def resize(self, target: str, cols: int, rows: int) -> None:
+        validate_size(cols, rows)
+        session = self.get_session(target)
+        if (cols, rows) != (session.record.cols, session.record.rows):
+            self._host(session).send(p.HostResize(cols=cols, rows=rows))
+            self._commit(session, session.record.with_(cols=cols, rows=rows))
+
+    def hosts_alive(self) -> int:
+        return sum(1 for s in self.sessions.values() if s.host is not None)
+
+    # -- lifetime ---------------------------------------------------------------------------------
+
+    def _spawn(self, coro: object) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Let go of every host (they keep running) and cancel background work."""
+        for session in self.sessions.values():
+            if session.snapshot_due is not None:
+                session.snapshot_due.cancel()
+            session.ending = True
+            if session.host is not None:
+                await session.host.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

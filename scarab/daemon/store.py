@@ -1,0 +1,214 @@
+"""Store layer: the only module that touches sqlite3.
+
+One connection, owned by the daemon's thread, WAL with synchronous=FULL so a committed control
+operation survives a crash or power loss. Each public method is one transaction. Schema changes go
+through `PRAGMA user_version` migrations. A database that cannot be opened is moved aside (never
+deleted) and a fresh one created; the daemon then rebuilds sessions from live hosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from scarab.errors import StorageError
+
+__all__ = ["SessionRecord", "Store"]
+
+SCHEMA_VERSION = 1
+
+# Each migration is a list of statements (executescript would commit behind our transaction).
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE IF NOT EXISTS sessions (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_attached INTEGER NOT NULL,
+            cols INTEGER NOT NULL DEFAULT 80,
+            rows INTEGER NOT NULL DEFAULT 24,
+            cwd TEXT NOT NULL DEFAULT '',
+            command TEXT NOT NULL DEFAULT '[]',
+            state TEXT NOT NULL DEFAULT 'running',
+            host_pid INTEGER NOT NULL DEFAULT 0,
+            child_pid INTEGER NOT NULL DEFAULT 0,
+            attached INTEGER NOT NULL DEFAULT 0,
+            exit_status INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX IF NOT EXISTS idx_sessions_name ON sessions(name)",
+        """CREATE TABLE IF NOT EXISTS snapshots (
+            session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            saved_at INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )""",
+    ],
+}
+
+
+class _Corrupt(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    name: str
+    created_at: int
+    last_attached: int
+    cols: int = 80
+    rows: int = 24
+    cwd: str = ""
+    command: tuple[str, ...] = ()
+    state: str = "running"  # running | exited
+    host_pid: int = 0
+    child_pid: int = 0
+    attached: int = 0
+    exit_status: int = 0
+
+    def with_(self, **changes: Any) -> SessionRecord:
+        return replace(self, **changes)
+
+
+_COLUMNS = [f.name for f in fields(SessionRecord)]
+
+
+def _row_to_record(row: sqlite3.Row) -> SessionRecord:
+    values = dict(row)
+    try:
+        command = tuple(str(a) for a in json.loads(values["command"]))
+    except (ValueError, TypeError):
+        command = ()
+    values["command"] = command
+    return SessionRecord(**values)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.moved_aside: Path | None = None
+        self.conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            return self._connect()
+        except _Corrupt:
+            # Keep the damaged file for inspection and start afresh; sessions come back from live hosts.
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            self.path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.with_name(self.path.name + suffix).rename(aside.with_name(aside.name + suffix))
+            self.moved_aside = aside
+            return self._connect()
+        except sqlite3.OperationalError as exc:
+            raise StorageError(_explain(exc, self.path)) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise _Corrupt(check)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                with _transaction(conn):
+                    for statement in _MIGRATIONS[target]:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={target}")
+            conn.execute("SELECT id, name, created_at, last_attached, cols, rows FROM sessions LIMIT 1").fetchall()
+        except sqlite3.OperationalError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+            conn.close()
+            raise _Corrupt(str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with _transaction(self.conn):
+                yield self.conn
+        except sqlite3.OperationalError as exc:
+            raise StorageError(_explain(exc, self.path)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"database {self.path} failed: {exc}") from None
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    def sessions(self) -> list[SessionRecord]:
+        rows = self.conn.execute("SELECT * FROM sessions ORDER BY created_at, rowid").fetchall()
+        return [_row_to_record(r) for r in rows]
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return _row_to_record(row) if row else None
+
+    def put(self, record: SessionRecord) -> None:
+        """Insert or replace one session row, committed before returning."""
+        values = [getattr(record, c) for c in _COLUMNS]
+        values[_COLUMNS.index("command")] = json.dumps(list(record.command))
+        with self._tx() as conn:
+            conn.execute(
+                f"INSERT INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _COLUMNS[1:])}",
+                values,
+            )
+
+    def delete(self, session_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    # -- snapshots --------------------------------------------------------------------------------
+
+    def save_snapshot(self, session_id: str, data: bytes) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO snapshots (session_id, saved_at, data) VALUES (?, ?, ?) "
+                "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data",
+                (session_id, int(time.time()), data),
+            )
+
+    def snapshot(self, session_id: str) -> tuple[int, bytes] | None:
+        row = self.conn.execute("SELECT saved_at, data FROM snapshots WHERE session_id = ?", (session_id,)).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"database {path} is locked by another process; the change was not made, try again"
+    if "full" in text:
+        return f"disk full while writing {path}; the change was not made, free some space and retry"
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only; the change was not made, check the directory's permissions"
+    return f"database {path}: {text}; the change was not made"

@@ -1,0 +1,498 @@
+"""Protocol layer: the messages clients, the daemon and session hosts exchange, and their wire form.
+
+Wire form: a 4-byte big-endian length, then a msgpack array `[tag, {field: value}]`. Every message is a
+frozen dataclass with a numeric TAG and named fields; `decode` checks each field's type so a handler
+never sees a malformed value. A bad frame raises ProtocolError and the connection is closed.
+
+Bump PROTOCOL_VERSION whenever a message, tag or field changes meaning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import msgpack
+
+from scarab.errors import ProtocolError
+
+__all__ = [
+    "MAX_FRAME",
+    "PROTOCOL_VERSION",
+    "Message",
+    "decode",
+    "encode",
+]
+
+PROTOCOL_VERSION = 1
+
+# Large enough for a full 10,000-line capture with colours; anything bigger is hostile.
+MAX_FRAME = 32 * 1024 * 1024
+HEADER = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class Message:
+    TAG: ClassVar[int] = 0
+
+
+# -- values carried inside messages ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What `scarab ls` shows about one session."""
+
+    id: str
+    name: str
+    created_at: int
+    last_attached: int
+    cols: int
+    rows: int
+    state: str  # running | restoring | exited
+    command: list[str]
+    cwd: str
+    attached: int = 0
+    host_pid: int = 0
+    child_pid: int = 0
+
+
+# -- handshake ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hello(Message):
+    """First message on every connection, in both directions."""
+
+    TAG = 1
+    version: int
+    role: str  # client | daemon | host
+    pid: int = 0
+
+
+# -- client -> daemon: control ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionCreate(Message):
+    TAG = 10
+    name: str | None = None
+    cols: int = 80
+    rows: int = 24
+    cwd: str | None = None
+    command: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class SessionDelete(Message):
+    TAG = 11
+    target: str
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class SessionList(Message):
+    TAG = 12
+
+
+@dataclass(frozen=True)
+class SessionAttach(Message):
+    """Attach this connection; frames for the session follow the `Attached` reply."""
+
+    TAG = 13
+    target: str
+    cols: int = 0  # 0 = keep the session's size
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class SessionDetach(Message):
+    TAG = 14
+    target: str
+
+
+@dataclass(frozen=True)
+class SessionRename(Message):
+    TAG = 15
+    target: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class Capture(Message):
+    TAG = 16
+    target: str
+    scrollback: bool = False
+    ansi: bool = False
+
+
+@dataclass(frozen=True)
+class Input(Message):
+    """Bytes for the session's PTY; written before any pending output is parsed."""
+
+    TAG = 17
+    target: str
+    data: bytes
+    ack: bool = False  # reply Ok/Error (the CLI); the TUI sends without, and bad targets are Kicked
+
+
+@dataclass(frozen=True)
+class Resize(Message):
+    TAG = 18
+    target: str
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Cleanup(Message):
+    TAG = 19
+    older_than: int  # seconds since last attach
+
+
+@dataclass(frozen=True)
+class DaemonStatus(Message):
+    TAG = 20
+
+
+@dataclass(frozen=True)
+class DaemonStop(Message):
+    TAG = 21
+
+
+@dataclass(frozen=True)
+class Ping(Message):
+    TAG = 22
+
+
+# -- daemon -> client: replies -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created(Message):
+    TAG = 30
+    session: SessionInfo
+
+
+@dataclass(frozen=True)
+class Deleted(Message):
+    TAG = 31
+    session_id: str
+
+
+@dataclass(frozen=True)
+class List(Message):
+    TAG = 32
+    sessions: list[SessionInfo]
+
+
+@dataclass(frozen=True)
+class Attached(Message):
+    TAG = 33
+    session: SessionInfo
+
+
+@dataclass(frozen=True)
+class Detached(Message):
+    TAG = 34
+    session_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Renamed(Message):
+    TAG = 35
+    session: SessionInfo
+
+
+@dataclass(frozen=True)
+class Error(Message):
+    TAG = 36
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Captured(Message):
+    TAG = 37
+    text: str
+
+
+@dataclass(frozen=True)
+class Ok(Message):
+    TAG = 38
+
+
+@dataclass(frozen=True)
+class Status(Message):
+    TAG = 39
+    pid: int
+    version: str
+    sessions: int
+    hosts_alive: int
+    clients: int
+    database: str
+    socket: str
+    uptime: float
+
+
+@dataclass(frozen=True)
+class Frame(Message):
+    """Changed rows of one session's screen.
+
+    `lines` holds `[row, text, runs]` where runs are `[cell_count, style_index]` into `styles`;
+    a style is `[fg, bg, flags]` (colours: -1 default, 0-255 palette, 0x1000000|rgb truecolor).
+    `full` frames replace the whole screen (attach, resize, resync).
+    """
+
+    TAG = 40
+    session_id: str
+    seq: int
+    cols: int
+    rows: int
+    cursor: list[int]  # x, y, visible, shape
+    modes: int
+    title: str
+    full: bool
+    lines: list[Any]
+    styles: list[Any]
+    bell: bool = False
+
+
+@dataclass(frozen=True)
+class CleanedUp(Message):
+    TAG = 41
+    session_ids: list[str]
+
+
+@dataclass(frozen=True)
+class Kicked(Message):
+    """Pushed (never a reply): this client was detached by someone else or the session ended."""
+
+    TAG = 42
+    session_id: str
+    reason: str
+
+
+# -- daemon <-> host -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostInfo(Message):
+    """The host's answer to the daemon's Hello: who it is and what it runs."""
+
+    TAG = 50
+    session_id: str
+    name: str
+    host_pid: int
+    child_pid: int
+    cols: int
+    rows: int
+    cwd: str
+    exited: bool = False
+    exit_status: int = 0
+
+
+@dataclass(frozen=True)
+class HostInput(Message):
+    TAG = 51
+    data: bytes
+
+
+@dataclass(frozen=True)
+class HostResize(Message):
+    TAG = 52
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class HostCapture(Message):
+    TAG = 53
+    scrollback: bool
+    ansi: bool
+
+
+@dataclass(frozen=True)
+class HostSnapshot(Message):
+    """Ask the host for what resurrection needs: cwd, screen and scrollback as ANSI lines."""
+
+    TAG = 54
+
+
+@dataclass(frozen=True)
+class Snapshot(Message):
+    TAG = 55
+    cwd: str
+    screen: list[str]
+    scrollback: list[str]
+    cursor: list[int]
+    cols: int = 80
+    rows: int = 24
+
+
+@dataclass(frozen=True)
+class HostRedraw(Message):
+    """Ask for a full frame (a client attached, or one fell behind)."""
+
+    TAG = 56
+
+
+@dataclass(frozen=True)
+class HostTerminate(Message):
+    TAG = 57
+
+
+@dataclass(frozen=True)
+class ChildExited(Message):
+    TAG = 58
+    status: int
+
+
+MESSAGES: dict[int, type[Message]] = {
+    cls.TAG: cls
+    for cls in (
+        Hello,
+        SessionCreate,
+        SessionDelete,
+        SessionList,
+        SessionAttach,
+        SessionDetach,
+        SessionRename,
+        Capture,
+        Input,
+        Resize,
+        Cleanup,
+        DaemonStatus,
+        DaemonStop,
+        Ping,
+        Created,
+        Deleted,
+        List,
+        Attached,
+        Detached,
+        Renamed,
+        Error,
+        Captured,
+        Ok,
+        Status,
+        Frame,
+        CleanedUp,
+        Kicked,
+        HostInfo,
+        HostInput,
+        HostResize,
+        HostCapture,
+        HostSnapshot,
+        Snapshot,
+        HostRedraw,
+        HostTerminate,
+        ChildExited,
+    )
+}
+
+
+# -- wire form -------------------------------------------------------------------------------------
+
+
+def _to_wire(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_to_wire(v) for v in value]
+    return value
+
+
+def encode(msg: Message) -> bytes:
+    """One message as a length-prefixed frame."""
+    payload: bytes = msgpack.packb([msg.TAG, _to_wire(msg)], use_bin_type=True)
+    return HEADER.pack(len(payload)) + payload
+
+
+def decode(payload: bytes) -> Message:
+    """One frame's payload (without the length prefix) as a message, fully type-checked."""
+    try:
+        obj = msgpack.unpackb(payload, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types for garbage
+        raise ProtocolError(f"malformed frame: {exc.__class__.__name__}: {exc}") from None
+    if not (isinstance(obj, list) and len(obj) == 2 and isinstance(obj[0], int) and isinstance(obj[1], dict)):
+        raise ProtocolError("malformed frame: expected [tag, {fields}]")
+    tag, fields = obj
+    cls = MESSAGES.get(tag)
+    if cls is None:
+        raise ProtocolError(f"unknown message tag {tag}")
+    message: Message = _build(cls, fields)
+    return message
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
+    hints = _hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in known:
+            raise ProtocolError(f"{cls.__name__}: unknown field {name!r}")
+        kwargs[name] = _check(hints[name], value, f"{cls.__name__}.{name}")
+    missing = [
+        n
+        for n, f in known.items()
+        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ProtocolError(f"{cls.__name__}: missing field(s) {', '.join(missing)}")
+    return cls(**kwargs)
+
+
+def _check(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                return _check(option, value, where)
+            except ProtocolError:
+                continue
+        raise ProtocolError(f"{where}: unexpected {type(value).__name__}")
+    if tp is type(None):
+        if value is None:
+            return None
+    elif origin is list:
+        if isinstance(value, list):
+            (item,) = typing.get_args(tp)
+            return [_check(item, v, where) for v in value]
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if isinstance(value, dict):
+            return _build(tp, value)
+    elif tp is int:
+        # bool is an int subclass; a flag where a number belongs is still a malformed frame.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is bytes:
+        if isinstance(value, bytes):
+            return value
+    elif isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise ProtocolError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
+
+
+def message_name(tag: int) -> str:
+    cls = MESSAGES.get(tag)
+    return cls.__name__ if cls else f"tag {tag}"
+
+
+__all__ += [cls.__name__ for cls in MESSAGES.values()] + ["SessionInfo", "message_name"]
