@@ -47,6 +47,9 @@ class Viewer(Protocol):
 
     def push(self, msg: p.Message) -> None: ...
 
+    def expect_full(self) -> None:
+        """Drop incremental frames until the next full one (they diff against a screen it lacks)."""
+
 
 @dataclass(frozen=True)
 class ManagerConfig:
@@ -60,7 +63,7 @@ class Session:
     record: SessionRecord
     host: HostLink | None = None
     viewers: set[Viewer] = field(default_factory=set)
-    started: float = 0.0  # when this daemon last spawned its host (0: adopted)
+    resurrected: float = 0.0  # when this daemon last resurrected it (monotonic; 0: never)
     snapshot_due: asyncio.TimerHandle | None = None
     reader: asyncio.Task[None] | None = None
     ending: bool = False  # being deleted: its host going away is expected
@@ -95,8 +98,8 @@ class SessionManager:
         return len(self.sessions)
 
     def list_sessions(self) -> list[p.SessionInfo]:
-        ordered = sorted(self.sessions.values(), key=lambda s: (s.record.created_at, s.record.id))
-        return [self.info(s) for s in ordered]
+        # Insertion order is creation order (restore reads rows in creation order too).
+        return [self.info(s) for s in self.sessions.values()]
 
     def info(self, session: Session) -> p.SessionInfo:
         r = session.record
@@ -163,7 +166,7 @@ class SessionManager:
             id=uuid.uuid4().hex, name=name, created_at=now, last_attached=now, cols=cols, rows=rows,
             cwd=cwd, command=argv,
         )  # fmt: skip
-        session = Session(record, started=time.monotonic())
+        session = Session(record)
         # Reserve the name while the host starts, so a concurrent create cannot take it too.
         self.sessions[record.id] = session
         try:
@@ -267,7 +270,7 @@ class SessionManager:
                     record = record.with_(cwd=data["cwd"])
         host_pid, child_pid = await spawn_host(self._spawn_request(record, restore))
         session.record = record.with_(host_pid=host_pid, child_pid=child_pid, state="running")
-        session.started = time.monotonic()
+        session.resurrected = time.monotonic()
         await self._connect(session)
         self.store.put(session.record)
 
@@ -292,7 +295,7 @@ class SessionManager:
         session.host = None
         if session.ending or session.record.state == "exited" or session.record.id not in self.sessions:
             return
-        if time.monotonic() - session.started < MIN_LIFETIME and session.record.host_pid:
+        if session.resurrected and time.monotonic() - session.resurrected < MIN_LIFETIME:
             await self._mark_exited(session, 0, "its host exited right after starting")
             return
         with contextlib.suppress(ScarabError, OSError):
@@ -359,6 +362,7 @@ class SessionManager:
             validate_size(cols, rows)
         for other in self.sessions.values():
             other.viewers.discard(viewer)
+        viewer.expect_full()
         session.viewers.add(viewer)
         record = session.record.with_(last_attached=int(time.time()), attached=len(session.viewers))
         if cols and rows and (cols, rows) != (record.cols, record.rows):
@@ -467,6 +471,11 @@ class SessionManager:
         if (cols, rows) != (session.record.cols, session.record.rows):
             self._host(session).send(p.HostResize(cols=cols, rows=rows))
             self._commit(session, session.record.with_(cols=cols, rows=rows))
+
+    def redraw(self, session_id: str) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None and session.host is not None:
+            session.host.send(p.HostRedraw())
 
     def hosts_alive(self) -> int:
         return sum(1 for s in self.sessions.values() if s.host is not None)

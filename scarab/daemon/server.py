@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import IO
 
 from scarab import __version__
@@ -39,18 +40,31 @@ class ClientConn:
 
     _ids = itertools.count(1)
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, redraw: Callable[[str], None]) -> None:
         self.id = next(self._ids)
         self.channel = channel
         self.behind = False
+        self._redraw = redraw
+        self._redraw_asked = False
 
     def push(self, msg: p.Message) -> None:
-        if isinstance(msg, p.Frame) and not msg.full and self.channel.buffered() > CLIENT_MAX_QUEUED:
-            self.behind = True  # skip intermediate states; a full frame resyncs it
-            return
-        if isinstance(msg, p.Frame) and msg.full:
-            self.behind = False
+        if isinstance(msg, p.Frame):
+            if msg.full:
+                self.behind = self._redraw_asked = False
+            elif self.behind:
+                # Caught up enough to take a whole screen again: ask the host for one, once.
+                if not self._redraw_asked and self.channel.buffered() < CLIENT_MAX_QUEUED // 4:
+                    self._redraw_asked = True
+                    self._redraw(msg.session_id)
+                return
+            elif self.channel.buffered() > CLIENT_MAX_QUEUED:
+                self.behind = True  # skip intermediate states until a full frame resyncs it
+                return
         self.channel.send_nowait(msg)
+
+    def expect_full(self) -> None:
+        self.behind = True
+        self._redraw_asked = True  # attach already asked for a full frame
 
 
 class Daemon:
@@ -67,7 +81,7 @@ class Daemon:
         assert task is not None
         self._conn_tasks.add(task)
         channel = Channel(reader, writer)
-        client = ClientConn(channel)
+        client = ClientConn(channel, self.manager.redraw)
         try:
             uid = peer_uid(writer)
             if uid != os.getuid():

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import ScarabEnv, destroy_env, make_env
+
+
+@pytest.fixture
+def scarab() -> Iterator[ScarabEnv]:
+    env = make_env()
+    try:
+        yield env
+    finally:
+        destroy_env(env)
+
+
+@pytest.fixture
+def in_env(scarab: ScarabEnv, monkeypatch: pytest.MonkeyPatch) -> ScarabEnv:
+    """The same isolated environment, applied to this test process too (for in-process clients)."""
+    for key in (
+        "XDG_RUNTIME_DIR",
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "HOME",
+        "SHELL",
+        "SCARAB_SNAPSHOT_INTERVAL",
+        "PS1",
+    ):
+        monkeypatch.setenv(key, scarab.env[key])
+    assert os.environ["XDG_RUNTIME_DIR"].startswith(str(scarab.root))
+    return scarab

@@ -1,0 +1,224 @@
+"""End-to-end tests of the core through the real `scarab` CLI: real daemon, hosts, ptys and SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+from tests.helpers import ScarabEnv, pid_alive, wait_for
+
+
+def new_sh(env: ScarabEnv, name: str, *extra: str) -> str:
+    sid = env.ok("new", "-d", "-s", name, *extra, "--", "sh").strip()
+    assert len(sid) == 32
+    wait_for(lambda: "$" in env.capture(name), what="the shell prompt")
+    return sid
+
+
+def type_line(env: ScarabEnv, name: str, line: str) -> None:
+    env.ok("send", name, line, "Enter")
+
+
+def test_new_send_capture(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "w")
+    type_line(scarab, "w", "echo hi")
+    wait_for(lambda: "hi" in scarab.capture("w").splitlines(), what="echo output")
+
+
+def test_ls_shows_all_columns_and_json(scarab: ScarabEnv) -> None:
+    sid = new_sh(scarab, "work", "-x", "100", "-y", "30", "-c", str(scarab.root / "home"))
+    table = scarab.ok("ls")
+    header = table.splitlines()[0].split()
+    assert header == ["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "STATE", "COMMAND", "CWD"]
+    assert sid[:8] in table and "100x30" in table and "running" in table
+    (info,) = scarab.sessions()
+    assert info["id"] == sid and info["name"] == "work" and info["cols"] == 100 and info["rows"] == 30
+    assert info["cwd"] == str(scarab.root / "home") and info["command"] == ["sh"] and info["attached"] == 0
+
+
+def test_default_names_and_targets(scarab: ScarabEnv) -> None:
+    first = scarab.ok("new", "-d", "--", "sh").strip()
+    second = scarab.ok("new", "-d", "--", "sh").strip()
+    names = {s["id"]: s["name"] for s in scarab.sessions()}
+    assert names == {first: "0", second: "1"}
+    # Unique id prefixes work as targets, like names.
+    scarab.ok("rename", first[:6], "alpha")
+    assert scarab.session("alpha")["id"] == first
+
+
+def test_rename_kill_and_errors(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "a")
+    new_sh(scarab, "b")
+    dup = scarab.run("rename", "a", "b")
+    assert dup.returncode == 1 and "duplicate session name" in dup.stderr
+    dup = scarab.run("new", "-d", "-s", "a", "--", "sh")
+    assert dup.returncode == 1 and "duplicate session name" in dup.stderr
+    missing = scarab.run("kill", "nope")
+    assert missing.returncode == 1 and "Session not found: nope" in missing.stderr
+    missing = scarab.run("capture", "nope")
+    assert missing.returncode == 1 and "Session not found: nope" in missing.stderr
+    missing = scarab.run("send", "nope", "x")
+    assert missing.returncode == 1 and "Session not found: nope" in missing.stderr
+    bad = scarab.run("new", "-d", "-x", "0", "--", "sh")
+    assert bad.returncode == 2 and "bad size" in bad.stderr
+    bad = scarab.run("new", "-d", "-c", str(scarab.root / "missing"), "--", "sh")
+    assert bad.returncode == 1 and "does not exist" in bad.stderr
+    # Nothing was lost after all those errors.
+    assert sorted(s["name"] for s in scarab.sessions()) == ["a", "b"]
+    scarab.ok("rename", "a", "c")
+    child = scarab.session("c")["child_pid"]
+    scarab.ok("kill", "c")
+    assert [s["name"] for s in scarab.sessions()] == ["b"]
+    wait_for(lambda: not pid_alive(child), what="the killed session's shell to end")
+
+
+def test_control_operations_are_in_sqlite(scarab: ScarabEnv) -> None:
+    sid = new_sh(scarab, "db")
+    with contextlib.closing(scarab.db()) as conn:
+        assert conn.execute("SELECT name FROM sessions WHERE id = ?", (sid,)).fetchone() == ("db",)
+        index = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions'").fetchall()
+        assert ("idx_sessions_name",) in index
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    scarab.ok("rename", "db", "db2")
+    with contextlib.closing(scarab.db()) as conn:
+        assert conn.execute("SELECT name FROM sessions WHERE id = ?", (sid,)).fetchone() == ("db2",)
+    scarab.ok("kill", "db2")
+    with contextlib.closing(scarab.db()) as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+
+
+def test_survives_daemon_kill9(scarab: ScarabEnv) -> None:
+    """The done-when scenario: new, send, capture, then all of it again after kill -9 of the daemon."""
+    new_sh(scarab, "w")
+    type_line(scarab, "w", "echo hi")
+    wait_for(lambda: "hi" in scarab.capture("w").splitlines())
+    before = scarab.session("w")
+    daemon = scarab.daemon_pid()
+    assert daemon is not None
+    os.kill(daemon, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(daemon), what="the daemon to die")
+    assert scarab.paths.socket.exists()  # stale socket left behind, replaced by the next daemon
+    after = scarab.session("w")  # auto-starts a new daemon that adopts the host
+    assert scarab.daemon_pid() not in (None, daemon)
+    assert (after["host_pid"], after["child_pid"]) == (before["host_pid"], before["child_pid"])
+    assert after["state"] == "running"
+    assert "hi" in scarab.capture("w").splitlines()
+    type_line(scarab, "w", "echo again")
+    wait_for(lambda: "again" in scarab.capture("w").splitlines())
+
+
+def test_host_kill9_resurrects_with_screen_and_cwd(scarab: ScarabEnv) -> None:
+    sid = new_sh(scarab, "r", "-x", "90", "-y", "20")
+    workdir = scarab.root / "home" / "project"
+    workdir.mkdir()
+    type_line(scarab, "r", f"cd {workdir} && echo marker-$((6*7))")
+    wait_for(lambda: "marker-42" in scarab.capture("r"))
+    wait_for(lambda: "marker-42" in scarab.snapshot_text(sid), what="the snapshot to be saved")
+    old = scarab.session("r")
+    os.kill(old["host_pid"], signal.SIGKILL)
+    wait_for(lambda: not pid_alive(old["child_pid"]) or True)
+
+    def resurrected() -> bool:
+        s = scarab.session("r")
+        return s["host_pid"] not in (0, old["host_pid"]) and s["state"] == "running"
+
+    wait_for(resurrected, what="the session to be resurrected")
+    new = scarab.session("r")
+    assert (new["id"], new["cols"], new["rows"]) == (sid, 90, 20)
+    assert new["cwd"] == str(workdir)
+    screen = scarab.capture("r", "--scrollback")
+    assert "marker-42" in screen and "restored" in screen
+    # A fresh shell runs in the saved working directory.
+    type_line(scarab, "r", "pwd")
+    wait_for(lambda: str(workdir) in scarab.capture("r").splitlines()[-2:])
+
+
+def test_reboot_resurrects_every_session(scarab: ScarabEnv) -> None:
+    ids = {name: new_sh(scarab, name) for name in ("one", "two")}
+    for name in ids:
+        type_line(scarab, name, f"echo text-of-{name}")
+    for name, sid in ids.items():
+        wait_for(lambda sid=sid, name=name: f"text-of-{name}" in scarab.snapshot_text(sid))
+    scarab.kill_all()  # the reboot: daemon, hosts and shells all gone
+    sessions = {s["name"]: s for s in scarab.sessions()}
+    assert {n: s["id"] for n, s in sessions.items()} == ids
+    for name in ids:
+        assert sessions[name]["state"] == "running"
+        wait_for(lambda name=name: f"text-of-{name}" in scarab.capture(name, "--scrollback"))
+
+
+def test_child_exit_keeps_last_screen(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "short", "--", "sh", "-c", "echo goodbye; read x; exit 3")
+    wait_for(lambda: "goodbye" in scarab.capture("short"))
+    scarab.ok("send", "short", "Enter")
+    wait_for(lambda: scarab.session("short")["state"] == "exited", what="the session to be marked exited")
+    assert "goodbye" in scarab.capture("short")
+    scarab.ok("kill", "short")
+    assert scarab.sessions() == []
+
+
+def test_daemon_commands(scarab: ScarabEnv) -> None:
+    status = scarab.run("daemon", "status")
+    assert status.returncode == 1 and "not running" in status.stderr
+    pid = int(scarab.ok("daemon", "start"))
+    assert pid_alive(pid)
+    assert int(scarab.ok("daemon", "status").split()[0]) == pid
+    new_sh(scarab, "keep")
+    host = scarab.session("keep")["host_pid"]
+    restarted = int(scarab.ok("daemon", "restart"))
+    assert restarted != pid and not pid_alive(pid)
+    assert scarab.session("keep")["host_pid"] == host  # hosts outlive a daemon restart
+    scarab.ok("daemon", "stop")
+    assert not pid_alive(restarted) and pid_alive(host)
+    assert scarab.run("daemon", "status").returncode == 1
+
+
+def test_sigterm_is_graceful(scarab: ScarabEnv) -> None:
+    sid = new_sh(scarab, "t")
+    type_line(scarab, "t", "echo before-term")
+    wait_for(lambda: "before-term" in scarab.capture("t"))
+    daemon = scarab.daemon_pid()
+    assert daemon
+    os.kill(daemon, signal.SIGTERM)
+    wait_for(lambda: not pid_alive(daemon))
+    assert "before-term" in scarab.snapshot_text(sid)  # state saved on the way out
+    assert not scarab.paths.socket.exists()
+    assert "before-term" in scarab.capture("t")
+
+
+def test_two_daemons_at_once_one_wins(scarab: ScarabEnv) -> None:
+    cmd = [sys.executable, "-m", "scarab", "daemon", "run", "--fork"]
+    procs = [subprocess.Popen(cmd, env=scarab.env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    lines = [proc.communicate(timeout=60)[0].split() for proc in procs]
+    assert all(words[0] in ("ready", "running") for words in lines), lines
+    pids = {int(words[1]) for words in lines}
+    assert len(pids) == 1 and pid_alive(pids.pop())
+
+
+def test_runtime_dir_private(scarab: ScarabEnv) -> None:
+    scarab.ok("daemon", "start")
+    assert stat.S_IMODE(scarab.paths.runtime.stat().st_mode) == 0o700
+    assert stat.S_IMODE(scarab.paths.socket.stat().st_mode) == 0o600
+    scarab.ok("daemon", "stop")
+    os.chmod(scarab.paths.runtime, 0o755)
+    bad = scarab.run("ls")
+    assert bad.returncode == 1 and "unsafe permissions" in bad.stderr and "chmod 700" in bad.stderr
+
+
+def test_corrupt_database_is_moved_aside(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "survivor")
+    scarab.ok("daemon", "stop")
+    db = scarab.paths.database
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(db) + suffix)
+    db.write_bytes(b"this is not a database" * 100)
+    # The live host is adopted again even though the database is gone.
+    assert [s["name"] for s in scarab.sessions()] == ["survivor"]
+    aside = list(db.parent.glob("sessions.db.corrupt-*"))
+    assert aside and b"not a database" in aside[0].read_bytes()
+    assert "was corrupt" in scarab.paths.daemon_log.read_text()
