@@ -158,6 +158,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def _attach(target: str | None) -> int:
+    # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
+    os.environ.setdefault("ESCDELAY", "10")
     try:
         from scarab.tui.app import run_app
     except ImportError as exc:

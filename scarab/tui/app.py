@@ -1,0 +1,347 @@
+"""TUI app layer: the Textual application — connection, attach/switch, prefix commands, reconnect.
+
+The app talks to the daemon only through the shared client library. One worker owns the
+connection: it attaches, applies frames, and when the daemon goes away reconnects (starting a new
+daemon) and re-attaches the same session, so a daemon restart is a blink, not an exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+
+from textual import work
+from textual.app import App, ComposeResult
+
+from scarab import protocol as p
+from scarab.client import Client
+from scarab.config import Config, load_config
+from scarab.errors import DaemonUnreachable, ScarabError
+from scarab.paths import Paths
+from scarab.tui.dialogs import ConfirmScreen, HelpScreen, RenameScreen, ScrollbackScreen
+from scarab.tui.picker import PickerResult, PickerScreen
+from scarab.tui.statusbar import StatusBar
+from scarab.tui.terminal import TerminalView
+
+__all__ = ["ScarabApp", "run_app"]
+
+RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class ScarabApp(App[str], inherit_bindings=False):
+    """Full-screen client attached to one session at a time."""
+
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    Screen { layers: base; }
+    """
+    # inherit_bindings=False and no BINDINGS: every key reaches the terminal widget (ctrl+q, ctrl+p, ctrl+c).
+
+    def __init__(self, target: str | None = None, config: Config | None = None, paths: Paths | None = None) -> None:
+        super().__init__()
+        self.config = config or Config()
+        self.paths = paths or Paths.default()
+        self.target = target
+        self.client: Client | None = None
+        self.session: p.SessionInfo | None = None
+        self.previous_id = ""
+        self.sessions: list[p.SessionInfo] = []
+        self.attached = asyncio.Event()
+
+    def compose(self) -> ComposeResult:
+        yield TerminalView(self.config.prefix, id="terminal")
+        status = StatusBar()
+        status.display = self.config.status_bar
+        yield status
+
+    @property
+    def view(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        self.connection()
+        self.set_interval(2.0, self.refresh_status)
+
+    # -- connection -------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="connection")
+    async def connection(self) -> None:
+        """Connect, attach, apply frames; reconnect whenever the daemon goes away. Runs until cancelled."""
+        attempt = 0
+        while True:
+            try:
+                client = await Client.connect(self.paths)
+            except ScarabError as exc:
+                self.status.notice = f"daemon unreachable, retrying: {exc}"
+                await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+                attempt += 1
+                continue
+            attempt = 0
+            self.client = client
+            try:
+                await self.attach(self.session.id if self.session else await self.initial_target())
+                self.status.notice = ""
+                while (msg := await client.events.get()) is not None:
+                    await self.on_daemon_message(msg)
+            except DaemonUnreachable:
+                pass
+            except ScarabError as exc:
+                self.exit(f"[scarab: {exc}]", return_code=1)
+                return
+            finally:
+                self.client = None
+                self.attached.clear()
+                with contextlib.suppress(Exception):
+                    await client.close()
+            self.status.notice = "daemon restarted, reconnecting..."
+
+    async def initial_target(self) -> str:
+        """The given target, else the most recently attached running session, else a new `main`."""
+        if self.target:
+            return self.target
+        assert self.client is not None
+        listing = await self.client.request(p.SessionList())
+        assert isinstance(listing, p.List)
+        running = [s for s in listing.sessions if s.state != "exited"]
+        if running:
+            return max(running, key=lambda s: s.last_attached).id
+        return await self.create_session("main" if all(s.name != "main" for s in listing.sessions) else None)
+
+    async def create_session(self, name: str | None) -> str:
+        assert self.client is not None
+        cols, rows = self.view_size()
+        created = await self.client.request(
+            p.SessionCreate(name=name, cols=cols, rows=rows, cwd=os.getcwd(), command=None)
+        )
+        assert isinstance(created, p.Created)
+        return created.session.id
+
+    def view_size(self) -> tuple[int, int]:
+        size = self.view.size
+        if size.width and size.height:
+            return size.width, size.height
+        cols, rows = self.size
+        return max(1, cols), max(1, rows - (1 if self.config.status_bar else 0))
+
+    async def attach(self, target: str) -> None:
+        assert self.client is not None
+        cols, rows = self.view_size()
+        reply = await self.client.request(p.SessionAttach(target=target, cols=cols, rows=rows))
+        assert isinstance(reply, p.Attached)
+        if self.session is not None and self.session.id != reply.session.id:
+            self.previous_id = self.session.id
+        self.session = reply.session
+        self.title = f"scarab: {reply.session.name}"
+        self.attached.set()
+        await self.refresh_status()
+
+    async def on_daemon_message(self, msg: p.Message) -> None:
+        match msg:
+            case p.Frame() if self.session is not None and msg.session_id == self.session.id:
+                self.view.apply(msg)
+                if msg.bell:
+                    self.bell()
+            case p.Kicked(reason=reason) if self.session is not None and msg.session_id == self.session.id:
+                await self.session_gone(reason)
+            case p.Error(message=message):
+                self.status.notice = message
+
+    async def session_gone(self, reason: str) -> None:
+        """The attached session ended: go to another one, like tmux, or exit when none is left."""
+        assert self.client is not None
+        gone = self.session
+        listing = await self.client.request(p.SessionList())
+        assert isinstance(listing, p.List)
+        others = [s for s in listing.sessions if s.state == "running" and (gone is None or s.id != gone.id)]
+        if not others:
+            self.exit(f"[exited: {gone.name if gone else 'session'}: {reason}]")
+            return
+        self.session = None
+        preferred = next((s for s in others if s.id == self.previous_id), others[0])
+        await self.attach(preferred.id)
+
+    async def refresh_status(self) -> None:
+        client = self.client
+        if client is None or self.session is None:
+            return
+        with contextlib.suppress(ScarabError):
+            listing = await client.request(p.SessionList())
+            assert isinstance(listing, p.List)
+            self.sessions = listing.sessions
+            status = self.status
+            for i, s in enumerate(self.sessions):
+                if s.id == self.session.id:
+                    self.session = s
+                    status.session, status.index, status.clients = s.name, i + 1, s.attached
+            status.count = len(self.sessions)
+
+    # -- input from the terminal widget -------------------------------------------------------------
+
+    def on_terminal_view_input(self, message: TerminalView.Input) -> None:
+        if self.client is not None and self.session is not None:
+            self.client.send(p.Input(target=self.session.id, data=message.data))
+
+    def on_resize(self) -> None:
+        if self.client is not None and self.session is not None:
+            cols, rows = self.view_size()
+            if (cols, rows) != (self.session.cols, self.session.rows):
+                self.client.send(p.Resize(target=self.session.id, cols=cols, rows=rows))
+
+    async def on_terminal_view_prefix(self, message: TerminalView.Prefix) -> None:
+        self.status.prefix_active = message.key == ""
+        if message.key == "":
+            return
+        await self.run_command(message.key, message.character)
+
+    async def run_command(self, key: str, character: str | None) -> None:
+        """One prefix command. Keys are matched by the character typed, as tmux does."""
+        char = character if character and character.isprintable() else key
+        if key == self.config.prefix:
+            self.on_terminal_view_input(TerminalView.Input(_prefix_bytes(self.config.prefix)))
+            return
+        match char:
+            case "d":
+                name = self.session.name if self.session else "?"
+                self.exit(f"[detached (from session {name})]")
+            case "s":
+                self.open_picker()
+            case "$":
+                self.rename_current()
+            case "c":
+                await self.switch_to(await self.create_session(None))
+            case "(" | ")":
+                await self.cycle(-1 if char == "(" else 1)
+            case "L":
+                if self.previous_id:
+                    await self.switch_to(self.previous_id)
+            case "x":
+                self.kill_current()
+            case "?":
+                self.push_screen(HelpScreen(self.config.prefix))
+            case "[":
+                await self.show_scrollback()
+            case "t":
+                self.status.display = not self.status.display
+                self.call_after_refresh(self.on_resize)
+
+    async def switch_to(self, target: str) -> None:
+        if self.client is None:
+            return
+        try:
+            await self.attach(target)
+        except ScarabError as exc:
+            self.status.notice = str(exc)
+
+    async def cycle(self, step: int) -> None:
+        await self.refresh_status()
+        running = [s for s in self.sessions if s.state == "running"]
+        if not running or self.session is None:
+            return
+        ids = [s.id for s in running]
+        index = ids.index(self.session.id) if self.session.id in ids else 0
+        await self.switch_to(ids[(index + step) % len(ids)])
+
+    async def list_sessions(self) -> list[p.SessionInfo]:
+        if self.client is None:
+            return []
+        listing = await self.client.request(p.SessionList())
+        assert isinstance(listing, p.List)
+        return listing.sessions
+
+    async def preview(self, session_id: str) -> str:
+        if self.client is None:
+            return ""
+        reply = await self.client.request(p.Capture(target=session_id, scrollback=False, ansi=True))
+        assert isinstance(reply, p.Captured)
+        return reply.text
+
+    @work(group="dialogs")
+    async def open_picker(self) -> None:
+        result: PickerResult | None = await self.push_screen_wait(
+            PickerScreen(self.session.id if self.session else "", self.list_sessions, self.preview)
+        )
+        if result is None:
+            return
+        if result.action == "switch":
+            await self.switch_to(result.session_id)
+        elif result.action == "rename":
+            self.rename_session(result.session_id)
+        elif result.action == "kill":
+            self.kill_session(result.session_id)
+        elif result.action == "new" and self.client is not None:
+            await self.switch_to(await self.create_session(None))
+
+    def rename_current(self) -> None:
+        if self.session is not None:
+            self.rename_session(self.session.id)
+
+    @work(group="dialogs")
+    async def rename_session(self, session_id: str) -> None:
+        current = next((s.name for s in self.sessions if s.id == session_id), "")
+        screen = RenameScreen(current)
+        while True:
+            name = await self.push_screen_wait(screen)
+            if name is None or name == current or self.client is None:
+                return
+            try:
+                await self.client.request(p.SessionRename(target=session_id, new_name=name))
+            except ScarabError as exc:
+                # Keep the user's text and say what was wrong, rather than losing the dialog.
+                screen = RenameScreen(name)
+                self.status.notice = str(exc)
+                continue
+            self.status.notice = ""
+            await self.refresh_status()
+            return
+
+    def kill_current(self) -> None:
+        if self.session is not None:
+            self.kill_session(self.session.id)
+
+    @work(group="dialogs")
+    async def kill_session(self, session_id: str) -> None:
+        name = next((s.name for s in self.sessions if s.id == session_id), session_id[:8])
+        if not await self.push_screen_wait(ConfirmScreen(f"Kill session [b]{name}[/b] and its programs?")):
+            return
+        if self.client is None:
+            return
+        try:
+            if self.session is not None and session_id == self.session.id:
+                await self.session_gone("killed")  # move away first so the kill needs no --force
+            await self.client.request(p.SessionDelete(target=session_id, force=True))
+        except ScarabError as exc:
+            self.status.notice = str(exc)
+        await self.refresh_status()
+
+    async def show_scrollback(self) -> None:
+        if self.client is None or self.session is None:
+            return
+        reply = await self.client.request(p.Capture(target=self.session.id, scrollback=True, ansi=True))
+        assert isinstance(reply, p.Captured)
+        self.push_screen(ScrollbackScreen(reply.text, self.session.name))
+
+
+def _prefix_bytes(prefix: str) -> bytes:
+    from scarab.tui.keys import encode_key
+
+    return encode_key(prefix, None) or b""
+
+
+def run_app(target: str | None) -> int:
+    """`scarab` / `scarab attach`: run the TUI; print why it ended, as tmux does."""
+    paths = Paths.default()
+    config = load_config(paths.config_file)
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise ScarabError("the TUI needs a terminal; use `scarab ls`, `capture` or `send` from scripts")
+    app = ScarabApp(target, config, paths)
+    result = app.run(mouse=True)
+    if result:
+        print(result)
+    return app.return_code or 0
