@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -252,7 +251,6 @@ def _daemon_fork(paths: Paths) -> int:
         os._exit(1)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     code = 1
     try:
         code = asyncio.run(run_daemon(paths, ready=write_fd))

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 import traceback
@@ -315,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     # it no wait(), and the host lives on when the daemon dies. stdout is the daemon's ready pipe.
     if os.fork() != 0:
         os._exit(0)
-    os.setsid()
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setsid()  # no controlling terminal: terminal signals aimed at the daemon's group never reach us
     ready_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):

@@ -48,6 +48,15 @@ def child_env(session_id: str, name: str) -> dict[str, str]:
     return env
 
 
+def _default_signals() -> None:
+    """In the child before exec: undo Python's ignored SIGPIPE/SIGXFSZ (exec keeps SIG_IGN), so
+    `yes | head` ends quietly and ctrl+c/ctrl+z work in the shell, as under any terminal."""
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTSTP,
+                signal.SIGTTIN, signal.SIGTTOU, signal.SIGTERM, signal.SIGCHLD):  # fmt: skip
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 @dataclass
 class Child:
     """A child process on a PTY. All fd operations are non-blocking."""
@@ -58,7 +67,7 @@ class Child:
     def spawn(cls, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int) -> Child:
         if not os.path.isdir(cwd):
             cwd = os.path.expanduser("~") if os.path.isdir(os.path.expanduser("~")) else "/"
-        process = PtyProcess.spawn(argv, cwd=cwd, env=env, dimensions=(rows, cols))
+        process = PtyProcess.spawn(argv, cwd=cwd, env=env, dimensions=(rows, cols), preexec_fn=_default_signals)
         process.delayafterclose = 0
         process.delayafterterminate = 0
         os.set_blocking(process.fd, False)

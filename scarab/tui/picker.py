@@ -43,8 +43,10 @@ class PickerScreen(ModalScreen[PickerResult | None]):
     PickerScreen > Vertical { width: 90%; height: 90%; border: round $accent; background: $surface; }
     PickerScreen #filter { height: 1; border: none; padding: 0 1; background: $surface; }
     PickerScreen Horizontal { height: 1fr; }
-    PickerScreen OptionList { width: 2fr; max-width: 60; height: 1fr; border: none; }
-    PickerScreen #preview { width: 3fr; height: 1fr; border-left: solid $accent; padding: 0 1; overflow: hidden; }
+    PickerScreen OptionList { width: 40%; max-width: 50; height: 1fr; border: none; padding: 0; }
+    PickerScreen OptionList:focus { border: none; }
+    PickerScreen #preview { width: 1fr; height: 1fr; border-left: solid $accent; padding: 0 1; overflow: hidden;
+        text-wrap: nowrap; text-overflow: clip; }
     PickerScreen #hint { height: 1; color: $text-muted; padding: 0 1; }
     """
     BINDINGS = [
@@ -95,9 +97,10 @@ class PickerScreen(ModalScreen[PickerResult | None]):
             mark = "*" if s.id == self.current else " "
             label = Text.assemble(
                 (f"{mark} {s.name.ljust(width)}", "bold" if s.id == self.current else ""),
-                (f"  {s.cols}x{s.rows}  {s.attached} client{'s' if s.attached != 1 else ''}  "
-                 f"{_ago(s.last_attached)} ago", "dim"),
-            )  # fmt: skip
+                (f"  {s.cols}x{s.rows}  {s.attached}c  {_ago(s.last_attached)}", "dim"),
+                no_wrap=True,
+                overflow="ellipsis",
+            )
             if s.state != "running":
                 label.append(f"  {s.state}", "italic")
             options.add_option(Option(label, id=s.id))
@@ -120,7 +123,7 @@ class PickerScreen(ModalScreen[PickerResult | None]):
         except Exception as exc:  # a session that just ended: show why instead of failing
             preview.update(str(exc))
             return
-        preview.update(Text.from_ansi(text.rstrip("\n")))
+        preview.update(Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="crop"))
 
     async def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         await self.update_preview()

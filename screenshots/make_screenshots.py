@@ -1,0 +1,76 @@
+"""Regenerate the README's SVG screenshots from deterministic content.
+
+Runs a private daemon in a temporary runtime/data dir, creates sessions that print fixed text, then
+drives the real TUI with Textual's Pilot and saves the main view, the picker and the rename dialog.
+Usage: `.venv/bin/python screenshots/make_screenshots.py`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.helpers import destroy_env, make_env  # noqa: E402
+
+DEMO = r"""printf '\033[1;34m~/projects/scarab\033[0m on \033[35mmain\033[0m\n$ ls --color\n'
+printf '\033[1;34mbenchmarks\033[0m  \033[1;34mscarab\033[0m  \033[1;34mtests\033[0m  '
+printf 'Makefile  README.md  pyproject.toml\n'
+printf '$ git log --oneline | head -3\n\033[33m3f2a1c9\033[0m Core: daemon, hosts, store\n'
+printf '\033[33m8b7e6d5\033[0m TUI: picker and rename\n\033[33m1a2b3c4\033[0m Tests: crash recovery\n'
+printf '$ echo "日本語 wide text, \033[3mitalic\033[0m, \033[4munderline\033[0m, \033[9mstrike\033[0m"\n'
+printf '日本語 wide text, \033[3mitalic\033[0m, \033[4munderline\033[0m, \033[9mstrike\033[0m\n'
+printf '\033[38;2;255;135;0mtruecolor\033[0m \033[48;5;22m 256-colour \033[0m \033[7mreverse\033[0m\n$ '
+exec cat"""
+
+
+async def shoot(env_root: Path) -> None:
+    from scarab.tui.app import ScarabApp
+    from scarab.tui.dialogs import RenameScreen
+    from scarab.tui.picker import PickerScreen
+
+    app = ScarabApp("work")
+    async with app.run_test(size=(100, 28)) as pilot:
+
+        async def until(predicate: object) -> None:
+            deadline = time.monotonic() + 15
+            while not predicate():  # type: ignore[operator]
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+
+        await until(lambda: any("reverse" in line for line in app.view.text()))
+        await pilot.pause(0.3)
+        app.save_screenshot("main.svg", str(HERE))
+        await pilot.press("ctrl+b", "s")
+        await until(lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 3)
+        await pilot.pause(0.8)  # the live preview refreshes twice a second
+        app.save_screenshot("picker.svg", str(HERE))
+        await pilot.press("escape", "ctrl+b", "$")
+        await until(lambda: isinstance(app.screen, RenameScreen))
+        await pilot.pause(0.3)
+        app.save_screenshot("rename.svg", str(HERE))
+        await pilot.press("escape", "ctrl+b", "d")
+
+
+def main() -> int:
+    env = make_env()
+    try:
+        for key in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME", "SHELL", "PS1"):
+            os.environ[key] = env.env[key]
+        env.ok("new", "-d", "-s", "work", "-x", "100", "-y", "27", "--", "sh", "-c", DEMO)
+        env.ok("new", "-d", "-s", "logs", "-x", "100", "-y", "27", "--", "sh", "-c", "seq 1 40; exec cat")
+        env.ok("new", "-d", "-s", "editor", "-x", "100", "-y", "27", "--", "sh", "-c", "echo '-- INSERT --'; exec cat")
+        asyncio.run(shoot(env.root))
+    finally:
+        destroy_env(env)
+    print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

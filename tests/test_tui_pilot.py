@@ -1,0 +1,194 @@
+"""Pilot tests of the Textual client against a real daemon, real hosts and real shells."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from scarab.tui.app import ScarabApp
+from scarab.tui.dialogs import ConfirmScreen, RenameScreen
+from scarab.tui.picker import PickerScreen
+from tests.helpers import ScarabEnv, pid_alive
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+async def until(pilot: object, predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            app = pilot.app  # type: ignore[attr-defined]
+            raise AssertionError(f"timed out waiting for {what or predicate}; screen:\n{screen_text(app)}")
+        await asyncio.sleep(0.02)
+
+
+def screen_text(app: ScarabApp) -> str:
+    return "\n".join(app.view.text())
+
+
+async def type_text(pilot: object, text: str) -> None:
+    keys = ["space" if c == " " else c for c in text]
+    await pilot.press(*keys)  # type: ignore[attr-defined]
+
+
+def run(coro_fn: Callable[[], object]) -> None:
+    asyncio.run(asyncio.wait_for(coro_fn(), 60))  # type: ignore[arg-type]
+
+
+def test_type_echo_ctrl_c_and_detach(in_env: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "$" in screen_text(app), what="the prompt")
+            assert app.session is not None and app.session.name == "main"
+            await type_text(pilot, "echo hel''lo")
+            await pilot.press("enter")
+            await until(pilot, lambda: "hello" in app.view.text(), what="echo output")
+            await type_text(pilot, "sleep 100")
+            await pilot.press("enter", "ctrl+c")
+            await type_text(pilot, "echo after")
+            await pilot.press("enter")
+            await until(pilot, lambda: "after" in app.view.text(), what="ctrl+c to reach the shell")
+            await pilot.press("ctrl+b", "d")
+            await until(pilot, lambda: app.return_value is not None)
+        assert app.return_value == "[detached (from session main)]"
+        # Detaching leaves the session running.
+        assert [s["name"] for s in in_env.sessions()] == ["main"]
+        assert "hello" in in_env.capture("main")
+
+    run(scenario)
+
+
+def test_picker_filter_switch_rename_and_kill(in_env: ScarabEnv) -> None:
+    for name in ("alpha", "beta"):
+        in_env.ok("new", "-d", "-s", name, "--", "sh")
+    in_env.ok("send", "beta", "echo in-beta", "Enter")
+
+    async def scenario() -> None:
+        app = ScarabApp("alpha")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.attached.is_set())
+            await pilot.press("ctrl+b", "s")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            picker = app.screen
+            assert isinstance(picker, PickerScreen)
+            await until(pilot, lambda: len(picker.shown) == 2)
+            await type_text(pilot, "bet")
+            await until(pilot, lambda: [s.name for s in picker.shown] == ["beta"], what="the filter")
+            await until(pilot, lambda: "in-beta" in str(picker.query_one("#preview").render()), what="preview")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.session is not None and app.session.name == "beta")
+            await until(pilot, lambda: "in-beta" in screen_text(app))
+            # Rename from the prefix key; a taken name is refused and the dialog stays.
+            await pilot.press("ctrl+b", "$")
+            await until(pilot, lambda: isinstance(app.screen, RenameScreen))
+            await pilot.press("ctrl+u")
+            await type_text(pilot, "alpha")
+            await pilot.press("enter")
+            await until(pilot, lambda: "duplicate" in app.status.notice, what="the duplicate-name error")
+            await until(pilot, lambda: isinstance(app.screen, RenameScreen))
+            await pilot.press("ctrl+u")
+            await type_text(pilot, "gamma")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.status.session == "gamma")
+            # Switch back with the last-session key, then kill gamma from the picker.
+            await pilot.press("ctrl+b", "L")
+            await until(pilot, lambda: app.session is not None and app.session.name == "alpha")
+            await pilot.press("ctrl+b", "s")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            await pilot.press("down", "x")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: [s["name"] for s in in_env.sessions()] == ["alpha"], what="the kill")
+            assert app.session is not None and app.session.name == "alpha"
+
+    run(scenario)
+
+
+def test_new_session_and_cycle(in_env: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set())
+            await pilot.press("ctrl+b", "c")
+            await until(pilot, lambda: app.session is not None and app.session.name == "0")
+            await until(pilot, lambda: app.status.count == 2)
+            await pilot.press("ctrl+b", ")")
+            await until(pilot, lambda: app.session is not None and app.session.name == "main")
+            await pilot.press("ctrl+b", "(")
+            await until(pilot, lambda: app.session is not None and app.session.name == "0")
+            # The prefix twice sends the prefix byte itself to the program.
+            await type_text(pilot, "printf '%s\\n' \"$(od -An -c)\"")
+            await pilot.press("enter", "ctrl+b", "ctrl+b", "ctrl+d", "ctrl+d")
+            await until(pilot, lambda: any("002" in line for line in app.view.text()), what="the prefix byte")
+
+    run(scenario)
+
+
+def test_reconnects_after_daemon_kill(in_env: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set())
+            daemon = in_env.daemon_pid()
+            old_client = app.client
+            assert daemon and old_client
+            os.kill(daemon, signal.SIGKILL)
+            await until(pilot, lambda: not pid_alive(daemon))
+            await until(pilot, lambda: app.client not in (None, old_client) and app.attached.is_set(), what="reconnect")
+            await type_text(pilot, "echo back-again")
+            await pilot.press("enter")
+            await until(pilot, lambda: "back-again" in app.view.text(), what="the session after reconnect")
+            assert in_env.daemon_pid() not in (None, daemon)
+
+    run(scenario)
+
+
+def test_main_view_snapshot(in_env: ScarabEnv) -> None:
+    """The rendered grid matches a stored snapshot for deterministic content."""
+    script = "printf '\\033[1;32mgreen\\033[0m plain \\033[7mrev\\033[0m\\n'; printf 'wide: 日本\\n'; exec cat"
+    in_env.ok("new", "-d", "-s", "snap", "-x", "40", "-y", "6", "--", "sh", "-c", script)
+
+    async def scenario() -> None:
+        app = ScarabApp("snap")
+        async with app.run_test(size=(40, 7)) as pilot:
+            await until(pilot, lambda: "wide: 日本" in app.view.text(), what="the content")
+            await pilot.pause(0.1)
+            actual = "\n".join(app.view.text()) + "\n" + str(app.status.render()) + "\n"
+            snapshot = SNAPSHOTS / "main_view.txt"
+            if os.environ.get("SCARAB_UPDATE_SNAPSHOTS"):
+                snapshot.write_text(actual)
+            expected = snapshot.read_text()
+            assert actual == expected
+            first = app.view.lines[0]
+            assert first[0].text == "green" and first[0].style is not None
+            assert first[0].style.bold and first[0].style.color is not None and first[0].style.color.number == 2
+            assert any(seg.text == "rev" and seg.style is not None and seg.style.reverse for seg in first)
+            svg = app.export_screenshot()
+            assert "green" in svg and "日本" in svg
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("prefix", ["ctrl+a"])
+def test_configured_prefix(in_env: ScarabEnv, prefix: str) -> None:
+    from scarab.config import Config
+
+    async def scenario() -> None:
+        app = ScarabApp(config=Config(prefix=prefix))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set())
+            await pilot.press("ctrl+b")  # no longer the prefix: goes to the shell
+            assert not app.status.prefix_active
+            await pilot.press(prefix)
+            assert app.status.prefix_active
+            await pilot.press("d")
+            await until(pilot, lambda: app.return_value is not None)
+
+    run(scenario)

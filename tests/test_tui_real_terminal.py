@@ -1,0 +1,77 @@
+"""The real `scarab` in a real terminal: inside tmux (private socket, no config), driven by send-keys."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import ScarabEnv, wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    def __init__(self, env: ScarabEnv) -> None:
+        self.env = env
+        self.socket = str(env.root / "tmux.sock")
+
+    def __call__(self, *args: str) -> str:
+        proc = subprocess.run(
+            ["tmux", "-S", self.socket, "-f", "/dev/null", *args],
+            env=self.env.env, capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        return proc.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p")
+
+    def type(self, *keys: str) -> None:
+        self("send-keys", *keys)
+
+
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.fixture
+def tmux(scarab: ScarabEnv) -> Iterator[Tmux]:
+    t = Tmux(scarab)
+    t("new-session", "-d", "-x", "100", "-y", "30", "sh")
+    server_pid = int(t("display-message", "-p", "#{pid}").strip())
+    try:
+        yield t
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server_pid, signal.SIGKILL)
+
+
+def test_echo_detach_reattach_in_real_terminal(scarab: ScarabEnv, tmux: Tmux) -> None:
+    scarab_cmd = f"{sys.executable} -m scarab"
+    tmux.type(f"cd {scarab.root} && {scarab_cmd}", "Enter")
+    wait_for(lambda: "[main] 1/1" in tmux.screen(), what="the TUI status bar")
+    tmux.type("echo hel''lo", "Enter")
+    wait_for(lambda: "hello" in tmux.screen().splitlines(), what="echo output in the TUI")
+    tmux.type("C-b", "d")
+    wait_for(lambda: "[detached (from session main)]" in tmux.screen(), what="the detach message")
+    assert "hello" in scarab.capture("main")  # the session kept running
+    tmux.type("clear", "Enter")
+    wait_for(lambda: "detached" not in tmux.screen())
+    tmux.type(f"{scarab_cmd} attach main", "Enter")
+    wait_for(lambda: "hello" in tmux.screen().splitlines(), what="the screen after reattaching")
+    # Keys a terminal sends for ctrl+c and arrows reach the program through the real input parser.
+    shell = scarab.session("main")["child_pid"]
+    tmux.type("sleep 100", "Enter")
+    wait_for(lambda: children(shell), what="sleep to start")
+    tmux.type("C-c")
+    tmux.type("echo $((20+22))", "Enter")
+    wait_for(lambda: "42" in tmux.screen().splitlines(), what="ctrl+c to interrupt sleep")
+    tmux.type("C-b", "d")
+    wait_for(lambda: tmux.screen().count("[detached (from session main)]") == 1)
