@@ -192,3 +192,50 @@ def test_configured_prefix(in_env: ScarabEnv, prefix: str) -> None:
             await until(pilot, lambda: app.return_value is not None)
 
     run(scenario)
+
+
+def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None:
+    from scarab.tui.dialogs import HelpScreen, ScrollbackScreen
+
+    # A program that enables SGR mouse reporting and shows what it receives.
+    script = "seq 1 60; printf '\\033[?1000h\\033[?1006h'; stty -icanon -echo; exec od -An -c"
+    in_env.ok("new", "-d", "-s", "m", "-x", "60", "-y", "20", "--", "sh", "-c", script)
+
+    async def scenario() -> None:
+        app = ScarabApp("m")
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and app.view.modes != 0, what="mouse mode")
+            await pilot.click(TerminalViewSelector, offset=(4, 2))
+            await until(pilot, lambda: "<" in screen_text(app) and "M" in screen_text(app), what="a mouse report")
+            # The terminal size follows the window (window-size "latest").
+            await pilot.resize_terminal(70, 25)
+            await until(pilot, lambda: in_env.session("m")["cols"] == 70, what="the resize")
+            assert in_env.session("m")["rows"] == 24  # one row is the status bar
+            # Scrollback view shows lines that scrolled off; q leaves it.
+            await pilot.press("ctrl+b", "[")
+            await until(pilot, lambda: isinstance(app.screen, ScrollbackScreen))
+            log = app.screen.query_one("RichLog")
+            await until(pilot, lambda: len(log.lines) >= 60, what="scrollback lines")  # type: ignore[attr-defined]
+            await pilot.press("pageup", "q")
+            await until(pilot, lambda: not isinstance(app.screen, ScrollbackScreen))
+            await pilot.press("ctrl+b", "?")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await pilot.press("space")
+            await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+    run(scenario)
+
+
+TerminalViewSelector = "TerminalView"
+
+
+def test_broken_config_names_the_line(scarab: ScarabEnv) -> None:
+    config = scarab.paths.config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('prefix = "ctrl+a"\nstatus_bar = maybe\n')
+    result = scarab.run("attach")
+    assert result.returncode == 1
+    assert "line 2" in result.stderr and str(config) in result.stderr and "Traceback" not in result.stderr
+    config.write_text("prefix = 5\n")
+    result = scarab.run("attach")
+    assert result.returncode == 1 and "prefix must be a str" in result.stderr

@@ -188,11 +188,9 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.client is not None and self.session is not None:
             self.client.send(p.Input(target=self.session.id, data=message.data))
 
-    def on_resize(self) -> None:
-        if self.client is not None and self.session is not None:
-            cols, rows = self.view_size()
-            if (cols, rows) != (self.session.cols, self.session.rows):
-                self.client.send(p.Resize(target=self.session.id, cols=cols, rows=rows))
+    def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
+        if self.client is not None and self.session is not None and message.cols and message.rows:
+            self.client.send(p.Resize(target=self.session.id, cols=message.cols, rows=message.rows))
 
     async def on_terminal_view_prefix(self, message: TerminalView.Prefix) -> None:
         self.status.prefix_active = message.key == ""
@@ -228,8 +226,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             case "[":
                 await self.show_scrollback()
             case "t":
-                self.status.display = not self.status.display
-                self.call_after_refresh(self.on_resize)
+                self.status.display = not self.status.display  # the view's resize follows
 
     async def switch_to(self, target: str) -> None:
         if self.client is None:

@@ -41,6 +41,13 @@ class TerminalView(Widget, can_focus=True):
         data: bytes
 
     @dataclass
+    class Resized(Message):
+        """The widget changed size: the session should follow (window-size "latest")."""
+
+        cols: int
+        rows: int
+
+    @dataclass
     class Prefix(Message):
         """The prefix key was pressed, then `key`: a command for the app."""
 
@@ -116,6 +123,7 @@ class TerminalView(Widget, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._strips.clear()
+        self.post_message(self.Resized(event.size.width, event.size.height))
 
     def on_focus(self) -> None:
         self._strips.pop(self.cursor[1], None)
