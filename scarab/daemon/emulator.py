@@ -1,34 +1,42 @@
 """Emulator layer: bytes in, screen + scrollback + dirty rows out; replies through one callback.
 
-A pyte `Screen` subclass that keeps its own compact scrollback (rows frozen to text + style runs as
-they scroll off, never `HistoryScreen`), an alternate screen, and a stream that survives handler
-errors without losing the rest of the chunk. No IO happens here: the host feeds bytes and reads
-rows; terminal replies (DSR, DA) go out through `on_reply`.
+A hardened pyte `Screen` subclass behind a stateful pre-filter (prefilter.py). pyte does what it does
+well (cursor motion, erasing, scrolling regions, modes); Scarab handles what pyte lacks or gets
+wrong: SGR (so 256-colour indexes and truecolor stay distinct, with dim and colon forms), wide and
+zero-width characters, the alternate screen, SU/SD, REP, `CSI s/u`, DECSCUSR, DECSTR, keypad mode,
+DEC line drawing in UTF-8 mode, OSC title/cwd, and replies to DSR/CPR/DA1/DA2/DECRQM/XTVERSION.
+Rows leaving the top of the main screen are frozen into a compact scrollback (text + style runs);
+`HistoryScreen` is never used. No IO happens here.
+
+References: ECMA-48; DEC STD 070 / VT510 manual (DECSCUSR, DECRQM, DECSTR); xterm ctlseqs.
 """
 
 from __future__ import annotations
 
+import codecs
+import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import pyte
-from pyte import graphics
 from pyte import modes as mo
+from wcwidth import wcwidth
 
+from scarab.daemon.prefilter import Csi, Designate, Esc, Osc, Prefilter, Shift, Text, Token
 from scarab.styles import DEFAULT_STYLE, TRUECOLOR, Attr, Line, Mode, Style, line_to_ansi
 
 __all__ = ["DEFAULT_SCROLLBACK", "Emulator"]
 
 DEFAULT_SCROLLBACK = 10_000
+MAX_PARAM = 9999  # as pyte: larger parameters are clamped, never trusted as counts
 
-_NAMED = {name: i for i, name in enumerate(["black", "red", "green", "brown", "blue", "magenta", "cyan", "white"])}
-_NAMED |= {"bright" + name: i + 8 for name, i in list(_NAMED.items())}
-_NAMED["yellow"] = 3
-_NAMED["brightyellow"] = 11
-# pyte turns 256-colour indexes into hex; map the 16-255 cube back to its index so themes apply.
-_PALETTE = {hexcode: i for i, hexcode in enumerate(graphics.FG_BG_256) if i >= 16}
+# DEC special graphics (ESC ( 0), VT100 User Guide table 3-9.
+_LINE_DRAWING = str.maketrans(
+    "`abcdefghijklmnopqrstuvwxyz{|}~",
+    "◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£·",
+)
 
 # Private DEC modes (pyte stores them shifted left by 5) that clients must honour.
 _PRIVATE_MODES = {
@@ -42,30 +50,33 @@ _PRIVATE_MODES = {
     1004: Mode.FOCUS,
 }
 _ALT_SCREEN_MODES = (47, 1047, 1049)
+_DECCKM = 1 << 5
+
+# Colours travel inside pyte's Char.fg/bg strings in our own form: "default", "p<index>",
+# "#rrggbb"; a "d:" prefix on fg marks dim (pyte's Char has no field for it).
+_SGR_FLAGS = {1: "bold", 3: "italics", 4: "underscore", 5: "blink", 7: "reverse", 9: "strikethrough"}
+_SGR_CLEAR = {22: ("bold",), 23: ("italics",), 24: ("underscore",), 25: ("blink",), 27: ("reverse",),
+              29: ("strikethrough",)}  # fmt: skip
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _colour(value: str) -> int:
-    if value == "default":
-        return -1
-    named = _NAMED.get(value)
-    if named is not None:
-        return named
-    index = _PALETTE.get(value)
-    if index is not None:
-        return index
-    try:
-        return TRUECOLOR | int(value, 16)
-    except ValueError:
-        return -1
+    if value.startswith("p"):
+        return int(value[1:])
+    if value.startswith("#"):
+        return TRUECOLOR | int(value[1:], 16)
+    return -1
 
 
 @lru_cache(maxsize=8192)
-def _style(
-    fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike: bool, reverse: bool, blink: bool
-) -> Style:
+def _style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike: bool, reverse: bool,
+           blink: bool) -> Style:  # fmt: skip
+    dim = fg.startswith("d:")
+    if dim:
+        fg = fg[2:]
     flags = (
         (Attr.BOLD if bold else 0)
+        | (Attr.DIM if dim else 0)
         | (Attr.ITALIC if italics else 0)
         | (Attr.UNDERLINE if underscore else 0)
         | (Attr.STRIKE if strike else 0)
@@ -75,19 +86,107 @@ def _style(
     return Style(_colour(fg), _colour(bg), int(flags))
 
 
+def _params(text: str, default: int = 0) -> list[int]:
+    """`1;;3` -> [1, default, 3]; colon sub-parameters keep only their first part."""
+    out = []
+    for part in text.split(";") if text else [""]:
+        head = part.split(":", 1)[0]
+        out.append(min(int(head), MAX_PARAM) if head.isdigit() else default)
+    return out
+
+
 class _Screen(pyte.Screen):  # type: ignore[misc]
-    """pyte's screen plus scrollback capture and the alternate screen."""
+    """pyte's screen with scrollback capture, the alternate screen and correct wide characters."""
 
     def __init__(self, columns: int, lines: int, scrollback: int) -> None:
         self.history: deque[Line] = deque(maxlen=max(0, scrollback))
         self.alt_saved: tuple[Any, Any] | None = None  # (main buffer, main cursor) while on alt screen
         self.private_modes = Mode(0)
+        self.cursor_shape = 0
+        self.last_char = ""
+        self._cells: dict[str, Any] = {}
+        self._cells_attrs: Any = None
         super().__init__(columns, lines)
 
     def reset(self) -> None:
         super().reset()
         self.alt_saved = None
         self.private_modes = Mode(0)
+        self.cursor_shape = 0
+        self.last_char = ""
+
+    # -- text -------------------------------------------------------------------------------------
+
+    def draw(self, data: str) -> None:
+        """pyte's draw, plus: wide characters wrap instead of overflowing the last column, writing
+        over half a wide character blanks the other half, and zero-width characters (ZWJ, VS16,
+        combining marks) join the previous cell instead of ending the text run."""
+        columns = self.columns
+        cursor = self.cursor
+        autowrap = mo.DECAWM in self.mode
+        insert = mo.IRM in self.mode
+        attrs = cursor.attrs
+        if attrs is not self._cells_attrs:
+            self._cells, self._cells_attrs = {}, attrs
+        cells = self._cells
+        line = self.buffer[cursor.y]
+        for char in data:
+            width = 1 if " " <= char <= "~" else wcwidth(char)
+            if width <= 0:
+                if width == 0:
+                    self._join(char)
+                continue
+            if cursor.x + width > columns:
+                if autowrap:
+                    if cursor.x < columns and width == 2:
+                        line[cursor.x] = attrs._replace(data=" ")  # the half cell a wide char cannot use
+                    self.dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.linefeed()
+                    line = self.buffer[cursor.y]
+                else:
+                    cursor.x = columns - width
+            x = cursor.x
+            if insert:
+                self.insert_characters(width)
+            # Overwriting half of a wide character blanks its other half.
+            if x and line[x].data == "":
+                line[x - 1] = line[x - 1]._replace(data=" ")
+            end = x + width
+            if end < columns and line[end].data == "" and line[end - 1].data != "":
+                line[end] = line[end]._replace(data=" ")
+            cell = cells.get(char)
+            if cell is None:
+                cell = cells[char] = attrs._replace(data=char)
+            line[x] = cell
+            if width == 2 and x + 1 < columns:
+                stub = cells.get("")
+                if stub is None:
+                    stub = cells[""] = attrs._replace(data="")
+                line[x + 1] = stub
+            cursor.x = end
+            self.last_char = char
+        self.dirty.add(cursor.y)
+
+    def _join(self, char: str) -> None:
+        x, y = self.cursor.x, self.cursor.y
+        if x == 0:
+            if y == 0:
+                return
+            y, x = y - 1, self.columns
+        line = self.buffer[y]
+        x -= 1
+        if line[x].data == "" and x:
+            x -= 1  # the second half of a wide character: join the character itself
+        line[x] = line[x]._replace(data=line[x].data + char)
+        self.dirty.add(y)
+
+    def repeat(self, count: int) -> None:
+        """REP: the last graphic character again, `count` times (bounded by the screen)."""
+        if self.last_char:
+            self.draw(self.last_char * min(max(count, 1), self.columns * self.lines))
+
+    # -- scrolling --------------------------------------------------------------------------------
 
     def index(self) -> None:
         top, bottom = self.margins or (0, self.lines - 1)
@@ -95,6 +194,17 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         if self.cursor.y == bottom and top == 0 and self.alt_saved is None and self.history.maxlen:
             self.history.append(self.row(0))
         super().index()
+
+    def scroll(self, count: int, up: bool) -> None:
+        """SU / SD: scroll the region without moving the cursor."""
+        top, bottom = self.margins or (0, self.lines - 1)
+        x, y = self.cursor.x, self.cursor.y
+        self.cursor.y = bottom if up else top
+        for _ in range(min(max(count, 1), bottom - top + 1)):
+            self.index() if up else self.reverse_index()
+        self.cursor.x, self.cursor.y = x, y
+
+    # -- rows -------------------------------------------------------------------------------------
 
     def row(self, y: int) -> Line:
         line = self.buffer[y]
@@ -107,18 +217,10 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             data = cell.data
             if not data:
                 continue  # second half of a wide character
-            style = _style(
-                cell.fg,
-                cell.bg,
-                cell.bold,
-                cell.italics,
-                cell.underscore,
-                cell.strikethrough,
-                cell.reverse,
-                cell.blink,
-            )
+            style = _style(cell.fg, cell.bg, cell.bold, cell.italics, cell.underscore, cell.strikethrough,
+                           cell.reverse, cell.blink)  # fmt: skip
             chars.append(data)
-            if style is last_style or style == last_style:
+            if style is last_style:
                 count += len(data)
             else:
                 if last_style is not None:
@@ -136,6 +238,64 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 runs[-1:] = [(n, DEFAULT_STYLE)] if n > 0 else []
                 text = stripped
         return Line(text, tuple(runs))
+
+    # -- SGR --------------------------------------------------------------------------------------
+
+    def sgr(self, text: str) -> None:
+        """SGR with `;` or `:` separators; colours kept as palette index or rgb."""
+        groups = [part.split(":") for part in text.split(";")] if text else [[""]]
+        attrs = self.cursor.attrs
+        changes: dict[str, Any] = {}
+        fg = attrs.fg
+        i = 0
+        while i < len(groups):
+            group = groups[i]
+            head = group[0]
+            code = int(head) if head.isdigit() else 0
+            i += 1
+            if code == 0:
+                changes = {name: False for name in _SGR_FLAGS.values()}
+                fg, changes["bg"] = "default", "default"
+            elif code in _SGR_FLAGS:
+                if code == 4 and len(group) > 1 and group[1] == "0":
+                    changes["underscore"] = False  # 4:0 is "no underline"
+                else:
+                    changes[_SGR_FLAGS[code]] = True
+            elif code == 2:
+                fg = fg if fg.startswith("d:") else "d:" + fg
+            elif code == 22:
+                changes["bold"] = False
+                fg = fg.removeprefix("d:")
+            elif code in _SGR_CLEAR:
+                for name in _SGR_CLEAR[code]:
+                    changes[name] = False
+            elif 30 <= code <= 37 or 90 <= code <= 97 or code == 39:
+                colour = "default" if code == 39 else f"p{code - 30 if code < 90 else code - 82}"
+                fg = ("d:" if fg.startswith("d:") else "") + colour
+            elif 40 <= code <= 47 or 100 <= code <= 107 or code == 49:
+                changes["bg"] = "default" if code == 49 else f"p{code - 40 if code < 100 else code - 92}"
+            elif code in (38, 48, 58):
+                if len(group) > 1:
+                    args = group[1:]  # colon form: 38:5:n, 38:2::r:g:b or 38:2:r:g:b
+                    if args[0] == "2" and len(args) >= 5:
+                        args = ["2", *args[-3:]]
+                else:
+                    kind = groups[i][0] if i < len(groups) else ""
+                    take = 2 if kind == "5" else 4 if kind == "2" else 1
+                    args = [g[0] for g in groups[i : i + take]]
+                    i += take
+                colour = _sgr_colour(args)
+                if colour is not None and code != 58:  # 58 (underline colour) is not kept
+                    if code == 38:
+                        fg = ("d:" if fg.startswith("d:") else "") + colour
+                    else:
+                        changes["bg"] = colour
+        if fg != attrs.fg:
+            changes["fg"] = fg
+        if changes:
+            self.cursor.attrs = attrs._replace(**changes)
+
+    # -- modes ------------------------------------------------------------------------------------
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
         if kwargs.get("private"):
@@ -170,8 +330,6 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             self.alt_saved = (self.buffer, cursor)
             self.buffer = type(self.buffer)(self.buffer.default_factory)  # type: ignore[attr-defined]
             self.cursor = pyte.screens.Cursor(cursor.x, cursor.y, cursor.attrs)
-            if save_cursor:
-                self.cursor.x, self.cursor.y = cursor.x, cursor.y
             self.private_modes |= Mode.ALT_SCREEN
         elif not on and self.alt_saved is not None:
             buffer, cursor = self.alt_saved
@@ -184,24 +342,71 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             self.private_modes &= ~Mode.ALT_SCREEN
         self.dirty.update(range(self.lines))
 
+    def mode_state(self, mode: int, private: bool) -> int:
+        """DECRQM answer: 1 set, 2 reset, 0 not recognised."""
+        if private:
+            if mode in _PRIVATE_MODES:
+                return 1 if self.private_modes & _PRIVATE_MODES[mode] else 2
+            if mode in _ALT_SCREEN_MODES:
+                return 1 if self.alt_saved is not None else 2
+            if mode in (1, 3, 5, 6, 7, 25):
+                return 1 if (mode << 5) in self.mode else 2
+            return 0
+        if mode in (4, 20):
+            return 1 if mode in self.mode else 2
+        return 0
+
+    def soft_reset(self) -> None:
+        """DECSTR: modes, margins, attributes and saved cursor to defaults; the screen stays."""
+        self.set_mode(mo.DECTCEM, mo.DECAWM)
+        self.reset_mode(mo.IRM, mo.DECOM)
+        self.mode.discard(_DECCKM)
+        self.private_modes &= ~(Mode.CURSOR_KEYS | Mode.KEYPAD)
+        self.margins = None
+        self.cursor.attrs = self.default_char
+        self.cursor_shape = 0
+        self.savepoints.clear()
+
     def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """Shrinking drops blank rows below the cursor first, then pushes rows off the top into
+        scrollback (as tmux does); the cursor always ends inside the screen."""
         lines = lines or self.lines
-        if lines < self.lines and self.alt_saved is None:
-            # Rows trimmed off the top are not lost: they go to scrollback, as in tmux.
-            for y in range(self.lines - lines):
-                self.history.append(self.row(y))
+        columns = columns or self.columns
+        if lines < self.lines:
+            excess = self.lines - lines
+            blank = 0
+            for y in range(self.lines - 1, self.cursor.y, -1):
+                if blank == excess or any(cell.data not in (" ", "") for cell in self.buffer[y].values()):
+                    break
+                blank += 1
+            top = excess - blank
+            if self.alt_saved is None:
+                for y in range(top):
+                    self.history.append(self.row(y))
+            old = self.buffer
+            self.buffer = type(old)(old.default_factory)  # type: ignore[attr-defined]
+            for y in range(lines):
+                if y + top in old:
+                    self.buffer[y] = old[y + top]
+            self.cursor.y = max(0, self.cursor.y - top)
+            self.lines = lines
+            self.dirty.update(range(lines))
+            self.set_margins()
         super().resize(lines, columns)
-        self.cursor.x = min(self.cursor.x, self.columns - 1)
+        self.cursor.x = min(self.cursor.x, self.columns)
         self.cursor.y = min(self.cursor.y, self.lines - 1)
 
 
-class _Stream(pyte.ByteStream):  # type: ignore[misc]
-    def _send_to_parser(self, data: str) -> bool | None:
-        try:
-            return super()._send_to_parser(data)  # type: ignore[no-any-return]
-        except Exception:
-            # pyte has reset its parser; dropping one bad sequence keeps the rest of the chunk.
-            return True
+def _sgr_colour(args: list[str]) -> str | None:
+    try:
+        if args[0] == "5" and len(args) >= 2:
+            return f"p{min(int(args[1] or 0), 255)}"
+        if args[0] == "2" and len(args) >= 4:
+            r, g, b = (min(int(v or 0), 255) for v in args[1:4])
+            return f"#{r:02x}{g:02x}{b:02x}"
+    except ValueError:
+        pass
+    return None
 
 
 class Emulator:
@@ -213,13 +418,21 @@ class Emulator:
         rows: int,
         scrollback: int = DEFAULT_SCROLLBACK,
         on_reply: Callable[[bytes], None] | None = None,
+        allow_clipboard: bool = False,
     ) -> None:
         self.screen = _Screen(cols, rows, scrollback)
-        self.stream = _Stream(self.screen)
+        self.stream = pyte.Stream(self.screen)
+        self.prefilter = Prefilter()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._on_reply = on_reply
         self.screen.write_process_input = self._reply  # type: ignore[method-assign]
         self.bell = False
         self.screen.bell = self._ring  # type: ignore[method-assign]
+        self.charsets = {"(": "B", ")": "B", "*": "B", "+": "B"}
+        self.shift = 0
+        self.osc_cwd = ""
+        self.allow_clipboard = allow_clipboard
+        self.clipboard: str | None = None
 
     def _reply(self, data: str) -> None:
         if self._on_reply is not None:
@@ -243,21 +456,125 @@ class Emulator:
     @property
     def modes(self) -> int:
         modes = self.screen.private_modes
-        if (1 << 5) in self.screen.mode:  # DECCKM, as pyte stores private modes
+        if _DECCKM in self.screen.mode:
             modes |= Mode.CURSOR_KEYS
         return int(modes)
 
     @property
     def cursor(self) -> tuple[int, int, bool, int]:
         c = self.screen.cursor
-        return (min(c.x, self.cols - 1), c.y, mo.DECTCEM in self.screen.mode, 0)
+        return (min(c.x, self.cols - 1), min(c.y, self.rows - 1), mo.DECTCEM in self.screen.mode,
+                self.screen.cursor_shape)  # fmt: skip
 
     @property
     def history(self) -> deque[Line]:
         return self.screen.history
 
+    # -- input ------------------------------------------------------------------------------------
+
     def feed(self, data: bytes) -> None:
-        self.stream.feed(data)
+        for token in self.prefilter.feed(self.decoder.decode(data)):
+            try:
+                self._dispatch(token)
+            except Exception:  # noqa: S112 - a handler bug costs one sequence, never the stream
+                continue
+
+    def _dispatch(self, token: Token) -> None:
+        match token:
+            case Text(text=text):
+                if self.charsets["(" if self.shift == 0 else ")"] == "0":
+                    text = text.translate(_LINE_DRAWING)
+                self.stream.feed(text)
+            case Csi():
+                self._csi(token)
+            case Osc(payload=payload):
+                self._osc(payload)
+            case Esc(seq=seq):
+                if seq == "\x1b=":
+                    self.screen.private_modes |= Mode.KEYPAD
+                elif seq == "\x1b>":
+                    self.screen.private_modes &= ~Mode.KEYPAD
+                else:
+                    if seq == "\x1bc":  # RIS: everything back to power-on state
+                        self.charsets = dict.fromkeys(self.charsets, "B")
+                        self.shift = 0
+                    self.stream.feed(seq)
+            case Designate(slot=slot, code=code):
+                self.charsets[slot] = code
+            case Shift(g=g):
+                self.shift = g
+
+    def _csi(self, seq: Csi) -> None:
+        screen = self.screen
+        marker, params, inter, final = seq
+        if inter:
+            if inter == " " and final == "q":  # DECSCUSR
+                screen.cursor_shape = min(_params(params)[0], 6)
+            elif inter == "!" and final == "p":  # DECSTR
+                screen.soft_reset()
+            elif inter == "$" and final == "p" and marker in ("", "?") and params.isdigit() and len(params) < 6:
+                mode = int(params)  # DECRQM
+                state = screen.mode_state(mode, marker == "?")
+                self._reply(f"\x1b[{marker}{mode};{state}$y")
+            return
+        if marker == ">":
+            if final == "c":  # DA2: identify as tmux does, since TERM says tmux
+                self._reply("\x1b[>84;0;0c")
+            elif final == "q":  # XTVERSION
+                self._reply("\x1bP>|scarab\x1b\\")
+            return  # XTMODKEYS (`CSI > 4;2 m`) and friends: ignored, never drawn
+        if marker in ("<", "="):
+            return
+        if marker == "?":
+            if final in "hlJK":
+                self.stream.feed(f"\x1b[?{params.replace(':', ';')}{final}")
+            elif final == "n" and _params(params)[0] == 6:  # DECXCPR
+                self._reply(f"\x1b[?{screen.cursor.y + 1};{min(screen.cursor.x, self.cols - 1) + 1}R")
+            return
+        if final == "m":
+            screen.sgr(params)
+            return
+        if ":" in params:
+            return  # colon parameters mean nothing outside SGR
+        n = _params(params)[0]
+        if final == "S":
+            screen.scroll(n or 1, up=True)
+        elif final == "T":
+            screen.scroll(n or 1, up=False)
+        elif final == "b":
+            screen.repeat(n or 1)
+        elif final == "s" and not params:
+            screen.save_cursor()
+        elif final == "u" and not params:
+            screen.restore_cursor()
+        elif final == "c":
+            if n == 0:
+                self._reply("\x1b[?1;2c")  # DA1: VT100 with advanced video, as tmux answers
+        elif final == "t":
+            if n == 18:
+                self._reply(f"\x1b[8;{self.rows};{self.cols}t")
+        elif final in "pqxyz{|}~w":
+            return  # DEC private controls with no meaning here; pyte would draw some of them
+        else:
+            self.stream.feed(f"\x1b[{params}{final}")
+
+    def _osc(self, payload: str) -> None:
+        code, _, rest = payload.partition(";")
+        if code in ("0", "2"):
+            self.screen.title = rest[:256]
+        elif code == "7":
+            url = urllib.parse.urlparse(rest)
+            if url.scheme == "file" and url.path:
+                self.osc_cwd = urllib.parse.unquote(url.path)
+        elif code in ("10", "11") and rest == "?":
+            # Programs ask the background to choose a palette; report a dark terminal.
+            colour = "ffff/ffff/ffff" if code == "10" else "0000/0000/0000"
+            self._reply(f"\x1b]{code};rgb:{colour}\x1b\\")
+        elif code == "52" and self.allow_clipboard:
+            self.clipboard = rest.partition(";")[2]
+        # OSC 8 hyperlinks: the text stays, the link is dropped. Anything else is ignored.
+
+    # -- output -----------------------------------------------------------------------------------
 
     def resize(self, cols: int, rows: int) -> None:
         self.screen.resize(rows, cols)
