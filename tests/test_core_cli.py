@@ -222,3 +222,14 @@ def test_corrupt_database_is_moved_aside(scarab: ScarabEnv) -> None:
     aside = list(db.parent.glob("sessions.db.corrupt-*"))
     assert aside and b"not a database" in aside[0].read_bytes()
     assert "was corrupt" in scarab.paths.daemon_log.read_text()
+
+
+def test_child_environment_and_terminal_replies(scarab: ScarabEnv) -> None:
+    """Children see TERM/COLORTERM, and the emulator's answers to queries reach the program."""
+    script = (
+        r"""echo "term=$TERM color=$COLORTERM"; printf '\033[5;7H\033[6n'; IFS= read -rs -d R pos; """
+        r"""echo "cpr=${pos#*[}"; sleep 60"""
+    )
+    scarab.ok("new", "-d", "-s", "q", "--", "bash", "-c", script)
+    wait_for(lambda: "cpr=5;7" in scarab.capture("q"), what="the cursor position reply")
+    assert "term=tmux-256color color=truecolor" in scarab.capture("q")

@@ -3,6 +3,8 @@ screen whether fed whole, byte by byte, or split anywhere."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,6 +75,6 @@ def test_same_screen_split_anywhere(data: bytes, cuts: list[int]) -> None:
     whole.feed(data)
     split = Emulator(20, 6, scrollback=50)
     points = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         split.feed(data[a:b])
     assert state(split) == state(whole)

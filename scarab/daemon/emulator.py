@@ -101,6 +101,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
     def __init__(self, columns: int, lines: int, scrollback: int) -> None:
         self.history: deque[Line] = deque(maxlen=max(0, scrollback))
         self.alt_saved: tuple[Any, Any] | None = None  # (main buffer, main cursor) while on alt screen
+        self.alt_cursor: Any = None  # the cursor saved by ?1049h
         self.private_modes = Mode(0)
         self.cursor_shape = 0
         self.last_char = ""
@@ -111,6 +112,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
     def reset(self) -> None:
         super().reset()
         self.alt_saved = None
+        self.alt_cursor = None
         self.private_modes = Mode(0)
         self.cursor_shape = 0
         self.last_char = ""
@@ -136,6 +138,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 if width == 0:
                     self._join(char)
                 continue
+            if width > columns:
+                continue  # a wide character cannot be shown on a one-column screen at all
             if cursor.x + width > columns:
                 if autowrap:
                     if cursor.x < columns and width == 2:
@@ -284,12 +288,12 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                     take = 2 if kind == "5" else 4 if kind == "2" else 1
                     args = [g[0] for g in groups[i : i + take]]
                     i += take
-                colour = _sgr_colour(args)
-                if colour is not None and code != 58:  # 58 (underline colour) is not kept
+                picked = _sgr_colour(args)
+                if picked is not None and code != 58:  # 58 (underline colour) is not kept
                     if code == 38:
-                        fg = ("d:" if fg.startswith("d:") else "") + colour
+                        fg = ("d:" if fg.startswith("d:") else "") + picked
                     else:
-                        changes["bg"] = colour
+                        changes["bg"] = picked
         if fg != attrs.fg:
             changes["fg"] = fg
         if changes:
@@ -325,6 +329,10 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         return tuple(rest)
 
     def _alternate(self, on: bool, save_cursor: bool) -> None:
+        if save_cursor and on:
+            # 1049 saves the cursor like DECSC even when already on the alternate screen (xterm, tmux).
+            c = self.cursor
+            self.alt_cursor = pyte.screens.Cursor(c.x, c.y, c.attrs)
         if on and self.alt_saved is None:
             cursor = self.cursor
             self.alt_saved = (self.buffer, cursor)
@@ -332,14 +340,15 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             self.cursor = pyte.screens.Cursor(cursor.x, cursor.y, cursor.attrs)
             self.private_modes |= Mode.ALT_SCREEN
         elif not on and self.alt_saved is not None:
-            buffer, cursor = self.alt_saved
-            self.buffer = buffer
-            if save_cursor:
-                self.cursor = cursor
-            self.cursor.x = min(self.cursor.x, self.columns - 1)
-            self.cursor.y = min(self.cursor.y, self.lines - 1)
+            self.buffer, self.cursor = self.alt_saved
             self.alt_saved = None
             self.private_modes &= ~Mode.ALT_SCREEN
+        if save_cursor and not on and self.alt_cursor is not None:
+            # ... and 1049 off restores it even when the alternate screen was not active.
+            c = self.alt_cursor
+            self.cursor = pyte.screens.Cursor(c.x, c.y, c.attrs)
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
+        self.cursor.y = min(self.cursor.y, self.lines - 1)
         self.dirty.update(range(self.lines))
 
     def mode_state(self, mode: int, private: bool) -> int:
@@ -392,7 +401,13 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             self.lines = lines
             self.dirty.update(range(lines))
             self.set_margins()
+        old_columns = self.columns
         super().resize(lines, columns)
+        # pyte keeps tab stops past the new right edge (a TAB would then leave the screen) and sets
+        # none in added columns; keep the default every-8 stops, as tmux does.
+        self.tabstops = {t for t in self.tabstops if t < self.columns} | set(
+            range((old_columns + 7) // 8 * 8, self.columns, 8)
+        )
         self.cursor.x = min(self.cursor.x, self.columns)
         self.cursor.y = min(self.cursor.y, self.lines - 1)
 
@@ -476,7 +491,7 @@ class Emulator:
         for token in self.prefilter.feed(self.decoder.decode(data)):
             try:
                 self._dispatch(token)
-            except Exception:  # noqa: S112 - a handler bug costs one sequence, never the stream
+            except Exception:
                 continue
 
     def _dispatch(self, token: Token) -> None:
