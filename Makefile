@@ -15,8 +15,8 @@ run: $(BIN)/scarab
 	$(BIN)/scarab
 
 lint: $(BIN)/scarab
-	$(BIN)/ruff check scarab tests screenshots
-	$(BIN)/ruff format --check scarab tests screenshots
+	$(BIN)/ruff check scarab tests benchmarks screenshots
+	$(BIN)/ruff format --check scarab tests benchmarks screenshots
 	$(BIN)/mypy
 
 test: $(BIN)/scarab

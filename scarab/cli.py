@@ -23,6 +23,7 @@ from scarab.client import Client, start_daemon
 from scarab.errors import BadRequest, DaemonUnreachable, ScarabError
 from scarab.keys import send_keys_bytes
 from scarab.paths import Paths
+from scarab.remote import SshTarget
 
 __all__ = ["main"]
 
@@ -62,9 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     attach = sub.add_parser("attach", aliases=["a"], help="attach the TUI to a session")
     attach.add_argument("target", nargs="?", help="session name or id (default: most recent)")
+    attach.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", help="attach to a session on another machine")
 
     ls = sub.add_parser("ls", aliases=["list"], help="list sessions")
     ls.add_argument("--json", action="store_true")
+    ls.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", help="list the sessions on another machine")
+
+    sub.add_parser("proxy", help="bridge stdin/stdout to the daemon (the remote end of --ssh)")
 
     rename = sub.add_parser("rename", help="rename a session")
     rename.add_argument("target")
@@ -127,16 +132,23 @@ def format_sessions(sessions: list[p.SessionInfo]) -> str:
     return _table(rows)
 
 
-async def _with_client(fn: Callable[[Client], Awaitable[T]], autostart: bool = True) -> T:
-    client = await Client.connect(Paths.default(), autostart=autostart)
+def _connector(ssh: str | None, autostart: bool = True) -> Callable[[], Awaitable[Client]]:
+    if ssh:
+        target = SshTarget.parse(ssh)
+        return lambda: Client.connect_ssh(target)
+    return lambda: Client.connect(Paths.default(), autostart=autostart)
+
+
+async def _with_client(fn: Callable[[Client], Awaitable[T]], autostart: bool = True, ssh: str | None = None) -> T:
+    client = await _connector(ssh, autostart)()
     try:
         return await fn(client)
     finally:
         await client.close()
 
 
-def _call(msg: p.Message, autostart: bool = True) -> Any:
-    return asyncio.run(_with_client(lambda c: c.request(msg), autostart))
+def _call(msg: p.Message, autostart: bool = True, ssh: str | None = None) -> Any:
+    return asyncio.run(_with_client(lambda c: c.request(msg), autostart, ssh))
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -156,18 +168,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     return _attach(created.session.id)
 
 
-def _attach(target: str | None) -> int:
+def _attach(target: str | None, ssh: str | None = None) -> int:
     # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
     os.environ.setdefault("ESCDELAY", "10")
-    try:
-        from scarab.tui.app import run_app
-    except ImportError as exc:
-        return _fail(f"the TUI is not available: {exc}")
-    return run_app(target)
+    from scarab.tui.app import run_app
+
+    return run_app(target, _connector(ssh), remote=bool(ssh))
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    reply: p.List = _call(p.SessionList())
+    reply: p.List = _call(p.SessionList(), ssh=args.ssh)
     if args.json:
         print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
     else:
@@ -282,7 +292,11 @@ def dispatch(args: argparse.Namespace) -> int:
         case "new":
             return cmd_new(args)
         case "attach" | "a":
-            return _attach(args.target)
+            return _attach(args.target, args.ssh)
+        case "proxy":
+            from scarab.remote import run_proxy
+
+            return asyncio.run(run_proxy(Paths.default()))
         case "ls" | "list":
             return cmd_ls(args)
         case "rename":

@@ -18,6 +18,7 @@ from scarab import protocol as p
 from scarab.channel import Channel
 from scarab.errors import DaemonUnreachable, ProtocolError, ScarabError, error_from_code
 from scarab.paths import Paths
+from scarab.remote import SshTarget, explain_ssh_failure, open_ssh_channel
 
 __all__ = ["Client", "start_daemon"]
 
@@ -44,23 +45,29 @@ def start_daemon(paths: Paths) -> int:
 
 
 class Client:
-    def __init__(self, channel: Channel, daemon_pid: int) -> None:
+    def __init__(self, channel: Channel, daemon_pid: int, proc: asyncio.subprocess.Process | None = None) -> None:
         self.channel = channel
         self.daemon_pid = daemon_pid
+        self.proc = proc  # the ssh process carrying this connection, if remote
         self.events: asyncio.Queue[p.Message | None] = asyncio.Queue()
         self._waiting: deque[asyncio.Future[p.Message]] = deque()
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def connect(cls, paths: Paths | None = None, autostart: bool = True) -> Client:
-        paths = paths or Paths.default()
+    async def open_raw(cls, paths: Paths, autostart: bool = True) -> Channel:
+        """A connection to the local daemon (started if needed), before any Hello."""
         try:
-            channel = await cls._open(paths.socket)
+            return await cls._open(paths.socket)
         except DaemonUnreachable:
             if not autostart:
                 raise
             await asyncio.to_thread(start_daemon, paths)
-            channel = await cls._open(paths.socket)
+            return await cls._open(paths.socket)
+
+    @classmethod
+    async def connect(cls, paths: Paths | None = None, autostart: bool = True) -> Client:
+        paths = paths or Paths.default()
+        channel = await cls.open_raw(paths, autostart)
         try:
             hello = await asyncio.wait_for(channel.hello("client"), 10)
         except (EOFError, OSError, TimeoutError) as exc:
@@ -70,6 +77,18 @@ class Client:
             await channel.close()
             raise
         return cls(channel, hello.pid)
+
+    @classmethod
+    async def connect_ssh(cls, target: SshTarget) -> Client:
+        """A connection to the daemon on another machine, through `ssh HOST scarab proxy`."""
+        channel, proc = await open_ssh_channel(target)
+        try:
+            hello = await asyncio.wait_for(channel.hello("client"), 60)
+        except (EOFError, OSError, TimeoutError, ProtocolError) as exc:
+            error = await explain_ssh_failure(target, proc, exc)
+            await channel.close()
+            raise error from None
+        return cls(channel, hello.pid, proc)
 
     @staticmethod
     async def _open(socket: Path) -> Channel:
@@ -84,7 +103,11 @@ class Client:
         try:
             while True:
                 msg = await self.channel.recv()
-                if isinstance(msg, p.Frame | p.Kicked):
+                if isinstance(msg, p.Frame):
+                    # Acknowledge at once: a proxy on a slow link sends more only after this.
+                    self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
+                    self.events.put_nowait(msg)
+                elif isinstance(msg, p.Kicked):
                     self.events.put_nowait(msg)
                 elif self._waiting:
                     self._waiting.popleft().set_result(msg)
@@ -120,3 +143,8 @@ class Client:
         with contextlib.suppress(asyncio.CancelledError, ScarabError):
             await self._reader
         await self.channel.close()
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 5)

@@ -270,6 +270,15 @@ class CleanedUp(Message):
 
 
 @dataclass(frozen=True)
+class FrameAck(Message):
+    """Client -> proxy: frame `seq` arrived. Bounds frames in flight on a slow link (see outbox.py)."""
+
+    TAG = 43
+    session_id: str
+    seq: int
+
+
+@dataclass(frozen=True)
 class Kicked(Message):
     """Pushed (never a reply): this client was detached by someone else or the session ended."""
 
@@ -383,6 +392,7 @@ MESSAGES: dict[int, type[Message]] = {
         Frame,
         CleanedUp,
         Kicked,
+        FrameAck,
         HostInfo,
         HostInput,
         HostResize,

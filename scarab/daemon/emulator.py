@@ -68,6 +68,11 @@ def _colour(value: str) -> int:
     return -1
 
 
+_EMPTY_LINE = Line("", ())
+# Cell attributes (Char fields after `data`) -> Style; bounded by the distinct styles a session uses.
+_STYLE_OF: dict[tuple[Any, ...], Style] = {}
+
+
 @lru_cache(maxsize=8192)
 def _style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike: bool, reverse: bool,
            blink: bool) -> Style:  # fmt: skip
@@ -83,7 +88,9 @@ def _style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike
         | (Attr.REVERSE if reverse else 0)
         | (Attr.BLINK if blink else 0)
     )
-    return Style(_colour(fg), _colour(bg), int(flags))
+    style = Style(_colour(fg), _colour(bg), int(flags))
+    # The default style is one shared object, so rows can test it with `is`.
+    return DEFAULT_STYLE if style == DEFAULT_STYLE else style
 
 
 def _params(text: str, default: int = 0) -> list[int]:
@@ -211,18 +218,41 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
     # -- rows -------------------------------------------------------------------------------------
 
     def row(self, y: int) -> Line:
+        """Row `y` as text + style runs. Only cells that were written are visited: pyte keeps
+        rows as sparse dicts, and a row frozen into scrollback is usually short."""
         line = self.buffer[y]
+        if not line:
+            return _EMPTY_LINE
+        columns = self.columns
         chars: list[str] = []
         runs: list[tuple[int, Style]] = []
         last_style: Style | None = None
         count = 0
-        for x in range(self.columns):
+        expected = 0
+        styles = _STYLE_OF
+        for x in sorted(line):
+            if x >= columns:
+                break
             cell = line[x]
             data = cell.data
+            if x > expected:  # unwritten cells are default blanks
+                gap = x - expected
+                chars.append(" " * gap)
+                if last_style is DEFAULT_STYLE:
+                    count += gap
+                else:
+                    if last_style is not None:
+                        runs.append((count, last_style))
+                    last_style, count = DEFAULT_STYLE, gap
+            expected = x + 1
             if not data:
                 continue  # second half of a wide character
-            style = _style(cell.fg, cell.bg, cell.bold, cell.italics, cell.underscore, cell.strikethrough,
-                           cell.reverse, cell.blink)  # fmt: skip
+            key = cell[1:]
+            style = styles.get(key)
+            if style is None:
+                if len(styles) > 65536:
+                    styles.clear()  # a hostile stream of distinct colours must not grow memory
+                style = styles[key] = _style(*key[:8])
             chars.append(data)
             if style is last_style:
                 count += len(data)
@@ -234,7 +264,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             runs.append((count, last_style))
         text = "".join(chars)
         # Trailing default blanks carry nothing; clients pad rows to the screen width.
-        if runs and runs[-1][1] == DEFAULT_STYLE:
+        if runs and runs[-1][1] is DEFAULT_STYLE:
             stripped = text.rstrip(" ")
             cut = len(text) - len(stripped)
             if cut:

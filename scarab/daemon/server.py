@@ -149,6 +149,8 @@ class Daemon:
                     return p.Ok()
                 case p.Ping():
                     return p.Ok()
+                case p.FrameAck():
+                    return None  # local clients drain fast enough; proxies use acks for flow control
                 case _:
                     raise ProtocolError(f"unexpected {type(msg).__name__} from a client")
         except ProtocolError:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import sys
+from collections.abc import Awaitable, Callable
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -39,10 +40,17 @@ class ScarabApp(App[str], inherit_bindings=False):
     """
     # inherit_bindings=False and no BINDINGS: every key reaches the terminal widget (ctrl+q, ctrl+p, ctrl+c).
 
-    def __init__(self, target: str | None = None, config: Config | None = None, paths: Paths | None = None) -> None:
+    def __init__(
+        self,
+        target: str | None = None,
+        config: Config | None = None,
+        connect: Callable[[], Awaitable[Client]] | None = None,
+        remote: bool = False,
+    ) -> None:
         super().__init__()
         self.config = config or Config()
-        self.paths = paths or Paths.default()
+        self.connect = connect or (lambda: Client.connect(Paths.default()))
+        self.remote = remote  # sessions created from here start in the remote home, not our cwd
         self.target = target
         self.client: Client | None = None
         self.session: p.SessionInfo | None = None
@@ -75,15 +83,21 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def connection(self) -> None:
         """Connect, attach, apply frames; reconnect whenever the daemon goes away. Runs until cancelled."""
         attempt = 0
+        connected_once = False
         while True:
             try:
-                client = await Client.connect(self.paths)
+                client = await self.connect()
             except ScarabError as exc:
+                if not connected_once:
+                    # Nothing to get back to: say why (ssh refused, scarab not installed...) and stop.
+                    self.exit(f"scarab: {exc}", return_code=1)
+                    return
                 self.status.notice = f"daemon unreachable, retrying: {exc}"
                 await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
                 attempt += 1
                 continue
             attempt = 0
+            connected_once = True
             self.client = client
             try:
                 await self.attach(self.session.id if self.session else await self.initial_target())
@@ -118,7 +132,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert self.client is not None
         cols, rows = self.view_size()
         created = await self.client.request(
-            p.SessionCreate(name=name, cols=cols, rows=rows, cwd=os.getcwd(), command=None)
+            p.SessionCreate(name=name, cols=cols, rows=rows, cwd=None if self.remote else os.getcwd(), command=None)
         )
         assert isinstance(created, p.Created)
         return created.session.id
@@ -331,13 +345,12 @@ def _prefix_bytes(prefix: str) -> bytes:
     return encode_key(prefix, None) or b""
 
 
-def run_app(target: str | None) -> int:
+def run_app(target: str | None, connect: Callable[[], Awaitable[Client]] | None = None, remote: bool = False) -> int:
     """`scarab` / `scarab attach`: run the TUI; print why it ended, as tmux does."""
-    paths = Paths.default()
-    config = load_config(paths.config_file)
+    config = load_config(Paths.default().config_file)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise ScarabError("the TUI needs a terminal; use `scarab ls`, `capture` or `send` from scripts")
-    app = ScarabApp(target, config, paths)
+    app = ScarabApp(target, config, connect, remote)
     result = app.run(mouse=True)
     if result:
         print(result)

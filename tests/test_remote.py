@@ -1,0 +1,124 @@
+"""Remote sessions: the proxy transport through a local stand-in for ssh, error messages, frame merging."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scarab import protocol as p
+from scarab.client import Client
+from scarab.outbox import Outbox, merge_frames
+from scarab.remote import SshTarget
+from tests.helpers import ScarabEnv
+
+FAKE_SSH = f"{sys.executable} {Path(__file__).parent / 'fake_ssh.py'}"
+
+
+def remote_env(env: ScarabEnv, **extra: str) -> dict[str, str]:
+    out = dict(env.env, SCARAB_SSH=FAKE_SSH, SCARAB_REMOTE_COMMAND=f"{sys.executable} -m scarab")
+    out.update(extra)
+    return out
+
+
+def frame(seq: int, lines: list[list[object]], styles: list[list[int]], full: bool = False) -> p.Frame:
+    return p.Frame(session_id="s", seq=seq, cols=10, rows=3, cursor=[0, 0, 1, 0], modes=0, title="",
+                   full=full, lines=lines, styles=styles)  # fmt: skip
+
+
+def test_merge_frames_keeps_latest_rows_and_styles() -> None:
+    a = frame(1, [[0, "old", [[3, 0]]], [1, "keep", [[4, 0]]]], [[1, -1, 0]], full=True)
+    b = frame(2, [[0, "new", [[3, 0]]]], [[2, -1, 0]])
+    m = merge_frames(a, b)
+    assert m.full and m.seq == 2
+    assert m.lines == [[0, "new", [[3, 1]]], [1, "keep", [[4, 0]]]]
+    assert m.styles == [[1, -1, 0], [2, -1, 0]]
+    assert merge_frames(a, frame(3, [], [], full=True)).lines == []
+
+
+def test_outbox_merges_while_the_writer_is_slow() -> None:
+    async def scenario() -> None:
+        written: list[p.Message] = []
+        gate = asyncio.Event()
+
+        async def slow_write(msg: p.Message) -> None:
+            await gate.wait()
+            written.append(msg)
+
+        box = Outbox(slow_write)
+        pump = asyncio.create_task(box.pump())
+        box.put(frame(1, [[0, "a", [[1, 0]]]], [[-1, -1, 0]]))
+        await asyncio.sleep(0)  # the pump takes the first frame and blocks on the link
+        for i in range(2, 1000):
+            box.put(frame(i, [[i % 3, str(i), [[len(str(i)), 0]]]], [[-1, -1, 0]]))
+        box.put(p.Ok())
+        assert len(box) == 2 and box.merged == 997
+        gate.set()
+        while len(written) < 3:
+            await asyncio.sleep(0.01)
+        pump.cancel()
+        assert [type(m).__name__ for m in written] == ["Frame", "Frame", "Ok"]
+        merged = written[1]
+        assert isinstance(merged, p.Frame) and merged.seq == 999
+        assert {y: text for y, text, _ in merged.lines} == {0: "999", 1: "997", 2: "998"}
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_ls_and_send_through_the_proxy(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "far", "--", "sh")
+    scarab.env = remote_env(scarab)
+    listing = scarab.ok("ls", "--ssh", "user@example.org:2222")
+    assert "far" in listing.splitlines()[1]
+
+
+def test_tui_attaches_over_ssh(in_env: ScarabEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scarab.tui.app import ScarabApp
+
+    for key, value in remote_env(in_env).items():
+        monkeypatch.setenv(key, value)
+    in_env.ok("new", "-d", "-s", "far", "--", "sh")
+    target = SshTarget.parse("example.org")
+
+    async def scenario() -> None:
+        app = ScarabApp("far", connect=lambda: Client.connect_ssh(target), remote=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            deadline = time.monotonic() + 20
+            while not (app.attached.is_set() and "$" in "\n".join(app.view.text())):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+            await pilot.press(*"echo over-ssh", "enter")
+            while "over-ssh" not in app.view.text():
+                assert time.monotonic() < deadline, app.view.text()
+                await asyncio.sleep(0.02)
+            assert app.client is not None and app.client.proc is not None
+            await pilot.press("ctrl+b", "d")
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"SCARAB_SSH": "/nonexistent/ssh"}, "ssh is not installed"),
+        ({"FAKE_SSH_FAIL": "255"}, "ssh to example.org failed: ssh: connect to host example.org port 22"),
+        ({"SCARAB_REMOTE_COMMAND": "no-such-scarab-here"}, "scarab is not installed on example.org"),
+    ],
+)
+def test_clear_errors(scarab: ScarabEnv, extra: dict[str, str], needle: str) -> None:
+    scarab.env = remote_env(scarab, **extra)
+    result = scarab.run("ls", "--ssh", "example.org")
+    assert result.returncode == 1 and needle in result.stderr, result.stderr
+    bad = scarab.run("ls", "--ssh", "host:notaport")
+    assert bad.returncode == 1 and "the port must be a number" in bad.stderr
+
+
+def test_version_mismatch_names_both_versions(scarab: ScarabEnv) -> None:
+    old = f"{sys.executable} {Path(__file__).parent / 'fake_old_proxy.py'} #"
+    scarab.env = remote_env(scarab, SCARAB_REMOTE_COMMAND=old, PYTHONPATH=str(Path(__file__).parents[1]))
+    result = scarab.run("ls", "--ssh", "example.org")
+    assert result.returncode == 1
+    assert f"peer speaks {p.PROTOCOL_VERSION + 98}, this scarab speaks {p.PROTOCOL_VERSION}" in result.stderr
