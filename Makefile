@@ -20,8 +20,10 @@ lint: $(BIN)/scarab
 	$(BIN)/mypy
 
 test: $(BIN)/scarab
-	@command -v tmux >/dev/null || $(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux' >/dev/null || \
-		echo "warning: could not install tmux; the real-terminal tests will be skipped"
+	@# Real peers the tests drive: tmux (reference terminal) and OpenSSH (remote sessions).
+	@(command -v tmux && command -v ssh && test -x /usr/sbin/sshd) >/dev/null || \
+		$(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux openssh-client openssh-server' >/dev/null || \
+		echo "warning: could not install tmux/openssh; the tests that need them will be skipped"
 	$(MAKE) lint
 	$(BIN)/pytest -q tests
 

@@ -46,9 +46,10 @@ def main() -> int:
                 out.write(piece)
                 out.flush()
                 counter["bytes"] += len(piece)
-                if stats:
-                    with open(stats, "w") as f:
+                if stats:  # replaced atomically: a reader never sees a half-written count
+                    with open(stats + ".tmp", "w") as f:
                         f.write(f"{counter['bytes']}\n")
+                    os.replace(stats + ".tmp", stats)
                 if rate:
                     time.sleep(len(piece) / rate)
         out.close()

@@ -122,3 +122,16 @@ def test_version_mismatch_names_both_versions(scarab: ScarabEnv) -> None:
     result = scarab.run("ls", "--ssh", "example.org")
     assert result.returncode == 1
     assert f"peer speaks {p.PROTOCOL_VERSION + 98}, this scarab speaks {p.PROTOCOL_VERSION}" in result.stderr
+
+
+def test_slow_link_carries_latest_state_not_the_backlog(in_env: ScarabEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through a 20 KB/s link with 50 ms latency, a flood does not queue behind keystrokes."""
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from benchmarks.slow_link import measure
+
+    for key in ("SCARAB_SSH", "SCARAB_REMOTE_COMMAND", "FAKE_SSH_RATE", "FAKE_SSH_DELAY", "FAKE_SSH_STATS"):
+        monkeypatch.setenv(key, "")
+    figures = asyncio.run(asyncio.wait_for(measure(20_000, 0.05, flood_lines=40_000), 120))
+    assert max(figures.echo_ms) < 1000, figures.echo_ms
+    # Sending the flood itself would need ~11 s and 230 KB; only screens of it cross the link.
+    assert figures.link_bytes < figures.flood_bytes / 3, figures
