@@ -5,6 +5,7 @@ prefix = "ctrl+b"        # the TUI's prefix key
 status_bar = true
 scrollback = 10000       # lines kept per session
 default_shell = "/bin/zsh"
+on_exit = "keep"         # when the program exits: keep its last screen, remove, or restart it
 ```
 """
 
@@ -30,9 +31,16 @@ class Config:
     status_bar: bool = True
     scrollback: int = 10_000
     default_shell: str = ""
+    on_exit: str = "keep"  # when a session's program exits: keep (last screen viewable), remove, restart
 
 
-_TYPES: dict[str, type] = {"prefix": str, "status_bar": bool, "scrollback": int, "default_shell": str}
+_TYPES: dict[str, type] = {
+    "prefix": str,
+    "status_bar": bool,
+    "scrollback": int,
+    "default_shell": str,
+    "on_exit": str,
+}
 
 
 def load_config(path: Path) -> Config:
@@ -55,6 +63,8 @@ def load_config(path: Path) -> Config:
         if type(value) is not expected:
             raise ConfigError(f"config {path}: {key} must be a {expected.__name__}, not {value!r}")
         values[key] = value
+    if values.get("on_exit", "keep") not in ("keep", "remove", "restart"):
+        raise ConfigError(f'config {path}: on_exit must be "keep", "remove" or "restart"')
     if not 0 <= values.get("scrollback", 0) <= 1_000_000:
         raise ConfigError(f"config {path}: scrollback must be between 0 and 1000000")
     return Config(**values)

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -56,6 +57,7 @@ class ManagerConfig:
     scrollback: int = 10_000
     snapshot_interval: float = 5.0
     default_command: tuple[str, ...] = ()
+    on_exit: str = "keep"  # keep | remove | restart
 
 
 @dataclass(eq=False)
@@ -309,8 +311,20 @@ class SessionManager:
     async def _on_child_exit(self, session: Session, status: int) -> None:
         with contextlib.suppress(ScarabError):
             await self._save_snapshot(session)
+        policy = self.config.on_exit
+        looping = session.resurrected and time.monotonic() - session.resurrected < MIN_LIFETIME
+        if policy == "restart" and not looping:
+            # Like a resurrection: a fresh program in the same place, the old screen above it.
+            await self._end_host(session)
+            session.ending = False
+            session.record = session.record.with_(host_pid=0)
+            with contextlib.suppress(ScarabError, OSError):
+                await self._resurrect(session)
+                return
         await self._mark_exited(session, status, f"the program exited with status {status}")
         await self._end_host(session)
+        if policy == "remove" and session.record.id in self.sessions:
+            await self.delete_session(session.record.id, force=True)
 
     async def _mark_exited(self, session: Session, status: int, reason: str) -> None:
         session.record = session.record.with_(state="exited", exit_status=status, attached=0)
@@ -323,7 +337,7 @@ class SessionManager:
         if session.snapshot_due is None:
             loop = asyncio.get_running_loop()
             session.snapshot_due = loop.call_later(
-                self.config.snapshot_interval, lambda: self._spawn(self._save_snapshot(session))
+                self.config.snapshot_interval, lambda: self._spawn(self._save_snapshot_logged(session))
             )
 
     async def _save_snapshot(self, session: Session) -> None:
@@ -341,6 +355,13 @@ class SessionManager:
         if snap.cwd and snap.cwd != session.record.cwd:
             session.record = session.record.with_(cwd=snap.cwd)
             self.store.put(session.record)
+
+    async def _save_snapshot_logged(self, session: Session) -> None:
+        """Background snapshots: a full disk or a vanished host is reported, never fatal."""
+        try:
+            await self._save_snapshot(session)
+        except ScarabError as exc:
+            print(f"scarab: could not save the screen of {session.record.name!r}: {exc}", file=sys.stderr)
 
     async def save_all_snapshots(self) -> None:
         for session in list(self.sessions.values()):

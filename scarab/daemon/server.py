@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import itertools
 import os
+import resource
 import signal
 import sys
 import time
@@ -213,10 +214,19 @@ def locked_pid(paths: Paths) -> int | None:
     return None
 
 
+def _raise_fd_limit() -> None:
+    """Hundreds of clients and hosts each hold a descriptor: use the hard limit, not the soft one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+
+
 def manager_config(paths: Paths) -> ManagerConfig:
     interval = os.environ.get("SCARAB_SNAPSHOT_INTERVAL")
     cfg = load_config(paths.config_file)
     return ManagerConfig(
+        on_exit=cfg.on_exit,
         scrollback=cfg.scrollback,
         snapshot_interval=float(interval) if interval else 5.0,
         default_command=(cfg.default_shell,) if cfg.default_shell else (),
@@ -241,6 +251,7 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
     except ScarabError as exc:
         report(f"error {exc}")
         return 1
+    _raise_fd_limit()
     lock = acquire_lock(paths)
     if lock is None:
         report(f"running {locked_pid(paths) or 0}")
@@ -271,7 +282,9 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
             paths.socket.unlink()
         old_umask = os.umask(0o177)
         try:
-            server = await asyncio.start_unix_server(daemon.serve_client, path=str(paths.socket), limit=p.MAX_FRAME)
+            server = await asyncio.start_unix_server(
+                daemon.serve_client, path=str(paths.socket), limit=p.MAX_FRAME, backlog=1024
+            )
         finally:
             os.umask(old_umask)
         try:

@@ -95,7 +95,13 @@ class Store:
         self.conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the data directory {self.path.parent}: {exc.strerror}; "
+                "check that the disk is writable and the directory's permissions"
+            ) from None
         try:
             return self._connect()
         except _Corrupt:
@@ -209,6 +215,6 @@ def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
         return f"database {path} is locked by another process; the change was not made, try again"
     if "full" in text:
         return f"disk full while writing {path}; the change was not made, free some space and retry"
-    if "readonly" in text or "read-only" in text:
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
         return f"database {path} is read-only; the change was not made, check the directory's permissions"
     return f"database {path}: {text}; the change was not made"

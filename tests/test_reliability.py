@@ -1,0 +1,313 @@
+"""Reliability and security: hostile peers, crashes at bad moments, storage faults. Real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from scarab import protocol as p
+from scarab.client import Client
+from tests.helpers import ScarabEnv, pid_alive, wait_for
+
+
+def raw_exchange(path: Path, payload: bytes, read_timeout: float = 5.0) -> list[p.Message] | None:
+    """Send raw bytes; return the messages the daemon answered before closing (None: still open)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(path))
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)  # EOF: a frame cut short is now known to be truncated
+        s.settimeout(read_timeout)
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except TimeoutError:
+            return None
+    messages: list[p.Message] = []
+    while len(data) >= 4:
+        (n,) = struct.unpack(">I", data[:4])
+        messages.append(p.decode(data[4 : 4 + n]))
+        data = data[4 + n :]
+    return messages
+
+
+HELLO = p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="client"))
+
+
+def frame(obj: object) -> bytes:
+    payload = msgpack.packb(obj)
+    return struct.pack(">I", len(payload)) + payload
+
+
+def assert_healthy(env: ScarabEnv, daemon: int) -> None:
+    assert env.daemon_pid() == daemon, "the daemon died"
+    assert [s["name"] for s in env.sessions()] == ["victim"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (random.Random(7).randbytes(3000), ""),  # any clear error will do
+        (b"\x00\x00\x00\x05\x93\x01", "truncated frame"),
+        (struct.pack(">I", 2**31) + b"x" * 100, "exceeds"),
+        (frame([1, {"version": 999, "role": "client"}]), "peer speaks 999, this scarab speaks"),
+        (frame(["hello", {}]), "expected [tag"),
+        (HELLO + frame([777, {}]), "unknown message tag 777"),
+        (HELLO + struct.pack(">I", 100_006) + b"\x91" * 100_000 + b"\x01" + b"\x00" * 5, "malformed"),
+        (HELLO + frame([p.SessionList.TAG, {"x": [0] * 100_000}]), "unknown field"),
+        (HELLO + b"\x00\x00\x00\x05\xdd\xff\xff\xff\xff", "malformed"),
+        (HELLO + frame([p.SessionDelete.TAG, {"target": ["a"], "force": "yes"}]), "expected str"),
+        (HELLO + frame([p.Frame.TAG, {}]), "missing field"),
+    ],
+    ids=["random", "truncated", "2GB", "version", "not-a-message", "unknown-tag", "deep-nesting", "huge-array",
+         "array-bomb-header", "wrong-types", "wrong-direction"],
+)  # fmt: skip
+def test_hostile_frames_drop_only_the_offender(scarab: ScarabEnv, payload: bytes, needle: str) -> None:
+    scarab.ok("new", "-d", "-s", "victim", "--", "sh")
+    daemon = scarab.daemon_pid()
+    assert daemon
+    replies = raw_exchange(scarab.paths.socket, payload)
+    assert replies is not None, "the daemon kept a malformed connection open"
+    errors = [m for m in replies if isinstance(m, p.Error)]
+    assert errors and errors[-1].code == "protocol" and needle in errors[-1].message, replies
+    assert_healthy(scarab, daemon)
+
+
+def test_client_that_never_reads_is_bounded(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "victim", "--", "sh")
+    scarab.ok("new", "-d", "-s", "flood", "--", "sh", "-c", "yes 'flood flood flood flood flood flood flood'")
+    daemon = scarab.daemon_pid()
+    assert daemon
+
+    def rss_kb(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    with socket.socket(socket.AF_UNIX) as lazy:
+        lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        lazy.connect(str(scarab.paths.socket))
+        lazy.sendall(HELLO + p.encode(p.SessionAttach(target="flood", cols=200, rows=60)))
+        before = rss_kb(daemon)
+        deadline = time.monotonic() + 4
+        peak = before
+        while time.monotonic() < deadline:
+            peak = max(peak, rss_kb(daemon))
+            # Other clients are served normally meanwhile.
+            assert "victim" in scarab.ok("ls")
+        assert peak - before < 64 * 1024, f"daemon grew by {peak - before} KB for a client that never reads"
+    scarab.ok("kill", "flood", "--force")
+    assert scarab.daemon_pid() == daemon
+
+
+def test_500_clients_at_once(in_env: ScarabEnv) -> None:
+    in_env.ok("new", "-d", "-s", "victim", "--", "sh")
+
+    async def one() -> int:
+        client = await Client.connect(autostart=False)
+        try:
+            listing = await client.request(p.SessionList())
+            assert isinstance(listing, p.List)
+            return len(listing.sessions)
+        finally:
+            await client.close()
+
+    async def all_at_once() -> list[int]:
+        return await asyncio.gather(*(one() for _ in range(500)))
+
+    assert asyncio.run(asyncio.wait_for(all_at_once(), 60)) == [1] * 500
+    assert in_env.daemon_pid() is not None
+
+
+def test_another_uid_is_refused(scarab: ScarabEnv) -> None:
+    """SO_PEERCRED: even with the socket opened up to everyone, another user gets a clear refusal."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("needs root and runuser to act as a second user")
+    scarab.ok("new", "-d", "-s", "victim", "--", "sh")
+    daemon = scarab.daemon_pid()
+    opened = [scarab.root, scarab.root / "run", scarab.paths.runtime]
+    modes = {path: path.stat().st_mode for path in opened}
+    script = (
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\n"
+        "s.sendall(bytes.fromhex(sys.argv[2]))\ns.settimeout(5)\nd=b''\n"
+        "try:\n while True:\n  c=s.recv(4096)\n  if not c: break\n  d+=c\nexcept Exception: pass\nprint(d.hex())\n"
+    )
+    try:
+        for path in opened:
+            path.chmod(0o711)
+        scarab.paths.socket.chmod(0o666)
+        out = subprocess.run(
+            ["runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c", script, str(scarab.paths.socket), HELLO.hex()],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout.strip()  # fmt: skip
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+        scarab.paths.socket.chmod(0o600)
+    data = bytes.fromhex(out)
+    (n,) = struct.unpack(">I", data[:4])
+    reply = p.decode(data[4 : 4 + n])
+    assert isinstance(reply, p.Error) and "may not use this daemon" in reply.message
+    assert_healthy(scarab, daemon or 0)
+
+
+def test_client_killed_mid_attach_is_detached(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "victim", "--", "sh")
+    code = (
+        "import asyncio\nfrom scarab import protocol as p\nfrom scarab.client import Client\n"
+        "async def main():\n c = await Client.connect()\n await c.request(p.SessionAttach(target='victim'))\n"
+        " print('attached', flush=True)\n await asyncio.sleep(600)\nasyncio.run(main())\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env=scarab.env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "attached"
+        assert scarab.session("victim")["attached"] == 1
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        wait_for(lambda: scarab.session("victim")["attached"] == 0, what="the attach count to drop")
+        with contextlib.closing(scarab.db()) as conn:
+            assert conn.execute("SELECT attached FROM sessions WHERE name='victim'").fetchone() == (0,)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+
+
+def consistent(env: ScarabEnv) -> list[dict[str, object]]:
+    """After any crash: a sound database, one running host per running session, no stray hosts."""
+    sessions = env.sessions()
+    names = [s["name"] for s in sessions]
+    assert len(names) == len(set(names)), f"duplicate names: {names}"
+    with contextlib.closing(env.db()) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM sessions")}
+    assert rows == {s["id"]: s["name"] for s in sessions}
+    for s in sessions:
+        wait_for(lambda s=s: env.session(str(s["name"]))["state"] == "running", what=f"{s['name']} to run")
+    live = {env.session(str(s["name"]))["host_pid"] for s in sessions}
+    hosts = {pid for pid in env.our_pids() if b"scarab.daemon.host" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+    hosts = {pid for pid in hosts if pid_alive(pid)}
+    wait_for(lambda: live >= {h for h in hosts if pid_alive(h)}, what="no stray hosts")
+    return sessions
+
+
+def test_kill9_during_create_rename_delete_keeps_state_consistent(scarab: ScarabEnv) -> None:
+    rng = random.Random(1234)
+    scarab.ok("new", "-d", "-s", "base", "--", "sh")
+    for i in range(8):
+        daemon = scarab.daemon_pid() or int(scarab.ok("daemon", "start"))
+        ops = [["new", "-d", "-s", f"n{i}", "--", "sh"], ["rename", "base", f"base{i}"]]
+        names = [s["name"] for s in scarab.sessions()]
+        doomed = next((n for n in names if n.startswith("n")), None)
+        if doomed:
+            ops.append(["kill", doomed])
+        procs = [subprocess.Popen([sys.executable, "-m", "scarab", *op], env=scarab.env, stderr=subprocess.PIPE)
+                 for op in ops]  # fmt: skip
+        # Fault injection at a random point while the operations are in flight.
+        time.sleep(rng.uniform(0.0, 0.25))
+        os.kill(daemon, signal.SIGKILL)
+        for proc in procs:
+            proc.wait(60)
+        wait_for(lambda daemon=daemon: not pid_alive(daemon))
+        sessions = consistent(scarab)
+        renamed = [s["name"] for s in sessions if str(s["name"]).startswith("base")]
+        assert len(renamed) == 1, sessions  # the rename happened entirely or not at all
+        scarab.ok("rename", str(renamed[0]), "base")
+
+
+@pytest.mark.parametrize("policy", ["remove", "restart"])
+def test_on_exit_policies(scarab: ScarabEnv, policy: str) -> None:
+    scarab.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    scarab.paths.config_file.write_text(f'on_exit = "{policy}"\n')
+    scarab.ok("new", "-d", "-s", "ends", "--", "sh", "-c", "echo first-run; read x")
+    wait_for(lambda: "first-run" in scarab.capture("ends"))
+    child = scarab.session("ends")["child_pid"]
+    scarab.ok("send", "ends", "Enter")
+    if policy == "remove":
+        wait_for(lambda: scarab.sessions() == [], what="the exited session to be removed")
+    else:
+        wait_for(lambda: scarab.session("ends")["child_pid"] not in (0, child), what="a restarted program")
+        assert scarab.session("ends")["state"] == "running"
+        wait_for(lambda: scarab.capture("ends", "--scrollback").count("first-run") == 2)
+
+
+def test_db_locked_by_another_process(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "victim", "--", "sh")
+    locker = sqlite3.connect(scarab.paths.database, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        result = scarab.run("rename", "victim", "other")
+        assert result.returncode == 1 and "locked by another process" in result.stderr
+        assert "the change was not made" in result.stderr
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert [s["name"] for s in scarab.sessions()] == ["victim"]
+    scarab.ok("rename", "victim", "other")
+    assert [s["name"] for s in scarab.sessions()] == ["other"]
+
+
+def _can_unshare() -> bool:
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "tmpfs", "/mnt"], capture_output=True)
+    return probe.returncode == 0
+
+
+needs_mounts = pytest.mark.skipif(not _can_unshare(), reason="needs a private mount namespace (root + unshare)")
+
+
+def in_namespace(env: ScarabEnv, mount: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run scarab in a private mount namespace where the data dir is `mount` (the auto-started daemon
+    stays in it, so storage faults are real for the daemon and invisible to the rest of the machine)."""
+    data = env.root / "data"
+    script = f"{mount} {data} && exec {sys.executable} -m scarab " + " ".join(args)
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], env=env.env, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+
+
+@needs_mounts
+def test_read_only_data_dir(scarab: ScarabEnv) -> None:
+    result = in_namespace(scarab, "mount -t tmpfs -o ro tmpfs", "ls")
+    assert result.returncode == 1
+    assert "could not start the scarab daemon" in result.stderr and "Read-only file system" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@needs_mounts
+def test_disk_full(scarab: ScarabEnv) -> None:
+    result = in_namespace(scarab, "mount -t tmpfs -o size=160k tmpfs", "new", "-d", "-s", "victim", "--", "sh")
+    assert result.returncode == 0, result.stderr
+    # Fill the disk with a screen too large to snapshot, then try control operations.
+    scarab.ok("send", "victim", "seq 1 9000 | sed 's/$/ padding padding padding padding padding/'", "Enter")
+    wait_for(lambda: "disk full" in scarab.paths.daemon_log.read_text(), timeout=30, what="a disk-full report")
+    outcomes = [scarab.run("rename", "victim" if i % 2 == 0 else "renamed", "renamed" if i % 2 == 0 else "victim")
+                for i in range(6)]  # fmt: skip
+    for r in outcomes:
+        assert r.returncode == 0 or "disk full" in r.stderr, r.stderr
+    names = [s["name"] for s in scarab.sessions()]
+    assert names in (["victim"], ["renamed"])
+    daemon = scarab.daemon_pid()
+    assert daemon is not None
+    # The database on the full disk is still sound (read inside the daemon's mount namespace).
+    check = f"import sqlite3; print(sqlite3.connect('{scarab.paths.database}').execute('PRAGMA integrity_check').fetchone()[0])"
+    inside = subprocess.run(["nsenter", "-t", str(daemon), "-m", sys.executable, "-c", check], capture_output=True,
+                            text=True, timeout=30)  # fmt: skip
+    assert inside.stdout.strip() == "ok", inside.stderr
+    status = json.loads(scarab.ok("daemon", "status", "--json"))
+    assert status["sessions"] == 1 and status["hosts_alive"] == 1
