@@ -305,7 +305,10 @@ def test_disk_full(scarab: ScarabEnv) -> None:
     daemon = scarab.daemon_pid()
     assert daemon is not None
     # The database on the full disk is still sound (read inside the daemon's mount namespace).
-    check = f"import sqlite3; print(sqlite3.connect('{scarab.paths.database}').execute('PRAGMA integrity_check').fetchone()[0])"
+    check = (
+        f"import sqlite3; db = sqlite3.connect('{scarab.paths.database}'); "
+        "print(db.execute('PRAGMA integrity_check').fetchone()[0])"
+    )
     inside = subprocess.run(["nsenter", "-t", str(daemon), "-m", sys.executable, "-c", check], capture_output=True,
                             text=True, timeout=30)  # fmt: skip
     assert inside.stdout.strip() == "ok", inside.stderr
