@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint clean
+.PHONY: run test lint stress clean
 
 $(BIN)/scarab: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,7 +25,10 @@ test: $(BIN)/scarab
 		$(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux openssh-client openssh-server' >/dev/null || \
 		echo "warning: could not install tmux/openssh; the tests that need them will be skipped"
 	$(MAKE) lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -m "not stress" tests
+
+stress: $(BIN)/scarab
+	$(BIN)/pytest -q -s -m stress tests
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

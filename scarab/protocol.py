@@ -335,13 +335,12 @@ class HostSnapshot(Message):
 
 @dataclass(frozen=True)
 class Snapshot(Message):
+    """What resurrection needs. `data` is msgpack `{screen, scrollback, cursor, cwd}` (lists of ANSI
+    lines), packed by the host so the daemon stores it without unpacking 10,000 lines on its loop."""
+
     TAG = 55
     cwd: str
-    screen: list[str]
-    scrollback: list[str]
-    cursor: list[int]
-    cols: int = 80
-    rows: int = 24
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -412,7 +411,8 @@ MESSAGES: dict[int, type[Message]] = {
 def _to_wire(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
+    # Only lists of dataclasses need converting; rows of a frame go to msgpack as they are (hot path).
+    if isinstance(value, list | tuple) and value and dataclasses.is_dataclass(value[0]):
         return [_to_wire(v) for v in value]
     return value
 
@@ -484,6 +484,8 @@ def _check(tp: Any, value: Any, where: str) -> Any:
     elif origin is list:
         if isinstance(value, list):
             (item,) = typing.get_args(tp)
+            if item is Any:
+                return value  # frame rows: checked where they are used, not element by element here
             return [_check(item, v, where) for v in value]
     elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, dict):

@@ -31,6 +31,7 @@ __all__ = ["HostConfig", "SessionHost", "encode_frame", "main"]
 
 FIRST_FRAME_DELAY = 0.002
 FRAME_INTERVAL = 1 / 60
+SMALL_OUTPUT = 512  # bytes: below this a frame goes out at once, whatever the frame rate
 READ_SIZE = 65536
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
@@ -83,6 +84,7 @@ class SessionHost:
         self.pending_input = bytearray()
         self.flush_handle: asyncio.TimerHandle | None = None
         self.last_flush = 0.0
+        self.pending_output = 0  # bytes parsed since the last frame
         self.done = asyncio.Event()
         self.reaper: asyncio.Task[None] | None = None
 
@@ -102,6 +104,7 @@ class SessionHost:
             self.on_child_gone()
             return
         self.emu.feed(data)
+        self.pending_output += len(data)
         self.schedule_flush()
 
     def on_child_gone(self) -> None:
@@ -149,8 +152,11 @@ class SessionHost:
     def schedule_flush(self) -> None:
         if self.flush_handle is not None:
             return
-        now = time.monotonic()
-        delay = max(FIRST_FRAME_DELAY, self.last_flush + FRAME_INTERVAL - now)
+        delay = FIRST_FRAME_DELAY
+        if self.pending_output > SMALL_OUTPUT:
+            # Bulk output: at most FRAME_INTERVAL apart, intermediate screens skipped. Small output
+            # (echo, a prompt) is never held back by the rate limit, so typing stays instant.
+            delay = max(delay, self.last_flush + FRAME_INTERVAL - time.monotonic())
         self.flush_handle = asyncio.get_running_loop().call_later(delay, self.flush)
 
     def flush(self, full: bool = False) -> None:
@@ -164,6 +170,7 @@ class SessionHost:
             # The daemon is behind: skip this intermediate state and look again shortly.
             self.flush_handle = asyncio.get_running_loop().call_later(FRAME_INTERVAL, self.flush)
             return
+        self.pending_output = 0
         dirty = self.emu.take_dirty()
         rows = list(range(self.emu.rows)) if full else sorted(dirty)
         bell, self.emu.bell = self.emu.bell, False
@@ -189,14 +196,14 @@ class SessionHost:
 
     def snapshot(self) -> p.Snapshot:
         x, y, _visible, _shape = self.emu.cursor
-        return p.Snapshot(
-            cwd=self.info().cwd,
-            screen=[line_to_ansi(line) for line in self.emu.screen_lines()],
-            scrollback=[line_to_ansi(line) for line in self.emu.history],
-            cursor=[x, y],
-            cols=self.emu.cols,
-            rows=self.emu.rows,
-        )
+        cwd = self.info().cwd
+        data = {
+            "screen": [line_to_ansi(line) for line in self.emu.screen_lines()],
+            "scrollback": [line_to_ansi(line) for line in self.emu.history],
+            "cursor": [x, y],
+            "cwd": cwd,
+        }
+        return p.Snapshot(cwd=cwd, data=msgpack.packb(data, use_bin_type=True))
 
     async def serve_daemon(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         channel = Channel(reader, writer)

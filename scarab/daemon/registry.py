@@ -350,8 +350,7 @@ class SessionManager:
         snap = await host.request(p.HostSnapshot())
         if not isinstance(snap, p.Snapshot):
             return
-        data = {"screen": snap.screen, "scrollback": snap.scrollback, "cwd": snap.cwd, "cursor": snap.cursor}
-        self.store.save_snapshot(session.record.id, msgpack.packb(data, use_bin_type=True))
+        await self.store.snapshots.save(session.record.id, snap.data)
         if snap.cwd and snap.cwd != session.record.cwd:
             session.record = session.record.with_(cwd=snap.cwd)
             self.store.put(session.record)

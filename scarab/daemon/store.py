@@ -8,11 +8,13 @@ deleted) and a fresh one created; the daemon then rebuilds sessions from live ho
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -88,11 +90,53 @@ def _row_to_record(row: sqlite3.Row) -> SessionRecord:
     return SessionRecord(**values)
 
 
+class SnapshotWriter:
+    """Snapshots are large and fsync'd: they are written on their own thread with their own
+    connection (a connection belongs to the thread that made it), off the daemon's event loop, so
+    saving a 10,000-line scrollback never delays a keystroke."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scarab-snapshots")
+        self._conn: sqlite3.Connection | None = None
+
+    def _write(self, session_id: str, data: bytes) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            with _transaction(self._conn):
+                self._conn.execute(
+                    "INSERT INTO snapshots (session_id, saved_at, data) SELECT ?, ?, ? "
+                    "WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
+                    "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data",
+                    (session_id, int(time.time()), data, session_id),
+                )
+        except sqlite3.OperationalError as exc:
+            raise StorageError(_explain(exc, self.path)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"database {self.path} failed: {exc}") from None
+
+    async def save(self, session_id: str, data: bytes) -> None:
+        """Store a session's snapshot (skipped if the session was deleted meanwhile)."""
+        await asyncio.wrap_future(self._pool.submit(self._write, session_id, data))
+
+    def close(self) -> None:
+        def close_conn() -> None:
+            if self._conn is not None:
+                self._conn.close()
+
+        self._pool.submit(close_conn)
+        self._pool.shutdown(wait=True)
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.moved_aside: Path | None = None
         self.conn = self._open()
+        self.snapshots = SnapshotWriter(path)
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -145,6 +189,7 @@ class Store:
         return conn
 
     def close(self) -> None:
+        self.snapshots.close()
         self.conn.close()
 
     @contextlib.contextmanager
@@ -184,14 +229,6 @@ class Store:
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     # -- snapshots --------------------------------------------------------------------------------
-
-    def save_snapshot(self, session_id: str, data: bytes) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO snapshots (session_id, saved_at, data) VALUES (?, ?, ?) "
-                "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data",
-                (session_id, int(time.time()), data),
-            )
 
     def snapshot(self, session_id: str) -> tuple[int, bytes] | None:
         row = self.conn.execute("SELECT saved_at, data FROM snapshots WHERE session_id = ?", (session_id,)).fetchone()
