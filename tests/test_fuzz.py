@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +79,50 @@ def test_same_screen_split_anywhere(data: bytes, cuts: list[int]) -> None:
     for a, b in itertools.pairwise(points):
         split.feed(data[a:b])
     assert state(split) == state(whole)
+
+
+plain_lines = st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70), max_size=60)
+setups = st.lists(
+    st.sampled_from([b"\x1b[2J", b"\x1b[H", b"\x1b[5;3H", b"\x1b[1;31m", b"\x1b[0m", b"\x1b[7m", b"abc", b"\r\n", b"\n",
+                     b"\x1b[?7l", b"\x1b[?7h", b"\x1b[2;4r", b"\x1b[r", b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[4h",
+                     b"\x1b[4l", b"\x1b(0", b"\x1b(B", "日本".encode()]),
+    max_size=6,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(setup=setups, lines=plain_lines, cols=st.integers(1, 30), rows=st.integers(1, 8), cuts=st.lists(
+    st.integers(0, 5000), max_size=4), repeat=st.integers(1, 12))  # fmt: skip
+def test_fast_path_gives_the_same_screen_as_the_slow_path(
+    setup: list[bytes], lines: list[str], cols: int, rows: int, cuts: list[int], repeat: int
+) -> None:
+    data = b"".join(setup) + ("\r\n".join(lines) * repeat).encode()
+    fast = Emulator(cols, rows, scrollback=50)
+    slow = Emulator(cols, rows, scrollback=50)
+    slow.fast_path = False
+    points = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+    for a, b in itertools.pairwise(points):
+        fast.feed(data[a:b])
+        slow.feed(data[a:b])
+    assert state(fast) == state(slow)
+    assert fast.screen.last_char == slow.screen.last_char
+
+
+def test_fast_path_is_taken_for_plain_floods(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scarab.daemon import emulator
+
+    taken: list[int] = []
+    original = emulator._Screen.write_lines
+
+    def spy(self: emulator._Screen, text: str) -> bool:
+        result = original(self, text)
+        taken.append(result)
+        return result
+
+    monkeypatch.setattr(emulator._Screen, "write_lines", spy)
+    e = Emulator(80, 24)
+    data = "".join(f"{i}\r\n" for i in range(1, 20001)).encode()
+    for start in range(0, len(data), 4096):  # reads split lines, and CR from LF, anywhere
+        e.feed(data[start : start + 4096])
+    assert len(taken) >= len(data) // 4096 - 1 and all(taken)
+    assert e.row(22).text == "20000" and e.history[-1].text == "19977"

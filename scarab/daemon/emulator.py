@@ -14,6 +14,7 @@ References: ECMA-48; DEC STD 070 / VT510 manual (DECSCUSR, DECRQM, DECSTR); xter
 from __future__ import annotations
 
 import codecs
+import re
 import urllib.parse
 from collections import deque
 from collections.abc import Callable
@@ -91,6 +92,18 @@ def _style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike
     style = Style(_colour(fg), _colour(bg), int(flags))
     # The default style is one shared object, so rows can test it with `is`.
     return DEFAULT_STYLE if style == DEFAULT_STYLE else style
+
+
+def _plain_line(text: str, style: Style) -> Line:
+    """The Line `row()` gives for `text` drawn in one style on a fresh row."""
+    if style is DEFAULT_STYLE:
+        text = text.rstrip(" ")
+    return Line(text, ((len(text), style),)) if text else _EMPTY_LINE
+
+
+# Printable ASCII lines joined by CR LF, worth the fast path when long.
+_PLAIN_LINES = re.compile(r"[\x20-\x7e]*(?:\r\n[\x20-\x7e]*)+\Z")
+FAST_PATH_MIN = 256
 
 
 def _params(text: str, default: int = 0) -> list[int]:
@@ -191,6 +204,74 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             x -= 1  # the second half of a wide character: join the character itself
         line[x] = line[x]._replace(data=line[x].data + char)
         self.dirty.add(y)
+
+    def write_lines(self, text: str) -> bool:
+        """Fast path for a run of printable ASCII lines joined by CR LF (what `cat`, `seq`, `ls` and
+        logs mostly are): lines that will scroll off go straight to scrollback as compact rows, and
+        only the last screenful is materialised as cells. Same result as drawing character by
+        character (a test checks); returns False, doing nothing, when the screen's state needs the
+        general path (scroll margins, alternate screen, insert mode, no autowrap)."""
+        if (
+            self.alt_saved is not None
+            or (self.margins is not None and tuple(self.margins) != (0, self.lines - 1))
+            or mo.DECAWM not in self.mode
+            or mo.IRM in self.mode
+        ):
+            return False
+        segments = text.split("\r\n")
+        self.draw(segments[0])
+        rest = segments[1:]
+        i = 0
+        while i < len(rest) and self.cursor.y < self.lines - 1:  # rows below the cursor may hold text
+            self.carriage_return()
+            self.linefeed()
+            self.draw(rest[i])
+            i += 1
+        if i == len(rest):
+            return True
+        columns, lines = self.columns, self.lines
+        physical: list[str] = []
+        for seg in rest[i:]:
+            if len(seg) <= columns:
+                physical.append(seg)
+            else:
+                physical.extend(seg[k : k + columns] for k in range(0, len(seg), columns))
+        attrs = self.cursor.attrs
+        style = _STYLE_OF.get(attrs[1:]) or _style(*attrs[1:9])
+        n = len(physical)
+        old_rows = min(n, lines)
+        maxlen = self.history.maxlen
+        if maxlen:
+            append = self.history.append
+            scrolled = physical[: max(0, n - lines)]
+            # Rows that would be pushed out of the bounded scrollback again are never built.
+            skip = max(0, old_rows + len(scrolled) - maxlen)
+            for y in range(skip, old_rows):
+                append(self.row(y))
+            for chunk in scrolled[max(0, skip - old_rows) :]:
+                append(_plain_line(chunk, style))
+        keep = [self.buffer[y] for y in range(old_rows, lines)]
+        if attrs is not self._cells_attrs:
+            self._cells, self._cells_attrs = {}, attrs
+        cells = self._cells
+        buffer = type(self.buffer)(self.buffer.default_factory)  # type: ignore[attr-defined]
+        for y, line in enumerate(keep):
+            buffer[y] = line
+        for y, chunk in enumerate(physical[max(0, n - lines) :], start=len(keep)):
+            row = buffer[y]
+            for x, char in enumerate(chunk):
+                cell = cells.get(char)
+                if cell is None:
+                    cell = cells[char] = attrs._replace(data=char)
+                row[x] = cell
+        self.buffer = buffer
+        self.cursor.x = len(physical[-1])
+        self.cursor.y = lines - 1
+        last = next((seg for seg in reversed(rest) if seg), "")
+        if last:
+            self.last_char = last[-1]
+        self.dirty.update(range(lines))
+        return True
 
     def repeat(self, count: int) -> None:
         """REP: the last graphic character again, `count` times (bounded by the screen)."""
@@ -477,6 +558,7 @@ class Emulator:
         self.shift = 0
         self.osc_cwd = ""
         self.allow_clipboard = allow_clipboard
+        self.fast_path = True  # off only in the test that compares both paths
         self.clipboard: str | None = None
 
     def _reply(self, data: str) -> None:
@@ -529,6 +611,20 @@ class Emulator:
             case Text(text=text):
                 if self.charsets["(" if self.shift == 0 else ")"] == "0":
                     text = text.translate(_LINE_DRAWING)
+                elif self.fast_path and len(text) >= FAST_PATH_MIN:
+                    # A read often ends between CR and LF: peel the halves off the ends, the lines
+                    # between still take the fast path.
+                    head = "\n" if text[0] == "\n" else ""
+                    tail = "\r" if text[-1] == "\r" else ""
+                    body = text[len(head) : len(text) - len(tail)]
+                    if _PLAIN_LINES.match(body):
+                        if head:
+                            self.stream.feed(head)
+                        if self.screen.write_lines(body):
+                            if tail:
+                                self.stream.feed(tail)
+                            return
+                        text = body + tail
                 self.stream.feed(text)
             case Csi():
                 self._csi(token)

@@ -33,6 +33,7 @@ FIRST_FRAME_DELAY = 0.002
 FRAME_INTERVAL = 1 / 60
 SMALL_OUTPUT = 512  # bytes: below this a frame goes out at once, whatever the frame rate
 READ_SIZE = 65536
+MAX_BATCH = 256 * 1024
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
 
@@ -103,6 +104,14 @@ class SessionHost:
         if not data:
             self.on_child_gone()
             return
+        # Under a flood the PTY hands out ~4 KB per read; parsing a bigger batch at once lets the
+        # emulator skip rows that would scroll straight out of scrollback. Bounded, so keystrokes
+        # waiting on the loop are written within a few tens of milliseconds.
+        while len(data) < MAX_BATCH:
+            more = self.child.read(READ_SIZE)
+            if not more:
+                break
+            data += more
         self.emu.feed(data)
         self.pending_output += len(data)
         self.schedule_flush()
