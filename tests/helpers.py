@@ -119,6 +119,15 @@ class ScarabEnv:
                     pids.append(int(entry.name))
         return pids
 
+    def host_pids(self) -> list[int]:
+        """Live session hosts of this test (named by prctl: forked hosts share the zygote's cmdline)."""
+        pids = []
+        for pid in self.our_pids():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "scarab-host" and pid_alive(pid):
+                    pids.append(pid)
+        return pids
+
     def kill_all(self) -> None:
         for pid in self.our_pids():
             with contextlib.suppress(ProcessLookupError, PermissionError):

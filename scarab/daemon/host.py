@@ -25,6 +25,7 @@ from scarab.channel import Channel, check_hello, peer_uid
 from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.pty import Child, child_env
 from scarab.errors import ProtocolError
+from scarab.proctitle import set_process_name
 from scarab.styles import Line, Style, line_to_ansi
 
 __all__ = ["HostConfig", "SessionHost", "encode_frame", "main"]
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     # it no wait(), and the host lives on when the daemon dies. stdout is the daemon's ready pipe.
     if os.fork() != 0:
         os._exit(0)
+    set_process_name("scarab-host")
     os.setsid()  # no controlling terminal: terminal signals aimed at the daemon's group never reach us
     ready_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from collections import deque
@@ -40,10 +41,53 @@ class SpawnRequest:
     restore: Path | None = None
 
 
-async def spawn_host(req: SpawnRequest) -> tuple[int, int]:
-    """Start a host for `req`; returns (host pid, child pid) once it listens on its socket."""
+class Zygote:
+    """The daemon's handle on its zygote process (zygote.py): one spawn request at a time."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self._lock = asyncio.Lock()
+        self._ids = 0
+
+    @classmethod
+    async def start(cls) -> Zygote:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "scarab.daemon.zygote",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        return cls(proc)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    async def spawn(self, argv: list[str], log: Path) -> str:
+        """The host's ready line."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        async with self._lock:
+            self._ids += 1
+            request = {"id": self._ids, "argv": argv, "log": str(log)}
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            await self.proc.stdin.drain()
+            raw = await asyncio.wait_for(self.proc.stdout.readline(), SPAWN_TIMEOUT + 5)
+        if not raw:
+            raise ConnectionError("the zygote exited")
+        reply = json.loads(raw)
+        return str(reply.get("line", ""))
+
+    async def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        with contextlib.suppress(TimeoutError, ProcessLookupError):
+            await asyncio.wait_for(self.proc.wait(), 5)
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+
+
+def host_argv(req: SpawnRequest) -> list[str]:
     args = [
-        sys.executable, "-m", "scarab.daemon.host",
         "--session-id", req.session_id,
         "--name", req.name,
         "--socket", str(req.socket),
@@ -54,11 +98,23 @@ async def spawn_host(req: SpawnRequest) -> tuple[int, int]:
     ]  # fmt: skip
     if req.restore is not None:
         args += ["--restore", str(req.restore)]
-    args += ["--", *req.command]
+    return [*args, "--", *req.command]
+
+
+async def spawn_host(req: SpawnRequest, zygote: Zygote | None = None) -> tuple[int, int]:
+    """Start a host for `req` (forked from the zygote when there is one, else a fresh interpreter);
+    returns (host pid, child pid) once it listens on its socket."""
+    argv = host_argv(req)
+    if zygote is not None and zygote.alive:
+        try:
+            return _parse_ready(await zygote.spawn(argv, req.log), req)
+        except (ConnectionError, TimeoutError, ValueError, OSError):
+            pass  # a broken zygote costs speed, not the session: start it the slow way
     with open(req.log, "ab") as log:
         proc = await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log
-        )
+            sys.executable, "-m", "scarab.daemon.host", *argv,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
+        )  # fmt: skip
     assert proc.stdout is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), SPAWN_TIMEOUT)
@@ -66,7 +122,11 @@ async def spawn_host(req: SpawnRequest) -> tuple[int, int]:
         line = b""
     finally:
         await proc.wait()  # the launcher exits as soon as it has forked the host
-    words = line.decode(errors="replace").split()
+    return _parse_ready(line.decode(errors="replace"), req)
+
+
+def _parse_ready(line: str, req: SpawnRequest) -> tuple[int, int]:
+    words = line.split()
     if len(words) == 3 and words[0] == "ready":
         return int(words[1]), int(words[2])
     detail = " ".join(words[1:]) if words[:1] == ["error"] else f"no ready signal; see {req.log}"

@@ -22,7 +22,7 @@ from typing import Protocol
 import msgpack
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink, SpawnRequest, pid_alive, spawn_host
+from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, pid_alive, spawn_host
 from scarab.daemon.pty import default_shell
 from scarab.daemon.store import SessionRecord, Store
 from scarab.errors import (
@@ -93,6 +93,7 @@ class SessionManager:
         self.config = config or ManagerConfig()
         self.sessions: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.zygote: Zygote | None = None  # set by the daemon; without it hosts start as fresh interpreters
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ class SessionManager:
         # Reserve the name while the host starts, so a concurrent create cannot take it too.
         self.sessions[record.id] = session
         try:
-            host_pid, child_pid = await spawn_host(self._spawn_request(record))
+            host_pid, child_pid = await spawn_host(self._spawn_request(record), self.zygote)
             session.record = record.with_(host_pid=host_pid, child_pid=child_pid)
             await self._connect(session)
             self.store.put(session.record)
@@ -270,7 +271,7 @@ class SessionManager:
                 restore = msgpack.packb(data, use_bin_type=True)
                 if data.get("cwd") and os.path.isdir(data["cwd"]):
                     record = record.with_(cwd=data["cwd"])
-        host_pid, child_pid = await spawn_host(self._spawn_request(record, restore))
+        host_pid, child_pid = await spawn_host(self._spawn_request(record, restore), self.zygote)
         session.record = record.with_(host_pid=host_pid, child_pid=child_pid, state="running")
         session.resurrected = time.monotonic()
         await self._connect(session)

@@ -25,10 +25,12 @@ from scarab import __version__
 from scarab import protocol as p
 from scarab.channel import Channel, check_hello, peer_uid
 from scarab.config import load_config
+from scarab.daemon.hostlink import Zygote
 from scarab.daemon.registry import ManagerConfig, SessionManager
 from scarab.daemon.store import Store
 from scarab.errors import ProtocolError, ScarabError
 from scarab.paths import Paths
+from scarab.proctitle import set_process_name
 
 __all__ = ["Daemon", "acquire_lock", "run_daemon"]
 
@@ -176,6 +178,8 @@ class Daemon:
 
     async def shutdown(self) -> None:
         await self.manager.save_all_snapshots()
+        if self.manager.zygote is not None:
+            await self.manager.zygote.close()
         for client in list(self.clients):
             await client.channel.close()
         for task in list(self._conn_tasks):
@@ -252,6 +256,7 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         report(f"error {exc}")
         return 1
     _raise_fd_limit()
+    set_process_name("scarab-daemon")
     lock = acquire_lock(paths)
     if lock is None:
         report(f"running {locked_pid(paths) or 0}")
@@ -274,6 +279,7 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, daemon.stopping.set)
+        daemon.manager.zygote = await Zygote.start()
         # Adopt and resurrect before serving, so the first client already sees every session.
         for problem in await daemon.manager.restore_sessions():
             print(f"scarab: {problem}", file=sys.stderr, flush=True)

@@ -1,0 +1,82 @@
+"""Zygote layer: a process with everything a session host needs already imported, forking hosts.
+
+A fresh interpreter costs ~25 MB and a few hundred ms; a fork of this process shares its pages
+copy-on-write, so an idle host costs a few MB and starts in milliseconds. Protocol on stdin/stdout,
+one JSON object per line: `{"id", "argv", "log"}` in, `{"id", "line"}` out, where `line` is the host's
+ready line (`ready HOST_PID CHILD_PID` or `error ...`). The zygote never starts an event loop or a
+thread, so forking it is safe; it exits when the daemon closes its stdin. Hosts are double-forked
+(see host.main) and do not depend on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+
+import scarab.daemon.host as host
+from scarab.daemon.emulator import Emulator
+from scarab.proctitle import set_process_name
+
+READY_TIMEOUT = 15.0
+
+
+def _warm_up() -> None:
+    # Touch the lazily built tables (wcwidth, pyte's charsets, regexes) once, before any fork.
+    emu = Emulator(10, 2)
+    emu.feed("warm ünï 日本 \x1b[1;31mx\x1b[0m\r\n".encode())
+    emu.capture(ansi=True)
+
+
+def _spawn(argv: list[str], log: str) -> str:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the launcher: runs host.main, which forks the real host and exits
+        code = 1
+        try:
+            os.close(read_fd)
+            os.dup2(write_fd, 1)
+            os.close(write_fd)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(log_fd, 2)
+            code = host.main(argv)
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    line = b""
+    try:
+        while not line.endswith(b"\n"):
+            ready, _, _ = select.select([read_fd], [], [], READY_TIMEOUT)
+            if not ready:
+                break
+            chunk = os.read(read_fd, 4096)
+            if not chunk:
+                break
+            line += chunk
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    return line.decode(errors="replace").strip() or f"error no ready signal; see {log}"
+
+
+def main() -> int:
+    set_process_name("scarab-zygote")
+    _warm_up()
+    out = sys.stdout
+    for raw in sys.stdin:
+        try:
+            request = json.loads(raw)
+            line = _spawn([str(a) for a in request["argv"]], str(request["log"]))
+            reply = {"id": request.get("id"), "line": line}
+        except Exception as exc:  # a bad request costs that spawn, never the zygote
+            reply = {"id": None, "line": f"error zygote: {exc}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
