@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint stress clean
+.PHONY: run test lint stress bench clean
 
 $(BIN)/scarab: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(BIN)/scarab
 		echo "warning: could not install tmux/openssh; the tests that need them will be skipped"
 	$(MAKE) lint
 	$(BIN)/pytest -q -m "not stress" tests
+
+bench: $(BIN)/scarab
+	$(BIN)/python benchmarks/run.py
 
 stress: $(BIN)/scarab
 	$(BIN)/pytest -q -s -m stress tests

@@ -67,16 +67,26 @@ class Client:
     @classmethod
     async def connect(cls, paths: Paths | None = None, autostart: bool = True) -> Client:
         paths = paths or Paths.default()
-        channel = await cls.open_raw(paths, autostart)
-        try:
-            hello = await asyncio.wait_for(channel.hello("client"), 10)
-        except (EOFError, OSError, TimeoutError) as exc:
-            await channel.close()
-            raise DaemonUnreachable(f"the daemon at {paths.socket} did not answer: {exc or 'timeout'}") from None
-        except BaseException:
-            await channel.close()
-            raise
-        return cls(channel, hello.pid)
+        for attempt in range(3):
+            channel = await cls.open_raw(paths, autostart)
+            try:
+                hello = await asyncio.wait_for(channel.hello("client"), 10)
+            except (EOFError, ConnectionError) as exc:
+                # A daemon that is dying (killed, its threads still exiting) can still accept a
+                # connection and then drop it: wait a moment and connect again (or start a new one).
+                await channel.close()
+                if attempt == 2 or not autostart:
+                    raise DaemonUnreachable(f"the daemon at {paths.socket} dropped the connection: {exc}") from None
+                await asyncio.sleep(0.1 * (attempt + 1))
+                continue
+            except (OSError, TimeoutError) as exc:
+                await channel.close()
+                raise DaemonUnreachable(f"the daemon at {paths.socket} did not answer: {exc or 'timeout'}") from None
+            except BaseException:
+                await channel.close()
+                raise
+            return cls(channel, hello.pid)
+        raise AssertionError("unreachable")
 
     @classmethod
     async def connect_ssh(cls, target: SshTarget) -> Client:

@@ -30,7 +30,7 @@ from scarab.styles import Line, Style, line_to_ansi
 
 __all__ = ["HostConfig", "SessionHost", "encode_frame", "main"]
 
-FIRST_FRAME_DELAY = 0.002
+FIRST_FRAME_DELAY = 0.0005  # lets the rest of a burst arrive; an echo is never held longer
 FRAME_INTERVAL = 1 / 60
 SMALL_OUTPUT = 512  # bytes: below this a frame goes out at once, whatever the frame rate
 READ_SIZE = 65536

@@ -10,6 +10,7 @@ thread, so forking it is safe; it exits when the daemon closes its stdin. Hosts 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -65,6 +66,10 @@ def _spawn(argv: list[str], log: str) -> str:
 def main() -> int:
     set_process_name("scarab-zygote")
     _warm_up()
+    # Move everything imported so far out of the collector's reach: a collection in a host would
+    # otherwise write to every object's header and copy the zygote's pages into each host.
+    gc.collect()
+    gc.freeze()
     out = sys.stdout
     for raw in sys.stdin:
         try:
