@@ -80,8 +80,12 @@ class Tmux:
             os.kill(self.server_pid(), signal.SIGKILL)
 
 
-def pty_wait(proc: PtyProcess, needle: bytes, timeout: float = 60, keep: int = 64) -> float:
-    """Seconds until `needle` shows in what `proc` writes (the terminal's view)."""
+def pty_wait(proc: PtyProcess, needle: bytes, timeout: float = 60, keep: int = 64, answer: bool = False) -> float:
+    """Seconds until `needle` shows in what `proc` writes (the terminal's view). With `answer`, a
+    terminal emulator answers the program's queries (DA, DSR, DECRQM) as a real terminal would."""
+    from scarab.daemon.emulator import Emulator
+
+    emu = Emulator(80, 25, on_reply=proc.write) if answer else None
     start = time.perf_counter()
     seen = b""
     while needle not in seen:
@@ -90,7 +94,10 @@ def pty_wait(proc: PtyProcess, needle: bytes, timeout: float = 60, keep: int = 6
             raise TimeoutError(needle)
         ready, _, _ = select.select([proc.fd], [], [], remaining)
         if ready:
-            seen = seen[-keep:] + os.read(proc.fd, 65536)
+            data = os.read(proc.fd, 65536)
+            if emu is not None:
+                emu.feed(data)
+            seen = seen[-keep:] + data
     return time.perf_counter() - start
 
 
@@ -132,7 +139,7 @@ def tmux_figures(env: ScarabEnv) -> dict[str, str]:
     for _ in range(5):
         start = time.perf_counter()
         client = t.attach_pty("marker")
-        pty_wait(client, b"cold-attach-marker")
+        pty_wait(client, b"cold-attach-marker", answer=True)
         starts.append((time.perf_counter() - start) * 1000)
         client.terminate(force=True)
     out["cold"] = f"{statistics.median(starts):.0f} ms"
@@ -239,11 +246,20 @@ async def scarab_figures(env: ScarabEnv, tmux: dict[str, str]) -> None:
         start = time.perf_counter()
         proc = PtyProcess.spawn([sys.executable, "-m", "scarab", "attach", "marker"], env=dict(os.environ),
                                 dimensions=(25, 80))  # fmt: skip
-        pty_wait(proc, b"cold-attach-marker")
+        pty_wait(proc, b"cold-attach-marker", answer=True)
         starts.append((time.perf_counter() - start) * 1000)
         proc.terminate(force=True)
     record("cold `scarab attach` until the screen shows", "<= 350 ms", f"{statistics.median(starts):.0f} ms",
            tmux["cold"])  # fmt: skip
+    record("  (floor: a trivial Textual app's first screen, same harness)", "-", f"{textual_floor():.0f} ms")
+
+    # In-app session switch as the user sees it: prefix + ")" until the other session is drawn.
+    await control.request(p.SessionCreate(name="switch-a", command=["sh", "-c", "echo screen-of-a; exec cat"]))
+    await control.request(p.SessionCreate(name="switch-b", command=["sh", "-c", "echo screen-of-b; exec cat"]))
+    record("in-app session switch, keypress until the other session is drawn (p50 / max)", "<= 30 ms",
+           await switch_on_screen())  # fmt: skip
+    for name in ("switch-a", "switch-b"):
+        await control.request(p.SessionDelete(target=name, force=True))
 
     # Memory per idle session: PSS of daemon + zygote + hosts, 1 vs 50 sessions.
     for name in ("bench", "flood", "other", "marker"):
@@ -298,6 +314,45 @@ async def scarab_figures(env: ScarabEnv, tmux: dict[str, str]) -> None:
            f"create {create_s / 150 * 1000:.0f} ms each, list {statistics.median(lists):.1f} ms, "
            f"attach {attach_s / 200 * 1000:.1f} ms each")  # fmt: skip
     await control.close()
+
+
+def textual_floor() -> float:
+    script = (
+        "from textual.app import App\nfrom textual.widgets import Static\n"
+        "class T(App):\n    def compose(self):\n        yield Static('floor-marker')\nT().run()\n"
+    )
+    starts = []
+    for _ in range(5):
+        start = time.perf_counter()
+        proc = PtyProcess.spawn([sys.executable, "-c", script], env=dict(os.environ), dimensions=(25, 80))
+        pty_wait(proc, b"floor-marker", answer=True)
+        starts.append((time.perf_counter() - start) * 1000)
+        proc.terminate(force=True)
+    return statistics.median(starts)
+
+
+async def switch_on_screen() -> str:
+    """Headless (Pilot): the app's own processing and drawing into its widget, not a terminal's paint."""
+    from scarab.tui.app import ScarabApp
+
+    app = ScarabApp("switch-a")
+    times = []
+    async with app.run_test(size=(80, 25)) as pilot:
+        deadline = time.monotonic() + 30
+        while not (app.attached.is_set() and "screen-of-a" in app.view.text()):
+            assert time.monotonic() < deadline, "the switch benchmark never saw its first session"
+            await asyncio.sleep(0.005)
+        for i in range(20):
+            want = "screen-of-b" if i % 2 == 0 else "screen-of-a"
+            start = time.perf_counter()
+            await pilot.press("ctrl+b", ")" if i % 2 == 0 else "(")  # a -> b -> a: neighbours
+            while want not in app.view.text():
+                assert time.monotonic() < deadline + 60, f"never switched to {want}"
+                await asyncio.sleep(0.001)
+            await pilot.pause()  # one refresh of the screen
+            times.append((time.perf_counter() - start) * 1000)
+        await pilot.press("ctrl+b", "d")
+    return f"{statistics.median(times):.1f} / {max(times):.1f} ms"
 
 
 def zygotes(env: ScarabEnv) -> list[int]:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from scarab import protocol as p
 from scarab.client import Client, start_daemon
 from scarab.errors import BadRequest, DaemonUnreachable, ScarabError
+from scarab.humanize import age
 from scarab.keys import send_keys_bytes
 from scarab.paths import Paths
 from scarab.remote import SshTarget
@@ -105,14 +106,6 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _ago(stamp: int) -> str:
-    delta = max(0, int(time.time()) - stamp)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if delta >= size:
-            return f"{delta // size}{unit} ago"
-    return f"{delta}s ago"
-
-
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
@@ -125,10 +118,9 @@ def format_sessions(sessions: list[p.SessionInfo]) -> str:
     home = os.path.expanduser("~")
     for s in sessions:
         cwd = "~" + s.cwd[len(home) :] if home != "/" and s.cwd.startswith(home) else s.cwd
-        rows.append(
-            [s.id[:8], s.name, _ago(s.created_at), _ago(s.last_attached), str(s.attached), f"{s.cols}x{s.rows}",
-             s.state, " ".join(s.command), cwd]
-        )  # fmt: skip
+        created, attached = f"{age(s.created_at)} ago", f"{age(s.last_attached)} ago"
+        size = f"{s.cols}x{s.rows}"
+        rows.append([s.id[:8], s.name, created, attached, str(s.attached), size, s.state, " ".join(s.command), cwd])
     return _table(rows)
 
 

@@ -6,7 +6,6 @@ returns what the user chose as a `PickerResult`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
@@ -20,6 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from scarab import protocol as p
+from scarab.humanize import age
 
 __all__ = ["PickerResult", "PickerScreen"]
 
@@ -27,14 +27,6 @@ __all__ = ["PickerResult", "PickerScreen"]
 class PickerResult(NamedTuple):
     action: str  # switch | rename | kill | new
     session_id: str = ""
-
-
-def _ago(stamp: int) -> str:
-    delta = max(0, int(time.time()) - stamp)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if delta >= size:
-            return f"{delta // size}{unit}"
-    return f"{delta}s"
 
 
 class PickerScreen(ModalScreen[PickerResult | None]):
@@ -97,7 +89,7 @@ class PickerScreen(ModalScreen[PickerResult | None]):
             mark = "*" if s.id == self.current else " "
             label = Text.assemble(
                 (f"{mark} {s.name.ljust(width)}", "bold" if s.id == self.current else ""),
-                (f"  {s.cols}x{s.rows}  {s.attached}c  {_ago(s.last_attached)}", "dim"),
+                (f"  {s.cols}x{s.rows}  {s.attached}c  {age(s.last_attached)}", "dim"),
                 no_wrap=True,
                 overflow="ellipsis",
             )
