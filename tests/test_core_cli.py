@@ -233,3 +233,16 @@ def test_child_environment_and_terminal_replies(scarab: ScarabEnv) -> None:
     scarab.ok("new", "-d", "-s", "q", "--", "bash", "-c", script)
     wait_for(lambda: "cpr=5;7" in scarab.capture("q"), what="the cursor position reply")
     assert "term=tmux-256color color=truecolor" in scarab.capture("q")
+
+
+def test_cleanup_capture_ansi_and_literal_send(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "keep")
+    assert scarab.ok("cleanup", "--older-than", "7d").strip() == "removed 0 session(s)"
+    assert [s["name"] for s in scarab.sessions()] == ["keep"]
+    bad = scarab.run("cleanup", "--older-than", "soon")
+    assert bad.returncode == 2 and "bad duration" in bad.stderr
+    scarab.ok("send", "keep", "printf '\\033[1;31m%s\\033[0m\\n' red-text", "Enter")
+    wait_for(lambda: "red-text" in scarab.capture("keep").splitlines())
+    assert "\x1b[0;1;31mred-text\x1b[0m" in scarab.capture("keep", "--ansi")
+    scarab.ok("send", "keep", "--literal", "echo", " Enter")
+    wait_for(lambda: "$ echo Enter" in scarab.capture("keep"), what="literal key names typed as text")

@@ -239,3 +239,23 @@ def test_broken_config_names_the_line(scarab: ScarabEnv) -> None:
     config.write_text("prefix = 5\n")
     result = scarab.run("attach")
     assert result.returncode == 1 and "prefix must be a str" in result.stderr
+
+
+def test_bracketed_paste_reaches_the_program(in_env: ScarabEnv) -> None:
+    from textual import events
+
+    script = "printf '\\033[?2004h'; stty raw -echo; exec od -An -tx1 -w8 -v"
+    in_env.ok("new", "-d", "-s", "paste", "--", "sh", "-c", script)
+
+    async def scenario() -> None:
+        app = ScarabApp("paste")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and app.view.modes != 0, what="bracketed paste mode")
+            app.view.post_message(events.Paste("ab\ncd"))
+            # ESC [ 2 0 0 ~ a b CR c d ESC [ 2 0 1 ~ : 16 bytes, two rows of od output.
+            # (raw mode: od's rows come out as a staircase, hence `in row`)
+            rows = app.view.text
+            await until(pilot, lambda: any("1b 5b 32 30 30 7e 61 62" in r for r in rows()), what="the paste start")
+            await until(pilot, lambda: any("0d 63 64 1b 5b 32 30 31" in r for r in rows()), what="CR and paste end")
+
+    run(scenario)
