@@ -205,7 +205,7 @@ def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None
         app = ScarabApp("m")
         async with app.run_test(size=(60, 21)) as pilot:
             await until(pilot, lambda: app.attached.is_set() and app.view.modes != 0, what="mouse mode")
-            await pilot.click(TerminalViewSelector, offset=(4, 2))
+            await pilot.click("TerminalView", offset=(4, 2))
             await until(pilot, lambda: "<" in screen_text(app) and "M" in screen_text(app), what="a mouse report")
             # The terminal size follows the window (window-size "latest").
             await pilot.resize_terminal(70, 25)
@@ -224,9 +224,6 @@ def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
 
     run(scenario)
-
-
-TerminalViewSelector = "TerminalView"
 
 
 def test_broken_config_names_the_line(scarab: ScarabEnv) -> None:
