@@ -356,6 +356,14 @@ class HostTerminate(Message):
 
 
 @dataclass(frozen=True)
+class HostRename(Message):
+    """The session's new name, so a daemon rebuilding from live hosts gets it right."""
+
+    TAG = 59
+    name: str
+
+
+@dataclass(frozen=True)
 class ChildExited(Message):
     TAG = 58
     status: int
@@ -400,6 +408,7 @@ MESSAGES: dict[int, type[Message]] = {
         Snapshot,
         HostRedraw,
         HostTerminate,
+        HostRename,
         ChildExited,
     )
 }

@@ -210,7 +210,8 @@ def test_runtime_dir_private(scarab: ScarabEnv) -> None:
 
 
 def test_corrupt_database_is_moved_aside(scarab: ScarabEnv) -> None:
-    new_sh(scarab, "survivor")
+    new_sh(scarab, "before")
+    scarab.ok("rename", "before", "survivor")  # the host learns the new name too
     scarab.ok("daemon", "stop")
     db = scarab.paths.database
     for suffix in ("-wal", "-shm"):

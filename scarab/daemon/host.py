@@ -252,6 +252,8 @@ class SessionHost:
                     self.flush(full=True)
             case p.HostRedraw():
                 self.flush(full=True)
+            case p.HostRename(name=name):
+                self.config.name = name
             case p.HostCapture(scrollback=scrollback, ansi=ansi):
                 channel.send_nowait(p.Captured(text=self.emu.capture(scrollback, ansi)))
             case p.HostSnapshot():

@@ -413,6 +413,8 @@ class SessionManager:
         validate_name(new_name)
         self._check_name_free(new_name, except_id=session.record.id)
         self._commit(session, session.record.with_(name=new_name))
+        if session.host is not None:
+            session.host.send(p.HostRename(name=new_name))
         return self.info(session)
 
     async def delete_session(self, target: str, force: bool = False) -> str:
