@@ -10,13 +10,17 @@ thread, so forking it is safe; it exits when the daemon closes its stdin. Hosts 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
 import select
 import sys
+import tempfile
 
 import scarab.daemon.host as host
+from scarab import protocol as p
+from scarab.channel import Channel
 from scarab.daemon.emulator import Emulator
 from scarab.proctitle import set_process_name
 
@@ -24,10 +28,29 @@ READY_TIMEOUT = 15.0
 
 
 def _warm_up() -> None:
-    # Touch the lazily built tables (wcwidth, pyte's charsets, regexes) once, before any fork.
+    # Run what every host runs once, before any fork: lazily built tables (wcwidth, pyte's charsets,
+    # regexes) and asyncio's and msgpack's first-use state then live in shared pages.
     emu = Emulator(10, 2)
     emu.feed("warm ünï 日本 \x1b[1;31mx\x1b[0m\r\n".encode())
     emu.capture(ansi=True)
+    host.encode_frame(emu, "warm", 1, [0, 1], True)
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(_warm_up_loop(os.path.join(tmp, "warm.sock")))
+
+
+async def _warm_up_loop(path: str) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        channel = Channel(reader, writer)
+        await channel.send(await channel.recv())
+        await channel.close()
+
+    server = await asyncio.start_unix_server(serve, path=path)
+    client = await Channel.connect_unix(path)
+    await client.send(p.Hello(version=p.PROTOCOL_VERSION, role="host"))
+    await client.recv()
+    await client.close()
+    server.close()
+    await server.wait_closed()
 
 
 def _spawn(argv: list[str], log: str) -> str:
