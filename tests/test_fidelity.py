@@ -222,3 +222,12 @@ def test_invalid_utf8_and_c1_controls() -> None:
     e = emu(b"a\xff\xfeb\xc2\x9bc\xe6\x97")
     e.feed(b"\xa5d")  # the rest of a split character arrives in the next chunk
     assert rows(e)[0] == "a\ufffd\ufffdbc日d"
+
+
+def test_escape_inside_a_charset_designation_starts_a_new_sequence() -> None:
+    """Found by the property test: `ESC ( ESC [ ...` must not hand a bare ESC to pyte."""
+    whole = emu(b"\x1b(\x1b[?6nab\x9b", cols=5, rows=1)
+    split = Emulator(5, 1)
+    for byte in b"\x1b(\x1b[?6nab\x9b":
+        split.feed(bytes([byte]))
+    assert rows(whole) == rows(split) == ["ab\ufffd"]

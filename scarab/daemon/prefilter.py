@@ -136,10 +136,18 @@ class Prefilter:
                     if len(self.inter) > 4:
                         self.state = _GROUND
                     continue
-                self.state = _GROUND
-                if c < "\x20":
-                    emit(Text(c))
+                if c == "\x1b":
+                    self.state = _ESC  # a new escape abandons this one
+                    self.inter = ""
                     continue
+                if c in "\x18\x1a":
+                    self.state = _GROUND
+                    self.inter = ""
+                    continue
+                if c < "\x20":
+                    emit(Text(c))  # C0 controls execute inside a sequence, which goes on
+                    continue
+                self.state = _GROUND
                 inter, self.inter = self.inter, ""
                 if inter in ("(", ")", "*", "+"):
                     emit(Designate(inter, c))
