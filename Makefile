@@ -32,6 +32,7 @@ bench: $(BIN)/scarab
 
 stress: $(BIN)/scarab
 	$(BIN)/pytest -q -s -m stress tests
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest -q tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
