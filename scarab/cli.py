@@ -144,6 +144,9 @@ def _call(msg: p.Message, autostart: bool = True, ssh: str | None = None) -> Any
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    if not args.detached and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Checked before creating anything, so a script that forgot -d leaves no stray session.
+        raise BadRequest("`scarab new` attaches, which needs a terminal; use `scarab new -d` from scripts")
     argv = list(args.argv)
     if argv[:1] == ["--"]:
         argv = argv[1:]

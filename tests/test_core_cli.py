@@ -247,3 +247,9 @@ def test_cleanup_capture_ansi_and_literal_send(scarab: ScarabEnv) -> None:
     assert "\x1b[0;1;31mred-text\x1b[0m" in scarab.capture("keep", "--ansi")
     scarab.ok("send", "keep", "--literal", "echo", " Enter")
     wait_for(lambda: "$ echo Enter" in scarab.capture("keep"), what="literal key names typed as text")
+
+
+def test_new_without_a_terminal_creates_nothing(scarab: ScarabEnv) -> None:
+    result = scarab.run("new", "-s", "oops", "--", "sh")
+    assert result.returncode == 1 and "scarab new -d" in result.stderr
+    assert scarab.sessions() == []
