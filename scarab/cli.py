@@ -144,6 +144,8 @@ def _call(msg: p.Message, autostart: bool = True, ssh: str | None = None) -> Any
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    if not args.detached:
+        _refuse_nesting()
     if not args.detached and not (sys.stdin.isatty() and sys.stdout.isatty()):
         # Checked before creating anything, so a script that forgot -d leaves no stray session.
         raise BadRequest("`scarab new` attaches, which needs a terminal; use `scarab new -d` from scripts")
@@ -163,7 +165,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     return _attach(created.session.id)
 
 
+def _refuse_nesting() -> None:
+    inside = os.environ.get("SCARAB_SESSION") or os.environ.get("SCARAB")
+    if inside:
+        # Like tmux: a client inside one of its own sessions would draw itself forever.
+        raise BadRequest(f"already inside scarab session {inside!r}; detach first, or unset SCARAB to nest")
+
+
 def _attach(target: str | None, ssh: str | None = None) -> int:
+    if not ssh:
+        _refuse_nesting()
     # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
     os.environ.setdefault("ESCDELAY", "10")
     from scarab.tui.app import run_app

@@ -150,7 +150,8 @@ def make_env() -> ScarabEnv:
         SCARAB_SNAPSHOT_INTERVAL="0.2",
         PS1="$ ",
     )
-    env.pop("TMUX", None)
+    for var in ("TMUX", "SCARAB", "SCARAB_SESSION", "SCARAB_SSH", "SCARAB_REMOTE_COMMAND"):
+        env.pop(var, None)  # tests may run inside tmux or scarab themselves
     return ScarabEnv(root, env)
 
 

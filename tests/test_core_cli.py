@@ -253,3 +253,10 @@ def test_new_without_a_terminal_creates_nothing(scarab: ScarabEnv) -> None:
     result = scarab.run("new", "-s", "oops", "--", "sh")
     assert result.returncode == 1 and "scarab new -d" in result.stderr
     assert scarab.sessions() == []
+
+
+def test_attaching_from_inside_a_session_is_refused(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "outer", "--", "sh")
+    scarab.ok("send", "outer", f"{sys.executable} -m scarab attach outer; echo status=$?", "Enter")
+    wait_for(lambda: "status=1" in scarab.capture("outer"), what="the nested attach to fail")
+    assert "already inside scarab session 'outer'" in scarab.capture("outer")
