@@ -231,3 +231,9 @@ def test_escape_inside_a_charset_designation_starts_a_new_sequence() -> None:
     for byte in b"\x1b(\x1b[?6nab\x9b":
         split.feed(bytes([byte]))
     assert rows(whole) == rows(split) == ["ab\ufffd"]
+
+
+def test_endless_combining_marks_stay_bounded() -> None:
+    e = emu(("a" + "\u0301" * 100_000 + "b").encode(), cols=10, rows=2)
+    text = rows(e)[0]
+    assert text.startswith("a") and text.endswith("b") and len(text) <= 40

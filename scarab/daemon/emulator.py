@@ -32,6 +32,7 @@ __all__ = ["DEFAULT_SCROLLBACK", "Emulator"]
 
 DEFAULT_SCROLLBACK = 10_000
 MAX_PARAM = 9999  # as pyte: larger parameters are clamped, never trusted as counts
+MAX_CELL = 32  # characters one cell may hold (a base plus combining marks, ZWJ sequences): bounded
 
 # DEC special graphics (ESC ( 0), VT100 User Guide table 3-9.
 _LINE_DRAWING = str.maketrans(
@@ -202,8 +203,9 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         x -= 1
         if line[x].data == "" and x:
             x -= 1  # the second half of a wide character: join the character itself
-        line[x] = line[x]._replace(data=line[x].data + char)
-        self.dirty.add(y)
+        if len(line[x].data) < MAX_CELL:
+            line[x] = line[x]._replace(data=line[x].data + char)
+            self.dirty.add(y)
 
     def write_lines(self, text: str) -> bool:
         """Fast path for a run of printable ASCII lines joined by CR LF (what `cat`, `seq`, `ls` and
