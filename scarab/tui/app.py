@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -21,10 +22,11 @@ from scarab.client import Client
 from scarab.config import Config, load_config
 from scarab.errors import DaemonUnreachable, ScarabError
 from scarab.paths import Paths
-from scarab.tui.dialogs import ConfirmScreen, HelpScreen, RenameScreen, ScrollbackScreen
-from scarab.tui.picker import PickerResult, PickerScreen
 from scarab.tui.statusbar import StatusBar
 from scarab.tui.terminal import TerminalView
+
+if TYPE_CHECKING:
+    from scarab.tui.picker import PickerResult
 
 __all__ = ["ScarabApp", "run_app"]
 
@@ -236,6 +238,8 @@ class ScarabApp(App[str], inherit_bindings=False):
             case "x":
                 self.kill_current()
             case "?":
+                from scarab.tui.dialogs import HelpScreen  # dialogs load on first use: off the cold-attach path
+
                 self.push_screen(HelpScreen(self.config.prefix))
             case "[":
                 await self.show_scrollback()
@@ -275,6 +279,8 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     @work(group="dialogs")
     async def open_picker(self) -> None:
+        from scarab.tui.picker import PickerScreen
+
         result: PickerResult | None = await self.push_screen_wait(
             PickerScreen(self.session.id if self.session else "", self.list_sessions, self.preview)
         )
@@ -295,6 +301,8 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     @work(group="dialogs")
     async def rename_session(self, session_id: str) -> None:
+        from scarab.tui.dialogs import RenameScreen
+
         current = next((s.name for s in self.sessions if s.id == session_id), "")
         screen = RenameScreen(current)
         while True:
@@ -318,6 +326,8 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     @work(group="dialogs")
     async def kill_session(self, session_id: str) -> None:
+        from scarab.tui.dialogs import ConfirmScreen
+
         name = next((s.name for s in self.sessions if s.id == session_id), session_id[:8])
         if not await self.push_screen_wait(ConfirmScreen(f"Kill session [b]{name}[/b] and its programs?")):
             return
@@ -334,6 +344,8 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def show_scrollback(self) -> None:
         if self.client is None or self.session is None:
             return
+        from scarab.tui.dialogs import ScrollbackScreen
+
         reply = await self.client.request(p.Capture(target=self.session.id, scrollback=True, ansi=True))
         assert isinstance(reply, p.Captured)
         self.push_screen(ScrollbackScreen(reply.text, self.session.name))
