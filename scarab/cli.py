@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
+from scarab import __version__
 from scarab import protocol as p
 from scarab.client import Client, start_daemon
 from scarab.errors import BadRequest, DaemonUnreachable, ScarabError
@@ -52,6 +53,7 @@ def positive_size(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scarab", description="A terminal multiplexer.")
+    parser.add_argument("-V", "--version", action="version", version=f"scarab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     new = sub.add_parser("new", help="create a session (and attach unless -d)")

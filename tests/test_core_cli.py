@@ -260,3 +260,9 @@ def test_attaching_from_inside_a_session_is_refused(scarab: ScarabEnv) -> None:
     scarab.ok("send", "outer", f"{sys.executable} -m scarab attach outer; echo status=$?", "Enter")
     wait_for(lambda: "status=1" in scarab.capture("outer"), what="the nested attach to fail")
     assert "already inside scarab session 'outer'" in scarab.capture("outer")
+
+
+def test_version_and_usage(scarab: ScarabEnv) -> None:
+    assert scarab.ok("-V").strip().startswith("scarab 0.")
+    usage = scarab.run("frobnicate")
+    assert usage.returncode == 2 and "invalid choice" in usage.stderr
