@@ -66,6 +66,11 @@ class Session:
     host: HostLink | None = None
     viewers: set[Viewer] = field(default_factory=set)
     resurrected: float = 0.0  # when this daemon last resurrected it (monotonic; 0: never)
+
+    def just_resurrected(self) -> bool:
+        """Ended within MIN_LIFETIME of a resurrection: doing it again would loop."""
+        return bool(self.resurrected) and time.monotonic() - self.resurrected < MIN_LIFETIME
+
     snapshot_due: asyncio.TimerHandle | None = None
     reader: asyncio.Task[None] | None = None
     ending: bool = False  # being deleted: its host going away is expected
@@ -298,7 +303,7 @@ class SessionManager:
         session.host = None
         if session.ending or session.record.state == "exited" or session.record.id not in self.sessions:
             return
-        if session.resurrected and time.monotonic() - session.resurrected < MIN_LIFETIME:
+        if session.just_resurrected():
             await self._mark_exited(session, 0, "its host exited right after starting")
             return
         with contextlib.suppress(ScarabError, OSError):
@@ -313,8 +318,7 @@ class SessionManager:
         with contextlib.suppress(ScarabError):
             await self._save_snapshot(session)
         policy = self.config.on_exit
-        looping = session.resurrected and time.monotonic() - session.resurrected < MIN_LIFETIME
-        if policy == "restart" and not looping:
+        if policy == "restart" and not session.just_resurrected():
             # Like a resurrection: a fresh program in the same place, the old screen above it.
             await self._end_host(session)
             session.ending = False

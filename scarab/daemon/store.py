@@ -105,18 +105,13 @@ class SnapshotWriter:
             self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-        try:
-            with _transaction(self._conn):
-                self._conn.execute(
-                    "INSERT INTO snapshots (session_id, saved_at, data) SELECT ?, ?, ? "
-                    "WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
-                    "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data",
-                    (session_id, int(time.time()), data, session_id),
-                )
-        except sqlite3.OperationalError as exc:
-            raise StorageError(_explain(exc, self.path)) from None
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"database {self.path} failed: {exc}") from None
+        with _storage_tx(self._conn, self.path) as conn:
+            conn.execute(
+                "INSERT INTO snapshots (session_id, saved_at, data) SELECT ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
+                "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data",
+                (session_id, int(time.time()), data, session_id),
+            )
 
     async def save(self, session_id: str, data: bytes) -> None:
         """Store a session's snapshot (skipped if the session was deleted meanwhile)."""
@@ -192,15 +187,8 @@ class Store:
         self.snapshots.close()
         self.conn.close()
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            with _transaction(self.conn):
-                yield self.conn
-        except sqlite3.OperationalError as exc:
-            raise StorageError(_explain(exc, self.path)) from None
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"database {self.path} failed: {exc}") from None
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return _storage_tx(self.conn, self.path)
 
     # -- sessions ---------------------------------------------------------------------------------
 
@@ -244,6 +232,18 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _storage_tx(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
+    """One transaction whose failures become StorageError with an actionable message."""
+    try:
+        with _transaction(conn):
+            yield conn
+    except sqlite3.OperationalError as exc:
+        raise StorageError(_explain(exc, path)) from None
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"database {path} failed: {exc}") from None
 
 
 def _explain(exc: sqlite3.OperationalError, path: Path) -> str:
