@@ -22,7 +22,7 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
-from tests.helpers import ScarabEnv, pid_alive, wait_for
+from tests.helpers import ScarabEnv, pid_alive, rss_kb, wait_for
 
 
 def raw_exchange(path: Path, payload: bytes, read_timeout: float = 5.0) -> list[p.Message] | None:
@@ -93,12 +93,6 @@ def test_client_that_never_reads_is_bounded(scarab: ScarabEnv) -> None:
     scarab.ok("new", "-d", "-s", "flood", "--", "sh", "-c", "yes 'flood flood flood flood flood flood flood'")
     daemon = scarab.daemon_pid()
     assert daemon
-
-    def rss_kb(pid: int) -> int:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
 
     with socket.socket(socket.AF_UNIX) as lazy:
         lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

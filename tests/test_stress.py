@@ -13,7 +13,7 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
-from tests.helpers import ScarabEnv
+from tests.helpers import ScarabEnv, rss_kb
 
 pytestmark = [pytest.mark.stress, pytest.mark.timeout(900)]
 
@@ -97,12 +97,6 @@ def test_create_delete_churn_leaks_nothing(in_env: ScarabEnv) -> None:
     def fds(pid: int) -> int:
         return len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
-    def rss(pid: int) -> int:
-        for text in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if text.startswith("VmRSS:"):
-                return int(text.split()[1])
-        return 0
-
     async def scenario() -> tuple[int, int, int, int]:
         client = await Client.connect()
         daemon = client.daemon_pid
@@ -112,8 +106,8 @@ def test_create_delete_churn_leaks_nothing(in_env: ScarabEnv) -> None:
             assert isinstance(created, p.Created)
             await client.request(p.SessionDelete(target=created.session.id))
             if i == 99:
-                base_fds, base_rss = fds(daemon), rss(daemon)
-        result = (base_fds, fds(daemon), base_rss, rss(daemon))
+                base_fds, base_rss = fds(daemon), rss_kb(daemon)
+        result = (base_fds, fds(daemon), base_rss, rss_kb(daemon))
         await client.close()
         return result
 
