@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import struct
 
 from scarab.errors import ProtocolError
-from scarab.protocol import HEADER, MAX_FRAME, PROTOCOL_VERSION, Hello, Message, decode, encode
+from scarab.peercred import socket_peer_uid
+from scarab.protocol import HEADER, MAX_FRAME, PROTOCOL_VERSION, Hello, Message, check_hello, decode, encode
 
-__all__ = ["Channel", "peer_uid"]
+__all__ = ["Channel", "check_hello", "peer_uid"]
 
 
 class Channel:
@@ -75,21 +74,7 @@ class Channel:
             await self.writer.wait_closed()
 
 
-def check_hello(msg: Message) -> None:
-    if not isinstance(msg, Hello):
-        raise ProtocolError(f"expected Hello first, got {type(msg).__name__}")
-    if msg.version != PROTOCOL_VERSION:
-        raise ProtocolError(
-            f"protocol version mismatch: peer speaks {msg.version}, this scarab speaks {PROTOCOL_VERSION}; "
-            "restart the daemon (`scarab daemon restart`) or upgrade scarab on both sides"
-        )
-
-
 def peer_uid(writer: asyncio.StreamWriter) -> int | None:
-    """The uid of the process at the other end of a Unix socket (SO_PEERCRED), if known."""
+    """The uid of the process at the other end of a stream's Unix socket, if known."""
     sock = writer.get_extra_info("socket")
-    if sock is None or sock.family != socket.AF_UNIX:
-        return None
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
+    return None if sock is None else socket_peer_uid(sock)

@@ -548,9 +548,47 @@ def _check(tp: Any, value: Any, where: str) -> Any:
     raise ProtocolError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
 
 
+def check_hello(msg: Message) -> None:
+    """Refuse a peer that does not open with Hello or speaks another protocol version."""
+    if not isinstance(msg, Hello):
+        raise ProtocolError(f"expected Hello first, got {type(msg).__name__}")
+    if msg.version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"protocol version mismatch: peer speaks {msg.version}, this scarab speaks {PROTOCOL_VERSION}; "
+            "restart the daemon (`scarab daemon restart`) or upgrade scarab on both sides"
+        )
+
+
+def split_frames(buffer: bytearray) -> list[bytes]:
+    """Remove the complete frames at the front of `buffer` and return their payloads.
+
+    Raises ProtocolError for a frame longer than MAX_FRAME, before its payload is waited for."""
+    payloads: list[bytes] = []
+    start = 0
+    while len(buffer) - start >= HEADER.size:
+        (length,) = HEADER.unpack_from(buffer, start)
+        if length > MAX_FRAME:
+            raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
+        end = start + HEADER.size + length
+        if len(buffer) < end:
+            break
+        payloads.append(bytes(buffer[start + HEADER.size : end]))
+        start = end
+    del buffer[:start]
+    return payloads
+
+
+def preload() -> None:
+    """Resolve every message's field types now (a zygote does, so its forks share the result)."""
+    for cls in MESSAGES.values():
+        _hints(cls)
+    _hints(SessionInfo)
+
+
 def message_name(tag: int) -> str:
     cls = MESSAGES.get(tag)
     return cls.__name__ if cls else f"tag {tag}"
 
 
-__all__ += [cls.__name__ for cls in MESSAGES.values()] + ["SessionInfo", "message_name"]
+__all__ += [cls.__name__ for cls in MESSAGES.values()]
+__all__ += ["SessionInfo", "check_hello", "message_name", "preload", "split_frames"]

@@ -10,21 +10,22 @@ emulator and sent as frames of changed rows, coalesced (first frame after ~2 ms,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
+import signal
+import socket
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import msgpack
 
 from scarab import protocol as p
-from scarab.channel import Channel, check_hello, peer_uid
 from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
+from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
 from scarab.errors import ProtocolError
+from scarab.peercred import socket_peer_uid
 from scarab.proctitle import set_process_name
 from scarab.styles import Line, Style, line_to_ansi
 
@@ -64,6 +65,8 @@ def encode_frame(emu: Emulator, session_id: str, seq: int, rows: list[int], full
 
 
 class HostConfig(argparse.Namespace):
+    """What a host is started with: from its command line, or as a dict from the zygote."""
+
     session_id: str
     name: str
     socket: str
@@ -76,26 +79,28 @@ class HostConfig(argparse.Namespace):
 
 
 class SessionHost:
-    def __init__(self, config: HostConfig) -> None:
+    def __init__(self, config: HostConfig, loop: Loop) -> None:
         self.config = config
+        self.loop = loop
         self.emu = Emulator(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
         self.child: Child | None = None
         self.exit_status: int | None = None
-        self.daemon: Channel | None = None
+        self.daemon: FrameConn | None = None
+        self.greeting: set[FrameConn] = set()  # connected, no Hello yet
+        self.listener: socket.socket | None = None
         self.seq = 0
         self.pending_input = bytearray()
-        self.flush_handle: asyncio.TimerHandle | None = None
+        self.flush_timer: Timer | None = None
         self.last_flush = 0.0
         self.pending_output = 0  # bytes parsed since the last frame
-        self.done = asyncio.Event()
-        self.reaper: asyncio.Task[None] | None = None
+        self.reap_deadline = 0.0
 
     # -- PTY side ---------------------------------------------------------------------------------
 
     def start_child(self) -> None:
         cfg = self.config
         self.child = Child.spawn(cfg.command, cfg.cwd, child_env(cfg.session_id, cfg.name), cfg.cols, cfg.rows)
-        asyncio.get_running_loop().add_reader(self.child.fd, self.on_output)
+        self.loop.add_reader(self.child.fd, self.on_output)
 
     def on_output(self) -> None:
         assert self.child is not None
@@ -119,24 +124,22 @@ class SessionHost:
 
     def on_child_gone(self) -> None:
         assert self.child is not None
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(self.child.fd)
-        with contextlib.suppress(ValueError):
-            loop.remove_writer(self.child.fd)
-        self.reaper = loop.create_task(self._reap())
+        self.loop.remove_reader(self.child.fd)
+        self.loop.remove_writer(self.child.fd)
+        self.reap_deadline = time.monotonic() + 5
+        self._reap()
 
-    async def _reap(self) -> None:
+    def _reap(self) -> None:
         assert self.child is not None
-        deadline = time.monotonic() + 5
         status = self.child.reap()
-        while status is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-            status = self.child.reap()
+        if status is None and time.monotonic() < self.reap_deadline:
+            self.loop.call_later(0.01, self._reap)
+            return
         self.exit_status = status if status is not None else 0
         self.child.close()
         self.flush()
         if self.daemon is not None:
-            self.daemon.send_nowait(p.ChildExited(status=self.exit_status))
+            self.daemon.send(p.ChildExited(status=self.exit_status))
 
     def write_input(self, data: bytes) -> None:
         """Write to the PTY now; whatever it cannot take yet waits for writability, in order."""
@@ -148,37 +151,37 @@ class SessionHost:
         written = self.child.write(data)
         if written < len(data):
             self.pending_input += data[written:]
-            asyncio.get_running_loop().add_writer(self.child.fd, self._drain_input)
+            self.loop.add_writer(self.child.fd, self._drain_input)
 
     def _drain_input(self) -> None:
         assert self.child is not None
         written = self.child.write(bytes(self.pending_input[:READ_SIZE]))
         del self.pending_input[:written]
         if not self.pending_input:
-            asyncio.get_running_loop().remove_writer(self.child.fd)
+            self.loop.remove_writer(self.child.fd)
 
     # -- frames -----------------------------------------------------------------------------------
 
     def schedule_flush(self) -> None:
-        if self.flush_handle is not None:
+        if self.flush_timer is not None:
             return
         delay = FIRST_FRAME_DELAY
         if self.pending_output > SMALL_OUTPUT:
             # Bulk output: at most FRAME_INTERVAL apart, intermediate screens skipped. Small output
             # (echo, a prompt) is never held back by the rate limit, so typing stays instant.
             delay = max(delay, self.last_flush + FRAME_INTERVAL - time.monotonic())
-        self.flush_handle = asyncio.get_running_loop().call_later(delay, self.flush)
+        self.flush_timer = self.loop.call_later(delay, self.flush)
 
     def flush(self, full: bool = False) -> None:
-        if self.flush_handle is not None:
-            self.flush_handle.cancel()
-            self.flush_handle = None
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
         daemon = self.daemon
         if daemon is None:
             return  # dirty rows keep accumulating; the next daemon asks for a full frame anyway
         if not full and daemon.buffered() > MAX_QUEUED:
             # The daemon is behind: skip this intermediate state and look again shortly.
-            self.flush_handle = asyncio.get_running_loop().call_later(FRAME_INTERVAL, self.flush)
+            self.flush_timer = self.loop.call_later(FRAME_INTERVAL, self.flush)
             return
         self.pending_output = 0
         dirty = self.emu.take_dirty()
@@ -186,7 +189,7 @@ class SessionHost:
         bell, self.emu.bell = self.emu.bell, False
         self.seq += 1
         self.last_flush = time.monotonic()
-        daemon.send_nowait(encode_frame(self.emu, self.config.session_id, self.seq, rows, full, bell))
+        daemon.send(encode_frame(self.emu, self.config.session_id, self.seq, rows, full, bell))
 
     # -- daemon side ------------------------------------------------------------------------------
 
@@ -215,32 +218,49 @@ class SessionHost:
         }
         return p.Snapshot(cwd=cwd, data=msgpack.packb(data, use_bin_type=True))
 
-    async def serve_daemon(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        channel = Channel(reader, writer)
-        try:
-            if peer_uid(writer) != os.getuid():
-                return
-            check_hello(await channel.recv())
-            await channel.send(p.Hello(version=p.PROTOCOL_VERSION, role="host", pid=os.getpid()))
-            if self.daemon is not None:
-                await self.daemon.close()  # a new daemon replaces a dead or old one
-            self.daemon = channel
-            await channel.send(self.info())
-            while True:
-                msg = await channel.recv()
-                if not self.handle(channel, msg):
-                    break
-        except (EOFError, OSError, ProtocolError):
-            pass
-        except Exception:
-            # One bad daemon connection never ends the session; the traceback goes to the host log.
-            traceback.print_exc()
-        finally:
-            if self.daemon is channel:
-                self.daemon = None
-            await channel.close()
+    def listen(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        os.chmod(path, 0o600)
+        sock.listen(16)
+        sock.setblocking(False)
+        self.listener = sock
+        self.loop.add_reader(sock.fileno(), self._accept, urgent=True)
 
-    def handle(self, channel: Channel, msg: p.Message) -> bool:
+    def _accept(self) -> None:
+        assert self.listener is not None
+        try:
+            sock, _addr = self.listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        if socket_peer_uid(sock) != os.getuid():
+            sock.close()  # another user's process: nothing to say to it
+            return
+        self.greeting.add(FrameConn(self.loop, sock, self.on_message, self.on_close))
+
+    def on_close(self, conn: FrameConn) -> None:
+        self.greeting.discard(conn)
+        if self.daemon is conn:
+            self.daemon = None
+
+    def on_message(self, conn: FrameConn, msg: p.Message) -> None:
+        if conn in self.greeting:
+            try:
+                p.check_hello(msg)
+            except ProtocolError as exc:
+                conn.send(p.Error(code="protocol", message=str(exc)))
+                conn.flush(1.0)
+                conn.close()
+                return
+            self.greeting.discard(conn)
+            conn.send(p.Hello(version=p.PROTOCOL_VERSION, role="host", pid=os.getpid()))
+            if self.daemon is not None:
+                self.daemon.close()  # a new daemon replaces a dead or old one
+            self.daemon = conn
+            conn.send(self.info())
+            return
         match msg:
             case p.HostInput(data=data):
                 self.write_input(data)
@@ -255,29 +275,30 @@ class SessionHost:
             case p.HostRename(name=name):
                 self.config.name = name
             case p.HostCapture(scrollback=scrollback, ansi=ansi):
-                channel.send_nowait(p.Captured(text=self.emu.capture(scrollback, ansi)))
+                conn.send(p.Captured(text=self.emu.capture(scrollback, ansi)))
             case p.HostSnapshot():
-                channel.send_nowait(self.snapshot())
+                conn.send(self.snapshot())
             case p.HostTerminate():
-                channel.send_nowait(p.Ok())
-                self.done.set()
-                return False
+                conn.send(p.Ok())
+                self.loop.stop()
             case _:
-                channel.send_nowait(p.Error(code="protocol", message=f"host: unexpected {type(msg).__name__}"))
-        return True
+                conn.send(p.Error(code="protocol", message=f"host: unexpected {type(msg).__name__}"))
 
-    async def run(self, server: asyncio.Server) -> None:
-        try:
-            await self.done.wait()
-        finally:
-            server.close()
-            if self.child is not None and self.exit_status is None:
-                self.child.terminate()
-                self.child.close()
-            if self.daemon is not None:
-                with contextlib.suppress(Exception):
-                    await self.daemon.writer.drain()
-                await self.daemon.close()
+    def shutdown(self) -> None:
+        """End the child (as a closing terminal does) and say goodbye to the daemon."""
+        if self.listener is not None:
+            self.loop.remove_reader(self.listener.fileno())
+            self.listener.close()
+        if self.child is not None and self.exit_status is None:
+            self.loop.remove_reader(self.child.fd)
+            self.loop.remove_writer(self.child.fd)
+            self.child.terminate()
+            self.child.close()
+        if self.daemon is not None:
+            self.daemon.flush(2.0)
+            self.daemon.close()
+        for conn in list(self.greeting):
+            conn.close()
 
 
 def _load_restore(path: str | None, emu: Emulator) -> None:
@@ -308,43 +329,51 @@ def parse_args(argv: list[str]) -> HostConfig:
     return parser.parse_args(argv, namespace=HostConfig())
 
 
-async def _serve(config: HostConfig, ready_fd: int) -> int:
-    host = SessionHost(config)
+def _serve(config: HostConfig, ready_fd: int) -> int:
+    loop = Loop()
+    host = SessionHost(config, loop)
     _load_restore(config.restore, host.emu)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(config.socket)
-    server = await asyncio.start_unix_server(host.serve_daemon, path=config.socket, limit=p.MAX_FRAME)
-    os.chmod(config.socket, 0o600)
+    host.listen(config.socket)
     try:
         host.start_child()
         assert host.child is not None
         os.write(ready_fd, f"ready {os.getpid()} {host.child.pid}\n".encode())
         os.close(ready_fd)
-        await host.run(server)
+        loop.run()
     finally:
+        host.shutdown()
+        loop.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(config.socket)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    config = parse_args(sys.argv[1:] if argv is None else argv)
-    # Fork so the daemon's child exits at once and the host is re-parented to init: the daemon owes
-    # it no wait(), and the host lives on when the daemon dies. stdout is the daemon's ready pipe.
-    if os.fork() != 0:
-        os._exit(0)
+def serve_detached(config: HostConfig, ready_fd: int) -> int:
+    """Be the host in this freshly forked process: own session, no stdio, until terminated.
+
+    The ready line (`ready HOST_PID CHILD_PID` or `error ...`) goes to `ready_fd`."""
     set_process_name("scarab-host")
     os.setsid()  # no controlling terminal: terminal signals aimed at the daemon's group never reach us
-    ready_fd = os.dup(1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we reap our child
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)
     try:
-        return asyncio.run(_serve(config, ready_fd))
+        return _serve(config, ready_fd)
     except Exception as exc:
         with contextlib.suppress(OSError):
             os.write(ready_fd, f"error {exc}\n".encode())
         raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A host as a fresh interpreter (when there is no zygote); stdout is the daemon's ready pipe."""
+    config = parse_args(sys.argv[1:] if argv is None else argv)
+    # Fork so the daemon's child exits at once and the host is re-parented to init: the daemon owes
+    # it no wait(), and the host lives on when the daemon dies.
+    if os.fork() != 0:
+        os._exit(0)
+    return serve_detached(config, os.dup(1))
 
 
 if __name__ == "__main__":

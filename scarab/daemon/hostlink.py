@@ -61,12 +61,12 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.returncode is None
 
-    async def spawn(self, argv: list[str], log: Path) -> str:
+    async def spawn(self, config: dict[str, object], log: Path) -> str:
         """The host's ready line."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         async with self._lock:
             self._ids += 1
-            request = {"id": self._ids, "argv": argv, "log": str(log)}
+            request = {"id": self._ids, "config": config, "log": str(log)}
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             await self.proc.stdin.drain()
             raw = await asyncio.wait_for(self.proc.stdout.readline(), SPAWN_TIMEOUT + 5)
@@ -86,33 +86,44 @@ class Zygote:
             await self.proc.wait()
 
 
-def host_argv(req: SpawnRequest) -> list[str]:
-    args = [
-        "--session-id", req.session_id,
-        "--name", req.name,
-        "--socket", str(req.socket),
-        "--cols", str(req.cols),
-        "--rows", str(req.rows),
-        "--cwd", req.cwd,
-        "--scrollback", str(req.scrollback),
-    ]  # fmt: skip
-    if req.restore is not None:
-        args += ["--restore", str(req.restore)]
-    return [*args, "--", *req.command]
+def host_config(req: SpawnRequest) -> dict[str, object]:
+    """The fields of host.HostConfig, as the zygote takes them."""
+    return {
+        "session_id": req.session_id,
+        "name": req.name,
+        "socket": str(req.socket),
+        "cols": req.cols,
+        "rows": req.rows,
+        "cwd": req.cwd,
+        "scrollback": req.scrollback,
+        "restore": None if req.restore is None else str(req.restore),
+        "command": list(req.command),
+    }
+
+
+def host_argv(config: dict[str, object]) -> list[str]:
+    """The same config as a fresh host interpreter's command line."""
+    args: list[str] = []
+    for key, value in config.items():
+        if key != "command" and value is not None:
+            args += [f"--{key.replace('_', '-')}", str(value)]
+    command = config["command"]
+    assert isinstance(command, list)
+    return [*args, "--", *command]
 
 
 async def spawn_host(req: SpawnRequest, zygote: Zygote | None = None) -> tuple[int, int]:
     """Start a host for `req` (forked from the zygote when there is one, else a fresh interpreter);
     returns (host pid, child pid) once it listens on its socket."""
-    argv = host_argv(req)
+    config = host_config(req)
     if zygote is not None and zygote.alive:
         try:
-            return _parse_ready(await zygote.spawn(argv, req.log), req)
+            return _parse_ready(await zygote.spawn(config, req.log), req)
         except (ConnectionError, TimeoutError, ValueError, OSError):
             pass  # a broken zygote costs speed, not the session: start it the slow way
     with open(req.log, "ab") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scarab.daemon.host", *argv,
+            sys.executable, "-m", "scarab.daemon.host", *host_argv(config),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
         )  # fmt: skip
     assert proc.stdout is not None
