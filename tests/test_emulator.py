@@ -78,3 +78,20 @@ def test_restore_shows_saved_lines_above_marker() -> None:
     emu.restore(["\x1b[0;1mbold line\x1b[0m", "plain", "", ""], ["old history"], "[restored]")
     assert [emu.row(y).text for y in range(4)] == ["old history", "bold line", "plain", "[restored]"]
     assert emu.row(1).runs[0][1].flags & Attr.BOLD
+
+
+def test_take_turns_a_blank_emulator_into_a_fresh_one_of_another_size() -> None:
+    # Hosts forked from the zygote take its blank 80x24 emulator instead of building their own.
+    blank_replies: list[bytes] = []
+    fresh_replies: list[bytes] = []
+    blank = Emulator(80, 24)
+    blank.take(100, 30, 50, on_reply=blank_replies.append)
+    fresh = Emulator(100, 30, 50, on_reply=fresh_replies.append)
+    data = b"".join(b"line %d \x1b[1;32mgreen\x1b[0m\r\n" % i for i in range(200)) + b"x" * 120 + b"\x1b[6n"
+    blank.feed(data)
+    fresh.feed(data)
+    assert (blank.cols, blank.rows) == (100, 30)
+    assert len(blank.history) == 50
+    assert blank.capture(scrollback=True, ansi=True) == fresh.capture(scrollback=True, ansi=True)
+    assert blank.cursor == fresh.cursor
+    assert blank_replies == fresh_replies == [b"\x1b[30;21R"]

@@ -563,6 +563,18 @@ class Emulator:
         self.fast_path = True  # off only in the test that compares both paths
         self.clipboard: str | None = None
 
+    def take(self, cols: int, rows: int, scrollback: int, on_reply: Callable[[bytes], None] | None) -> None:
+        """Turn this never-fed emulator into a fresh one of this size.
+
+        How a host forked from the zygote gets its emulator: building one (pyte's parser and its
+        dispatch tables of bound methods) touches ~400 KB of the zygote's pages, which fork then
+        copies into every host; a blank one the zygote built is shared until written to."""
+        self._on_reply = on_reply
+        if scrollback != self.screen.history.maxlen:
+            self.screen.history = deque(maxlen=max(0, scrollback))
+        if (cols, rows) != (self.cols, self.rows):
+            self.resize(cols, rows)
+
     def _reply(self, data: str) -> None:
         if self._on_reply is not None:
             self._on_reply(data.encode())

@@ -1,7 +1,8 @@
 """Session host layer: one process per session owning the PTY, the child and the emulator.
 
-Started by the daemon (`python -m scarab.daemon.host ...`), it detaches into its own process
-session so it outlives the daemon, then serves one daemon connection at a time on its own socket.
+Forked by the zygote (or started as `python -m scarab.daemon.host ...` when there is none), it
+starts its own process session so it outlives the daemon, then serves one daemon connection at a
+time on its own socket, on its own small event loop (hostio).
 Input is written to the PTY before any pending output is parsed; output is parsed into the
 emulator and sent as frames of changed rows, coalesced (first frame after ~2 ms, then at most
 60/s) and skipped while the daemon is not keeping up, so only the latest state travels.
@@ -79,10 +80,15 @@ class HostConfig(argparse.Namespace):
 
 
 class SessionHost:
-    def __init__(self, config: HostConfig, loop: Loop) -> None:
+    def __init__(self, config: HostConfig, loop: Loop, blank: Emulator | None = None) -> None:
+        """`blank`: a never-fed emulator to use (the zygote's) instead of building one."""
         self.config = config
         self.loop = loop
-        self.emu = Emulator(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
+        if blank is None:
+            self.emu = Emulator(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
+        else:
+            self.emu = blank
+            blank.take(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
         self.child: Child | None = None
         self.exit_status: int | None = None
         self.daemon: FrameConn | None = None
@@ -329,9 +335,9 @@ def parse_args(argv: list[str]) -> HostConfig:
     return parser.parse_args(argv, namespace=HostConfig())
 
 
-def _serve(config: HostConfig, ready_fd: int) -> int:
+def _serve(config: HostConfig, ready_fd: int, blank: Emulator | None) -> int:
     loop = Loop()
-    host = SessionHost(config, loop)
+    host = SessionHost(config, loop, blank)
     _load_restore(config.restore, host.emu)
     host.listen(config.socket)
     try:
@@ -348,7 +354,7 @@ def _serve(config: HostConfig, ready_fd: int) -> int:
     return 0
 
 
-def serve_detached(config: HostConfig, ready_fd: int) -> int:
+def serve_detached(config: HostConfig, ready_fd: int, blank: Emulator | None = None) -> int:
     """Be the host in this freshly forked process: own session, no stdio, until terminated.
 
     The ready line (`ready HOST_PID CHILD_PID` or `error ...`) goes to `ready_fd`."""
@@ -359,7 +365,7 @@ def serve_detached(config: HostConfig, ready_fd: int) -> int:
     for fd in (0, 1):
         os.dup2(devnull, fd)
     try:
-        return _serve(config, ready_fd)
+        return _serve(config, ready_fd, blank)
     except Exception as exc:
         with contextlib.suppress(OSError):
             os.write(ready_fd, f"error {exc}\n".encode())

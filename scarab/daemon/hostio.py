@@ -95,7 +95,8 @@ class Loop:
         self._stopped = True
 
     def run(self) -> None:
-        """Until `stop`."""
+        """Until `stop` (which ends this run, not the loop: it can run again)."""
+        self._stopped = False
         while not self._stopped:
             timeout = -1.0
             if self._timers:
