@@ -36,8 +36,12 @@ HEADER = struct.Struct(">I")
 
 
 class _Value:
-    """Equality and repr for every wire value. Letting @dataclass generate them per class costs
-    ~10 ms of every command's start-up (45 classes, one exec each); these read the fields instead."""
+    """Equality, repr and immutability for every wire value.
+
+    @dataclass would generate __eq__, __repr__, __setattr__, __delattr__ and __init__ for each of the
+    ~40 classes, one exec() apiece: ~40 ms of every client's start-up on a slow machine (cold attach
+    has a 350 ms budget). Here the first four read the fields and the inits come from one exec()
+    for all classes (_install_inits); dataclasses.fields(), asdict() and match still work."""
 
     __slots__ = ()
 
@@ -52,6 +56,12 @@ class _Value:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
         return f"{type(self).__name__}({fields})"
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -64,12 +74,39 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 _T = typing.TypeVar("_T")
+_NEEDS_INIT: list[type] = []
 
 
 @typing.dataclass_transform(frozen_default=True)
 def _value(cls: type[_T]) -> type[_T]:
-    """A frozen dataclass whose __eq__/__repr__ come from _Value."""
-    return dataclass(frozen=True, eq=False, repr=False)(cls)
+    """A frozen dataclass whose methods come from _Value; its __init__ from _install_inits."""
+    if cls.__doc__ is None:
+        # Else @dataclass writes one from inspect.signature, parsing object's text signature: slow.
+        cls.__doc__ = f"The {cls.__name__} wire value."
+    _NEEDS_INIT.append(cls)
+    return dataclass(init=False, eq=False, repr=False)(cls)
+
+
+def _install_inits() -> None:
+    """Give every @_value class its __init__, all compiled by one exec()."""
+    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    source = []
+    for i, cls in enumerate(_NEEDS_INIT):
+        params, body = ["self"], []
+        for f in dataclasses.fields(cls):
+            if f.default is dataclasses.MISSING:
+                params.append(f.name)
+            else:
+                namespace[f"_default_{i}_{f.name}"] = f.default
+                params.append(f"{f.name}=_default_{i}_{f.name}")
+            body.append(f"    _set(self, {f.name!r}, {f.name})")
+        source.append(f"def _init_{i}({', '.join(params)}):\n" + "\n".join(body or ["    pass"]))
+    exec("\n".join(source), namespace)
+    for i, cls in enumerate(_NEEDS_INIT):
+        init = namespace[f"_init_{i}"]
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = init  # type: ignore[misc]
+    _NEEDS_INIT.clear()
 
 
 @_value
@@ -405,6 +442,8 @@ class ChildExited(Message):
     TAG = 58
     status: int
 
+
+_install_inits()
 
 MESSAGES: dict[int, type[Message]] = {
     cls.TAG: cls
