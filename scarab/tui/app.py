@@ -156,7 +156,9 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.session = reply.session
         self.title = f"scarab: {reply.session.name}"
         self.attached.set()
-        await self.refresh_status()
+        # Not awaited: the session's first frame is already queued behind this reply, and the
+        # status bar's listing must not delay it (a cold attach or a switch is timed to that frame).
+        self.call_later(self.refresh_status)
 
     async def on_daemon_message(self, msg: p.Message) -> None:
         match msg:
