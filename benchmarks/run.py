@@ -248,7 +248,8 @@ async def scarab_figures(env: ScarabEnv, tmux: dict[str, str]) -> None:
         floors.append(first_screen([sys.executable, "-c", TEXTUAL_FLOOR], b"floor-marker"))
     record("cold `scarab attach` until the screen shows", "<= 350 ms", f"{statistics.median(starts):.0f} ms",
            tmux["cold"])  # fmt: skip
-    record("  (floor: a trivial Textual app's first screen, taken in turns)", "-", f"{statistics.median(floors):.0f} ms")
+    record("  (floor: a trivial Textual app's first screen, taken in turns)", "-",
+           f"{statistics.median(floors):.0f} ms")  # fmt: skip
 
     # In-app session switch as the user sees it: prefix + ")" until the other session is drawn.
     await control.request(p.SessionCreate(name="switch-a", command=["sh", "-c", "echo screen-of-a; exec cat"]))
