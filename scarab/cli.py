@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from scarab import __version__
 from scarab import protocol as p
 from scarab.client import Client, start_daemon
+from scarab.config import load_config
 from scarab.errors import BadRequest, DaemonUnreachable, ScarabError
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
@@ -177,11 +178,24 @@ def _refuse_nesting() -> None:
 def _attach(target: str | None, ssh: str | None = None) -> int:
     if not ssh:
         _refuse_nesting()
-    # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
-    os.environ.setdefault("ESCDELAY", "10")
-    from scarab.tui.app import run_app
+    paths = Paths.default()
+    config = load_config(paths.config_file)
+    painted = None
+    if not ssh and sys.stdin.isatty() and sys.stdout.isatty():
+        from scarab.tui.firstpaint import first_paint
 
-    return run_app(target, _connector(ssh), remote=bool(ssh))
+        painted = first_paint(paths.socket, target, config.status_bar, sys.stdout)
+    try:
+        # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
+        os.environ.setdefault("ESCDELAY", "10")
+        from scarab.tui.app import run_app
+    except BaseException:
+        if painted is not None:  # the app never started, so nothing else will give the terminal back
+            from scarab.tui.firstpaint import leave_first_paint
+
+            leave_first_paint(sys.stdout, painted)
+        raise
+    return run_app(target, _connector(ssh), remote=bool(ssh), config=config, painted=painted)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -75,3 +75,22 @@ def test_echo_detach_reattach_in_real_terminal(scarab: ScarabEnv, tmux: Tmux) ->
     wait_for(lambda: "42" in tmux.screen().splitlines(), what="ctrl+c to interrupt sleep")
     tmux.type("C-b", "d")
     wait_for(lambda: tmux.screen().count("[detached (from session main)]") == 1)
+
+
+def test_first_paint_then_keys_typed_before_the_app_is_up(scarab: ScarabEnv, tmux: Tmux) -> None:
+    scarab.ok("new", "-d", "-s", "work", "--", "sh")
+    scarab.ok("send", "work", "echo pai''nted", "Enter")
+    wait_for(lambda: "painted" in scarab.capture("work").splitlines())
+    tmux.type(f"cd {scarab.root} && stty -g > before.stty && {sys.executable} -m scarab attach work", "Enter")
+    # As soon as the session's screen shows (the first paint, before Textual is up), type: nothing
+    # is echoed over the screen and nothing is lost.
+    wait_for(lambda: "painted" in tmux.screen().splitlines(), what="the first paint")
+    tmux.type("echo ear''ly", "Enter")
+    wait_for(lambda: "early" in scarab.capture("work").splitlines(), what="keys typed during start-up")
+    wait_for(lambda: "[work] 1/1" in tmux.screen(), what="the app's status bar")
+    tmux.type("C-b", "d")
+    wait_for(lambda: "[detached (from session work)]" in tmux.screen(), what="the detach message")
+    # The terminal is back in the mode it was in (the first paint had made it raw).
+    tmux.type("stty -g > after.stty", "Enter")
+    wait_for(lambda: (scarab.root / "after.stty").exists() and (scarab.root / "after.stty").read_text())
+    assert (scarab.root / "after.stty").read_text() == (scarab.root / "before.stty").read_text()

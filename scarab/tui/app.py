@@ -22,6 +22,7 @@ from scarab.client import Client
 from scarab.config import Config, load_config
 from scarab.errors import DaemonUnreachable, ScarabError
 from scarab.paths import Paths
+from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.statusbar import StatusBar
 from scarab.tui.terminal import TerminalView
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["ScarabApp", "run_app"]
 
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0)
+MAX_UNSENT = 64 * 1024
 
 
 class ScarabApp(App[str], inherit_bindings=False):
@@ -48,8 +50,12 @@ class ScarabApp(App[str], inherit_bindings=False):
         config: Config | None = None,
         connect: Callable[[], Awaitable[Client]] | None = None,
         remote: bool = False,
+        painted: FirstPaint | None = None,
     ) -> None:
-        super().__init__()
+        # ansi_color: palette colours reach the terminal as palette colours, as in tmux, so the
+        # user's theme applies (and the first paint's colours are the app's).
+        super().__init__(ansi_color=True)
+        self.painted = painted
         self.config = config or Config()
         self.connect = connect or (lambda: Client.connect(Paths.default()))
         self.remote = remote  # sessions created from here start in the remote home, not our cwd
@@ -59,6 +65,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.previous_id = ""
         self.sessions: list[p.SessionInfo] = []
         self.attached = asyncio.Event()
+        self.unsent = bytearray()  # keys typed while not attached
 
     def compose(self) -> ComposeResult:
         yield TerminalView(self.config.prefix, id="terminal")
@@ -75,6 +82,11 @@ class ScarabApp(App[str], inherit_bindings=False):
         return self.query_one(StatusBar)
 
     def on_mount(self) -> None:
+        if self.painted is not None:
+            # Start from what the first paint showed, so the app's first paint is not a blank view.
+            self.session = self.painted.session
+            self.view.apply(self.painted.frame)
+            self.status.session, self.status.clients = self.painted.session.name, 1
         self.view.focus()
         self.connection()
         self.set_interval(2.0, self.refresh_status)
@@ -125,9 +137,9 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert self.client is not None
         listing = await self.client.request(p.SessionList())
         assert isinstance(listing, p.List)
-        running = [s for s in listing.sessions if s.state != "exited"]
-        if running:
-            return max(running, key=lambda s: s.last_attached).id
+        chosen = default_session(listing.sessions)
+        if chosen is not None:
+            return chosen.id
         return await self.create_session("main" if all(s.name != "main" for s in listing.sessions) else None)
 
     async def create_session(self, name: str | None) -> str:
@@ -156,6 +168,9 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.session = reply.session
         self.title = f"scarab: {reply.session.name}"
         self.attached.set()
+        if self.unsent:
+            self.client.send(p.Input(target=reply.session.id, data=bytes(self.unsent)))
+            self.unsent.clear()
         # Not awaited: the session's first frame is already queued behind this reply, and the
         # status bar's listing must not delay it (a cold attach or a switch is timed to that frame).
         self.call_later(self.refresh_status)
@@ -203,8 +218,12 @@ class ScarabApp(App[str], inherit_bindings=False):
     # -- input from the terminal widget -------------------------------------------------------------
 
     def on_terminal_view_input(self, message: TerminalView.Input) -> None:
-        if self.client is not None and self.session is not None:
+        if self.client is not None and self.session is not None and self.attached.is_set():
             self.client.send(p.Input(target=self.session.id, data=message.data))
+        elif len(self.unsent) < MAX_UNSENT:
+            # Typed before the attach completed (the first paint shows the screen that early) or
+            # while reconnecting: kept, in order, for the session.
+            self.unsent += message.data
 
     def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
         if self.client is not None and self.session is not None and message.cols and message.rows:
@@ -359,13 +378,24 @@ def _prefix_bytes(prefix: str) -> bytes:
     return encode_key(prefix, None) or b""
 
 
-def run_app(target: str | None, connect: Callable[[], Awaitable[Client]] | None = None, remote: bool = False) -> int:
+def run_app(
+    target: str | None,
+    connect: Callable[[], Awaitable[Client]] | None = None,
+    remote: bool = False,
+    config: Config | None = None,
+    painted: FirstPaint | None = None,
+) -> int:
     """`scarab` / `scarab attach`: run the TUI; print why it ended, as tmux does."""
-    config = load_config(Paths.default().config_file)
+    config = config or load_config(Paths.default().config_file)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise ScarabError("the TUI needs a terminal; use `scarab ls`, `capture` or `send` from scripts")
-    app = ScarabApp(target, config, connect, remote)
-    result = app.run(mouse=True)
+    app = ScarabApp(target, config, connect, remote, painted)
+    try:
+        result = app.run(mouse=True)
+    finally:
+        if painted is not None:
+            # Textual gives back the settings it found, which the first paint had made raw.
+            restore_tty(sys.stdout, painted)
     if result:
         print(result)
     return app.return_code or 0

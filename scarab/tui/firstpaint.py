@@ -1,0 +1,143 @@
+"""First-paint layer: the session's screen on the terminal before the Textual app is up.
+
+Importing and starting Textual takes ~250-350 ms; the session's screen is known ~50 ms after
+`scarab attach` starts. So the attach command first fetches one full frame over a plain blocking
+socket and paints it with ANSI on the alternate screen, then starts the app, which enters the same
+alternate screen (a no-op there) and repaints the same rows. Keys typed meanwhile wait in the tty,
+which is put in raw mode at once (no echo over the painted screen, no line editing), for the app;
+its settings from before are given back when the app ends (`restore_tty`). No Textual here, and
+anything unexpected (no daemon, no such session, a slow answer) just skips the first paint: the
+app does the real attach either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import termios
+import time
+import tty
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+from scarab import protocol as p
+from scarab.errors import ProtocolError
+from scarab.styles import Line, Style, line_to_ansi
+
+__all__ = ["FirstPaint", "default_session", "first_paint", "leave_first_paint", "render_frame", "restore_tty"]
+
+BUDGET = 0.3  # seconds: past this the app, which attaches anyway, is nearly up itself
+
+ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"  # alternate screen, cursor hidden, cleared
+LEAVE = "\x1b[2J\x1b[?25h\x1b[?1049l"
+
+
+class FirstPaint(NamedTuple):
+    """What was painted: the app starts from it, so its own first paint shows the same rows."""
+
+    session: p.SessionInfo
+    frame: p.Frame
+    tty_attrs: list[Any]  # the terminal's settings before the first paint made it raw
+
+
+def default_session(sessions: list[p.SessionInfo]) -> p.SessionInfo | None:
+    """What `scarab` without a target attaches to: the most recently attached running session."""
+    running = [s for s in sessions if s.state != "exited"]
+    return max(running, key=lambda s: s.last_attached) if running else None
+
+
+def first_paint(socket_path: Path, target: str | None, status_bar: bool, out: TextIO) -> FirstPaint | None:
+    """Paint `target`'s screen (or the session `scarab` would pick) on `out`, if it can."""
+    try:
+        cols, rows = os.get_terminal_size(out.fileno())
+    except (OSError, ValueError):
+        return None
+    rows -= 1 if status_bar else 0  # the app's terminal view is this size, so no resize follows
+    if cols < 1 or rows < 1:
+        return None
+    try:
+        fetched = _fetch(socket_path, target, cols, rows)
+        attrs = termios.tcgetattr(out.fileno())
+    except (OSError, EOFError, ProtocolError, termios.error):
+        return None
+    if fetched is None:
+        return None
+    tty.setraw(out.fileno(), termios.TCSANOW)  # TCSANOW: keys typed so far stay queued for the app
+    out.write(ENTER + render_frame(fetched[1]))
+    out.flush()
+    return FirstPaint(fetched[0], fetched[1], attrs)
+
+
+def restore_tty(out: TextIO, painted: FirstPaint) -> None:
+    """The terminal's settings as they were before the first paint."""
+    with contextlib.suppress(termios.error, OSError):
+        termios.tcsetattr(out.fileno(), termios.TCSANOW, painted.tty_attrs)
+
+
+def leave_first_paint(out: TextIO, painted: FirstPaint) -> None:
+    """Undo the first paint when the app never started (it restores the screen itself)."""
+    restore_tty(out, painted)
+    out.write(LEAVE)
+    out.flush()
+
+
+def render_frame(frame: p.Frame) -> str:
+    """A full frame as ANSI: each row positioned, styled, and cleared to its end."""
+    styles = [Style(*(int(v) for v in s[:3])) for s in frame.styles]
+    parts = []
+    for y, text, runs in frame.lines:
+        line = Line(str(text), tuple((int(count), styles[int(index)]) for count, index in runs))
+        parts.append(f"\x1b[{int(y) + 1};1H{line_to_ansi(line)}\x1b[0m\x1b[K")
+    return "".join(parts)
+
+
+def _fetch(socket_path: Path, target: str | None, cols: int, rows: int) -> tuple[p.SessionInfo, p.Frame] | None:
+    deadline = time.monotonic() + BUDGET
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        conn = _Blocking(sock, deadline)
+        sock.settimeout(BUDGET)
+        sock.connect(str(socket_path))
+        conn.send(p.Hello(version=p.PROTOCOL_VERSION, role="client", pid=os.getpid()))
+        p.check_hello(conn.recv())
+        if target is None:
+            conn.send(p.SessionList())
+            listing = conn.recv()
+            chosen = default_session(listing.sessions) if isinstance(listing, p.List) else None
+            if chosen is None:
+                return None  # the app will create a session: nothing to show yet
+            target = chosen.id
+        conn.send(p.SessionAttach(target=target, cols=cols, rows=rows))
+        attached = conn.recv()
+        if not isinstance(attached, p.Attached):
+            return None
+        while True:
+            msg = conn.recv()
+            if isinstance(msg, p.Frame) and msg.full and msg.session_id == attached.session.id:
+                return attached.session, msg
+
+
+class _Blocking:
+    """Framed messages over a blocking socket, every read within the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.buffer = bytearray()
+        self.ready: list[bytes] = []
+
+    def send(self, msg: p.Message) -> None:
+        self.sock.sendall(p.encode(msg))
+
+    def recv(self) -> p.Message:
+        while not self.ready:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no first frame in time")
+            self.sock.settimeout(left)
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise EOFError
+            self.buffer += data
+            self.ready = p.split_frames(self.buffer)
+        return p.decode(self.ready.pop(0))

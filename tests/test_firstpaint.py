@@ -1,0 +1,88 @@
+"""The first paint: a session's screen on the terminal before the Textual app is up."""
+
+from __future__ import annotations
+
+import os
+import pty
+import sys
+import termios
+import time
+
+import pytest
+from ptyprocess import PtyProcess
+
+from scarab import protocol as p
+from scarab.daemon.emulator import Emulator
+from scarab.daemon.host import encode_frame
+from scarab.tui.firstpaint import ENTER, default_session, first_paint, render_frame
+from tests.helpers import ScarabEnv, wait_for
+
+
+def session(name: str, state: str, last_attached: int) -> p.SessionInfo:
+    return p.SessionInfo(
+        id=name, name=name, created_at=0, last_attached=last_attached, cols=80, rows=24, state=state,
+        command=["sh"], cwd="/",
+    )  # fmt: skip
+
+
+def test_default_session_is_the_most_recently_attached_running_one() -> None:
+    sessions = [session("a", "running", 5), session("b", "exited", 9), session("c", "running", 7)]
+    assert default_session(sessions) == sessions[2]
+    assert default_session([session("b", "exited", 9)]) is None
+    assert default_session([]) is None
+
+
+def test_render_frame_draws_what_the_frame_holds() -> None:
+    # Round trip: emulator -> frame -> ANSI -> another emulator shows the same cells.
+    source = Emulator(30, 4)
+    source.feed("plain\r\n\x1b[1;31mbold red\x1b[0m and \x1b[48;5;22mbg\x1b[0m\r\nwide 日本\r\n".encode())
+    frame = encode_frame(source, "s", 1, list(range(4)), True)
+    shown = Emulator(30, 4)
+    shown.feed(render_frame(frame).encode())
+    assert shown.capture(ansi=True) == source.capture(ansi=True)
+
+
+def test_first_paint_shows_the_session_before_the_app(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "work", "--", "sh", "-c", "printf 'first paint here\\n'; exec cat")
+    wait_for(lambda: "first paint here" in scarab.capture("work"))
+    script = (
+        "import sys; from pathlib import Path; from scarab.tui.firstpaint import first_paint\n"
+        f"painted = first_paint(Path({str(scarab.paths.socket)!r}), sys.argv[1] if len(sys.argv) > 1 else None, "
+        "True, sys.stdout)\nprint('\\r\\nRESULT', painted.session.name if painted else None)\n"
+    )
+    for argv, expected in ((["work"], "work"), ([], "work"), (["nonexistent"], "None")):
+        proc = PtyProcess.spawn([sys.executable, "-c", script, *argv], env=scarab.env, dimensions=(10, 40))
+        output = b""
+        try:
+            deadline = time.monotonic() + 20
+            while b"RESULT" not in output or not output.endswith(b"\n"):
+                assert time.monotonic() < deadline, output
+                output += proc.read(65536)
+        except EOFError:
+            pass
+        finally:
+            proc.terminate(force=True)
+        assert f"RESULT {expected}" in output.decode(), output
+        if expected == "None":
+            assert ENTER.encode() not in output  # nothing painted for a session that is not there
+            continue
+        screen = Emulator(40, 10)
+        screen.feed(output.split(b"\r\nRESULT")[0])
+        assert screen.capture().startswith("first paint here\n")
+    # The painting client detached again: the app attaches for real afterwards.
+    assert wait_for(lambda: scarab.session("work")["attached"] == 0)
+
+
+def test_first_paint_without_a_daemon_paints_nothing_and_returns_fast(scarab: ScarabEnv) -> None:
+    master, slave = pty.openpty()
+    termios.tcsetwinsize(slave, (10, 40))
+    os.set_blocking(master, False)
+    try:
+        with os.fdopen(slave, "w") as out:
+            start = time.monotonic()
+            assert first_paint(scarab.paths.socket, "work", True, out) is None
+            assert time.monotonic() - start < 0.5
+            with pytest.raises(BlockingIOError):
+                os.read(master, 1024)  # nothing was written to the terminal
+    finally:
+        os.close(master)
