@@ -4,7 +4,7 @@ Forked by the zygote (or started as `python -m scarab.daemon.host ...` when ther
 starts its own process session so it outlives the daemon, then serves one daemon connection at a
 time on its own socket, on its own small event loop (hostio).
 Input is written to the PTY before any pending output is parsed; output is parsed into the
-emulator and sent as frames of changed rows, coalesced (first frame after ~2 ms, then at most
+emulator and sent as frames of changed rows, coalesced (first frame after ~0.5 ms, then at most
 60/s) and skipped while the daemon is not keeping up, so only the latest state travels.
 """
 
