@@ -270,7 +270,7 @@ async def scarab_figures(env: ScarabEnv, tmux: dict[str, str]) -> None:
     await control.request(p.SessionCreate(name="idle0", command=["sh"]))
 
     def total_pss() -> int:
-        return sum(pss_kb(pid) for pid in [control.daemon_pid, *zygotes(env), *env.host_pids()])
+        return sum(pss_kb(pid) for pid in [control.daemon_pid, *env.zygote_pids(), *env.host_pids()])
 
     await asyncio.sleep(0.5)
     one = total_pss()
@@ -366,17 +366,6 @@ async def switch_on_screen() -> str:
             times.append((time.perf_counter() - start) * 1000)
         await pilot.press("ctrl+b", "d")
     return f"{statistics.median(times):.1f} / {max(times):.1f} ms"
-
-
-def zygotes(env: ScarabEnv) -> list[int]:
-    out = []
-    for pid in env.our_pids():
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "scarab-zygote":
-                out.append(pid)
-        except OSError:
-            pass
-    return out
 
 
 def scrollback_memory() -> None:

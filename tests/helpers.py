@@ -123,10 +123,17 @@ class ScarabEnv:
 
     def host_pids(self) -> list[int]:
         """Live session hosts of this test (named by prctl: forked hosts share the zygote's cmdline)."""
+        return self.pids_named("scarab-host")
+
+    def zygote_pids(self) -> list[int]:
+        return self.pids_named("scarab-zygote")
+
+    def pids_named(self, comm: str) -> list[int]:
+        """Live processes of this test with this process name."""
         pids = []
         for pid in self.our_pids():
             with contextlib.suppress(OSError):
-                if Path(f"/proc/{pid}/comm").read_text().strip() == "scarab-host" and pid_alive(pid):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == comm and pid_alive(pid):
                     pids.append(pid)
         return pids
 

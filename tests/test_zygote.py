@@ -1,0 +1,73 @@
+"""Hosts with and without the zygote: the fast path, and the fallback when the zygote is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from scarab import protocol as p
+from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, spawn_host
+from tests.helpers import ScarabEnv, pid_alive, wait_for
+
+
+def request(env: ScarabEnv, name: str) -> SpawnRequest:
+    hosts = env.root / "hosts"
+    hosts.mkdir(exist_ok=True)
+    return SpawnRequest(
+        session_id=f"id-{name}", name=name, socket=hosts / f"{name}.sock", log=hosts / f"{name}.log",
+        cols=50, rows=6, cwd=str(env.root), command=("sh", "-c", f"echo hello from {name}; exec cat"),
+        scrollback=100,
+    )  # fmt: skip
+
+
+async def host_says_hello(req: SpawnRequest) -> int:
+    """Talk to the host as the daemon does; returns its pid after terminating it."""
+    link = await HostLink.connect(req.socket, lambda link, msg: None)
+    reader = asyncio.create_task(link.run())
+    try:
+        assert link.info.name == req.name and (link.info.cols, link.info.rows) == (req.cols, req.rows)
+        for _ in range(200):
+            captured = await link.request(p.HostCapture(scrollback=False, ansi=False))
+            assert isinstance(captured, p.Captured)
+            if f"hello from {req.name}" in captured.text:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"no output from {req.name}: {captured.text!r}")
+        assert isinstance(await link.request(p.HostTerminate()), p.Ok)
+        return link.info.host_pid
+    finally:
+        reader.cancel()
+        await link.close()
+
+
+def test_hosts_forked_from_the_zygote_and_as_fresh_interpreters(in_env: ScarabEnv) -> None:
+    async def scenario() -> list[int]:
+        zygote = await Zygote.start()
+        try:
+            forked = request(in_env, "forked")
+            host_pid, _child = await spawn_host(forked, zygote)
+            assert Path(f"/proc/{host_pid}/comm").read_text().strip() == "scarab-host"
+            pids = [await host_says_hello(forked)]
+        finally:
+            await zygote.close()
+        fresh = request(in_env, "fresh")  # no zygote: `python -m scarab.daemon.host`
+        await spawn_host(fresh, None)
+        pids.append(await host_says_hello(fresh))
+        return pids
+
+    for pid in asyncio.run(asyncio.wait_for(scenario(), 60)):
+        wait_for(lambda pid=pid: not pid_alive(pid), what=f"host {pid} to end after HostTerminate")
+
+
+def test_sessions_still_start_when_the_zygote_was_killed(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "first", "--", "sh", "-c", "echo one; exec cat")
+    (zygote,) = wait_for(scarab.zygote_pids, what="the daemon's zygote")
+    os.kill(zygote, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(zygote))
+    scarab.ok("new", "-d", "-s", "second", "--", "sh", "-c", "echo two; exec cat")
+    wait_for(lambda: "two" in scarab.capture("second"), what="the second session's output")
+    assert "one" in scarab.capture("first")  # the zygote's death cost no session
+    assert len(scarab.host_pids()) == 2
