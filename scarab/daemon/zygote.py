@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 
 import scarab.daemon.host as host
@@ -107,7 +108,7 @@ def _fill_pools() -> None:
 
     A host's new objects would otherwise land in those slots, one here, one there, each write
     copying a whole shared page; with them full, hosts allocate from fresh pools, densely
-    (measured: ~180 KB less per idle host). The counts come from sys._debugmallocstats, a CPython
+    (measured: ~130-180 KB less per idle host). The counts come from sys._debugmallocstats, a CPython
     diagnostic: if its format ever changes, nothing is filled and nothing breaks."""
     with tempfile.TemporaryFile() as report:
         saved = os.dup(2)
@@ -137,11 +138,14 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _raw_fork() -> int:
-    """fork(2) without Python's after-fork handlers.
+    """fork(2) without Python's after-fork handlers, where that is safe.
 
     os.fork runs threading's, logging's and random's handlers in the child; the functions and objects
-    they touch are copied into every host (measured: ~650 KB of ~4.7 MB per idle host). The zygote
-    has no threads and holds no locks when it forks, which is what those handlers repair."""
+    they touch are copied into every host (measured: ~130 KB per idle host). Those handlers repair
+    what other threads may have left locked; with no other thread there is nothing to repair, and
+    with one (never so far) this is plain os.fork."""
+    if threading.active_count() > 1:
+        return os.fork()
     pid = int(_libc.fork())
     if pid < 0:
         errno = ctypes.get_errno()
