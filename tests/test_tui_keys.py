@@ -67,3 +67,25 @@ def test_mouse() -> None:
     assert encode_mouse(64, 0, 0, press=True) == b"\x1b[<64;1;1M"
     assert encode_mouse(0, 0, 0, press=True, sgr=False) == b"\x1b[M !!"
     assert encode_mouse(0, 300, 0, press=True, sgr=False) is None
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("\x1b.", b"\x1b."),  # bash's Alt+. (last argument)
+        ("\x1b:", b"\x1b:"),  # vim: Esc then : within ESCDELAY
+        ("\x1b ", b"\x1b "),
+        ("\x1bx", b"\x1bx"),
+        (".", b"."),
+        ("\x1b[A", b"\x1b[A"),
+    ],
+)
+def test_what_the_terminal_sends_is_what_the_session_gets(sent: str, expected: bytes) -> None:
+    from textual._xterm_parser import XTermParser
+
+    from scarab.tui.terminal import keep_alt_with_punctuation
+
+    keep_alt_with_punctuation()
+    parser = XTermParser()
+    events = [*parser.feed(sent), *parser.feed("")]
+    assert b"".join(encode_key(e.key, e.character) or b"" for e in events) == expected  # type: ignore[attr-defined]

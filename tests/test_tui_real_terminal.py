@@ -94,3 +94,14 @@ def test_first_paint_then_keys_typed_before_the_app_is_up(scarab: ScarabEnv, tmu
     tmux.type("stty -g > after.stty", "Enter")
     wait_for(lambda: (scarab.root / "after.stty").exists() and (scarab.root / "after.stty").read_text())
     assert (scarab.root / "after.stty").read_text() == (scarab.root / "before.stty").read_text()
+
+
+def test_alt_with_punctuation_reaches_the_program(scarab: ScarabEnv, tmux: Tmux) -> None:
+    scarab.ok("new", "-d", "-s", "keys", "--", "cat", "-v")
+    tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach keys", "Enter")
+    wait_for(lambda: "[keys] 1/1" in tmux.screen(), what="the app's status bar")
+    # One key at a time, as typed (each its own read: ESC and its key together), each awaited in the
+    # session's echo before the next; cat -v then shows what reached it.
+    for key, echoed in (("M-.", "^[."), ("M-:", "^[.^[:"), ("x", "^[.^[:x"), ("Enter", "^[.^[:x\n^[.^[:x")):
+        tmux.type(key)
+        wait_for(lambda echoed=echoed: echoed in scarab.capture("keys"), what=f"{key} in the session")

@@ -24,7 +24,7 @@ from scarab.errors import DaemonUnreachable, ScarabError
 from scarab.paths import Paths
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.statusbar import StatusBar
-from scarab.tui.terminal import TerminalView
+from scarab.tui.terminal import TerminalView, keep_alt_with_punctuation
 
 if TYPE_CHECKING:
     from scarab.tui.picker import PickerResult
@@ -55,6 +55,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         # ansi_color: palette colours reach the terminal as palette colours, as in tmux, so the
         # user's theme applies (and the first paint's colours are the app's).
         super().__init__(ansi_color=True)
+        keep_alt_with_punctuation()
         self.painted = painted
         self.config = config or Config()
         self.connect = connect or (lambda: Client.connect(Paths.default()))

@@ -6,6 +6,7 @@ an `TerminalView.Input` message carrying bytes; the app sends them to the daemon
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -20,7 +21,32 @@ from scarab.styles import Mode
 from scarab.tui.keys import encode_key, encode_mouse, encode_paste
 from scarab.tui.styles import CURSOR, rich_style
 
-__all__ = ["TerminalView"]
+__all__ = ["TerminalView", "keep_alt_with_punctuation"]
+
+
+def keep_alt_with_punctuation() -> None:
+    """Make Textual's input parser report ESC + punctuation as alt+key (`alt+full_stop`).
+
+    Textual 8 turns ESC followed by `.` or `:` into a plain `.`/`:`, losing the ESC: bash's Alt+.
+    (last argument) would type a dot, and vim's Esc then `:` typed within ESCDELAY would stay in
+    insert mode. With alt kept, encode_key forwards the same two bytes the terminal sent. A parser
+    without the expected method is left alone (the keys degrade as before, nothing breaks)."""
+    from textual import _xterm_parser
+
+    parser = _xterm_parser.XTermParser
+    original = getattr(parser, "_sequence_to_key_events", None)
+    if original is None or getattr(original, "_scarab_keeps_alt", False):
+        return
+
+    def sequence_to_key_events(self: object, sequence: str, alt: bool = False) -> Iterator[events.Key]:
+        punctuation = alt and len(sequence) == 1 and not sequence.isalnum() and sequence.isprintable()
+        for event in original(self, sequence, alt):
+            if punctuation and not event.key.startswith("alt+"):
+                event = events.Key(f"alt+{event.key}", event.character)
+            yield event
+
+    sequence_to_key_events._scarab_keeps_alt = True  # type: ignore[attr-defined]
+    parser._sequence_to_key_events = sequence_to_key_events  # type: ignore[method-assign,assignment]
 
 
 class TerminalView(Widget, can_focus=True):
