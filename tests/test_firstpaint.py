@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import pty
+import socket
 import sys
 import termios
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from ptyprocess import PtyProcess
@@ -86,3 +89,40 @@ def test_first_paint_without_a_daemon_paints_nothing_and_returns_fast(scarab: Sc
                 os.read(master, 1024)  # nothing was written to the terminal
     finally:
         os.close(master)
+
+
+def test_a_frame_that_does_not_add_up_is_not_painted(tmp_path: Path) -> None:
+    # A peer on the daemon's socket answering with a frame whose style index is past its table.
+    path = tmp_path / "fake.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    info = session("x", "running", 0)
+    bad = p.Frame(session_id="x", seq=1, cols=40, rows=9, cursor=[0, 0, 1, 0], modes=0, title="", full=True,
+                  lines=[[0, "abc", [[3, 7]]]], styles=[[-1, -1, 0]])  # fmt: skip
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)  # Hello
+            conn.sendall(p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="daemon")))
+            conn.recv(65536)  # SessionAttach
+            conn.sendall(p.encode(p.Attached(session=info)) + p.encode(bad))
+            conn.recv(10)  # until the client hangs up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    master, slave = pty.openpty()
+    termios.tcsetwinsize(slave, (10, 40))
+    os.set_blocking(master, False)
+    try:
+        with os.fdopen(slave, "w") as out:
+            before = termios.tcgetattr(out.fileno())
+            assert first_paint(path, "x", True, out) is None
+            assert termios.tcgetattr(out.fileno()) == before  # not left raw
+            with pytest.raises(BlockingIOError):
+                os.read(master, 1024)
+    finally:
+        os.close(master)
+        thread.join(5)
+        server.close()

@@ -58,13 +58,14 @@ def first_paint(socket_path: Path, target: str | None, status_bar: bool, out: Te
         return None
     try:
         fetched = _fetch(socket_path, target, cols, rows)
+        if fetched is None:
+            return None
+        screen = render_frame(fetched[1])
         attrs = termios.tcgetattr(out.fileno())
-    except (OSError, EOFError, ProtocolError, termios.error):
-        return None
-    if fetched is None:
-        return None
+    except (OSError, EOFError, ProtocolError, termios.error, ValueError, TypeError, IndexError):
+        return None  # no daemon, no answer in time, or a frame that does not add up: the app copes
     tty.setraw(out.fileno(), termios.TCSANOW)  # TCSANOW: keys typed so far stay queued for the app
-    out.write(ENTER + render_frame(fetched[1]))
+    out.write(ENTER + screen)
     out.flush()
     return FirstPaint(fetched[0], fetched[1], attrs)
 
