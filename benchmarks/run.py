@@ -8,8 +8,8 @@ tmux's is a real `tmux attach` on a PTY. Prints a table; README records a run.
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import os
 import platform
 import select
