@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scarab import protocol as p
 from scarab.daemon.hostio import FrameConn, Loop
@@ -156,3 +158,30 @@ def test_the_zygote_and_hosts_do_not_load_asyncio() -> None:
     code = "import sys, scarab.daemon.zygote; print('asyncio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+valid_frames = st.sampled_from(
+    [p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="daemon")), p.encode(p.HostRedraw()), p.encode(p.Ping())]
+)
+hostile = st.lists(st.one_of(valid_frames, st.binary(max_size=64)), max_size=8).map(b"".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=hostile, piece=st.integers(1, 40))
+def test_any_bytes_from_a_peer_end_in_messages_or_a_clean_close(data: bytes, piece: int) -> None:
+    # The host's side of its daemon connection: whatever arrives, in whatever pieces, the loop
+    # survives, whole messages come out in order, and the connection ends closed.
+    loop = Loop()
+    ours, theirs = socket.socketpair()
+    got: list[p.Message] = []
+    conn = FrameConn(loop, ours, lambda conn, msg: got.append(msg), lambda conn: None)
+    try:
+        for i in range(0, len(data), piece):
+            theirs.sendall(data[i : i + piece])
+        theirs.shutdown(socket.SHUT_WR)
+        run_until(loop, lambda: conn.closed)
+        assert all(isinstance(msg, p.Message) for msg in got)
+    finally:
+        conn.close()
+        theirs.close()
+        loop.close()
