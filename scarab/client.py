@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import subprocess
 import sys
+import time
 from collections import deque
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from scarab.remote import SshTarget, explain_ssh_failure, open_ssh_channel
 __all__ = ["Client", "start_daemon"]
 
 START_TIMEOUT = 60.0
+SERVE_TIMEOUT = 10.0  # from a daemon reported running to it accepting connections
 
 
 def start_daemon(paths: Paths) -> int:
@@ -62,7 +64,16 @@ class Client:
             if not autostart:
                 raise
             await asyncio.to_thread(start_daemon, paths)
-            return await cls._open(paths.socket)
+        # `running`: another start (another terminal's, or our own early one) holds the lock and may
+        # not be listening yet; give it the time a start takes.
+        deadline = time.monotonic() + SERVE_TIMEOUT
+        while True:
+            try:
+                return await cls._open(paths.socket)
+            except DaemonUnreachable:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.02)
 
     @classmethod
     async def connect(cls, paths: Paths | None = None, autostart: bool = True) -> Client:

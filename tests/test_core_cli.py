@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
@@ -197,6 +199,26 @@ def test_two_daemons_at_once_one_wins(scarab: ScarabEnv) -> None:
     assert all(words[0] in ("ready", "running") for words in lines), lines
     pids = {int(words[1]) for words in lines}
     assert len(pids) == 1 and pid_alive(pids.pop())
+
+
+def test_a_command_waits_for_a_daemon_that_is_still_starting(scarab: ScarabEnv) -> None:
+    # Another start holds the lock but does not listen yet (a second terminal's `scarab`, at the
+    # same instant): this command is told `running` and must wait for it, not fail.
+    scarab.paths.runtime.mkdir(parents=True, mode=0o700)
+    with open(scarab.paths.lock, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ls = subprocess.Popen([sys.executable, "-m", "scarab", "ls"], env=scarab.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+        def starters() -> list[int]:
+            return [pid for pid in scarab.our_pids() if b"--fork" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+        wait_for(starters, what="the command's own daemon start")
+        wait_for(lambda: not starters(), what="it to be told `running`")
+        assert ls.poll() is None, ls.communicate()  # still waiting, not failed
+    scarab.ok("daemon", "start")  # the lock's holder comes up
+    _out, err = ls.communicate(timeout=30)
+    assert ls.returncode == 0, err
 
 
 def test_runtime_dir_private(scarab: ScarabEnv) -> None:
