@@ -12,7 +12,17 @@ import os
 
 from scarab.errors import ProtocolError
 from scarab.peercred import socket_peer_uid
-from scarab.protocol import HEADER, MAX_FRAME, PROTOCOL_VERSION, Hello, Message, check_hello, decode, encode
+from scarab.protocol import (
+    HEADER,
+    MAX_FRAME,
+    PROTOCOL_VERSION,
+    Hello,
+    Message,
+    check_hello,
+    decode,
+    encode,
+    frame_length,
+)
 
 __all__ = ["Channel", "check_hello", "peer_uid"]
 
@@ -36,9 +46,7 @@ class Channel:
             if exc.partial:
                 raise ProtocolError("truncated frame header") from None
             raise EOFError from None
-        (length,) = HEADER.unpack(header)
-        if length > MAX_FRAME:
-            raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
+        length = frame_length(header)
         try:
             payload = await self.reader.readexactly(length)
         except asyncio.IncompleteReadError:

@@ -64,7 +64,7 @@ class Client:
             if not autostart:
                 raise
             await asyncio.to_thread(start_daemon, paths)
-        # `running`: another start (another terminal's, or our own early one) holds the lock and may
+        # `running`: another start (another terminal's, at the same instant) holds the lock and may
         # not be listening yet; give it the time a start takes.
         deadline = time.monotonic() + SERVE_TIMEOUT
         while True:

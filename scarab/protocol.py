@@ -598,6 +598,14 @@ def check_hello(msg: Message) -> None:
         )
 
 
+def frame_length(header: bytes | bytearray, offset: int = 0) -> int:
+    """The payload length a frame header announces; ProtocolError past MAX_FRAME."""
+    (length,) = HEADER.unpack_from(header, offset)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
+    return int(length)
+
+
 def split_frames(buffer: bytearray) -> list[bytes]:
     """Remove the complete frames at the front of `buffer` and return their payloads.
 
@@ -605,10 +613,7 @@ def split_frames(buffer: bytearray) -> list[bytes]:
     payloads: list[bytes] = []
     start = 0
     while len(buffer) - start >= HEADER.size:
-        (length,) = HEADER.unpack_from(buffer, start)
-        if length > MAX_FRAME:
-            raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
-        end = start + HEADER.size + length
+        end = start + HEADER.size + frame_length(buffer, start)
         if len(buffer) < end:
             break
         payloads.append(bytes(buffer[start + HEADER.size : end]))
@@ -630,4 +635,4 @@ def message_name(tag: int) -> str:
 
 
 __all__ += [cls.__name__ for cls in MESSAGES.values()]
-__all__ += ["SessionInfo", "check_hello", "message_name", "preload", "split_frames"]
+__all__ += ["SessionInfo", "check_hello", "frame_length", "message_name", "preload", "split_frames"]

@@ -71,3 +71,24 @@ def test_sessions_still_start_when_the_zygote_was_killed(scarab: ScarabEnv) -> N
     wait_for(lambda: "two" in scarab.capture("second"), what="the second session's output")
     assert "one" in scarab.capture("first")  # the zygote's death cost no session
     assert len(scarab.host_pids()) == 2
+
+
+def test_a_host_answers_a_peer_that_skips_hello_and_carries_on(in_env: ScarabEnv) -> None:
+    async def scenario() -> int:
+        zygote = await Zygote.start()
+        try:
+            req = request(in_env, "strict")
+            await spawn_host(req, zygote)
+            reader, writer = await asyncio.open_unix_connection(str(req.socket))
+            writer.write(p.encode(p.Ping()))
+            header = await reader.readexactly(p.HEADER.size)
+            error = p.decode(await reader.readexactly(p.frame_length(header)))
+            assert isinstance(error, p.Error) and "expected Hello first" in error.message
+            assert await reader.read() == b""  # and closed
+            writer.close()
+            return await host_says_hello(req)  # the session is fine
+        finally:
+            await zygote.close()
+
+    pid = asyncio.run(asyncio.wait_for(scenario(), 60))
+    wait_for(lambda: not pid_alive(pid), what="the host to end after HostTerminate")

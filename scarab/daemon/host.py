@@ -25,7 +25,6 @@ from scarab import protocol as p
 from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
-from scarab.errors import ProtocolError
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import set_process_name
 from scarab.styles import Line, Style, line_to_ansi
@@ -253,13 +252,7 @@ class SessionHost:
 
     def on_message(self, conn: FrameConn, msg: p.Message) -> None:
         if conn in self.greeting:
-            try:
-                p.check_hello(msg)
-            except ProtocolError as exc:
-                conn.send(p.Error(code="protocol", message=str(exc)))
-                conn.flush(1.0)
-                conn.close()
-                return
+            p.check_hello(msg)  # a ProtocolError here is answered and closed by the FrameConn
             self.greeting.discard(conn)
             conn.send(p.Hello(version=p.PROTOCOL_VERSION, role="host", pid=os.getpid()))
             if self.daemon is not None:
