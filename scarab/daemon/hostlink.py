@@ -21,7 +21,7 @@ from scarab import protocol as p
 from scarab.channel import Channel
 from scarab.errors import HostUnavailable, ProtocolError
 
-__all__ = ["HostLink", "SpawnRequest", "spawn_host"]
+__all__ = ["HostLink", "SpawnRequest", "host_gone", "pid_alive", "process_start", "spawn_host"]
 
 SPAWN_TIMEOUT = 15.0
 REQUEST_TIMEOUT = 10.0
@@ -160,11 +160,15 @@ class HostLink:
         self.closed = asyncio.Event()
 
     @classmethod
-    async def connect(cls, socket: Path, on_event: Callable[[HostLink, p.Message], None]) -> HostLink:
-        channel = await asyncio.wait_for(Channel.connect_unix(str(socket)), REQUEST_TIMEOUT)
+    async def connect(
+        cls, socket: Path, on_event: Callable[[HostLink, p.Message], None], timeout: float | None = REQUEST_TIMEOUT
+    ) -> HostLink:
+        """Connect and greet. `timeout=None` waits as long as it takes: a host busy parsing a flood
+        answers when it gets to it, and the caller watches its pid meanwhile."""
+        channel = await asyncio.wait_for(Channel.connect_unix(str(socket)), timeout)
         try:
-            await asyncio.wait_for(channel.hello("daemon"), REQUEST_TIMEOUT)
-            info = await asyncio.wait_for(channel.recv(), REQUEST_TIMEOUT)
+            await asyncio.wait_for(channel.hello("daemon"), timeout)
+            info = await asyncio.wait_for(channel.recv(), timeout)
             if not isinstance(info, p.HostInfo):
                 raise ProtocolError(f"host sent {type(info).__name__} instead of HostInfo")
         except BaseException:
@@ -210,6 +214,32 @@ class HostLink:
 
     async def close(self) -> None:
         await self.channel.close()
+
+
+def process_start(pid: int) -> int:
+    """When process `pid` started (clock ticks since boot, /proc/PID/stat field 22); 0 if unknown.
+
+    With the pid it names one process for good: a pid reused after the host died has another start."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def host_gone(pid: int, start: int) -> bool:
+    """Whether the host recorded as (`pid`, `start`) is verifiably gone: its pid is free, or taken by
+    another process. Only then may a session be resurrected; a live host is waited for, never replaced.
+    Rows from before start times were recorded (start 0) check that the pid is a scarab host."""
+    if not pid_alive(pid):
+        return True
+    if start:
+        now = process_start(pid)
+        return bool(now) and now != start
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() != "scarab-host"
+    except OSError:
+        return not pid_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:

@@ -3,6 +3,10 @@
 `SessionManager` is the library API of the control plane. Every control operation is committed to
 the store before it returns, so the reply a client sees is always durable. Hosts are adopted when
 alive and resurrected from their last snapshot when gone.
+
+A live host is never killed except by an explicit kill/cleanup: one that does not answer (busy,
+stopped, a dropped link) is waited for in the background and shown as `unresponsive`; a session is
+resurrected only when its host process is verifiably gone (pid free, or reused: see host_gone).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Protocol
 import msgpack
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, pid_alive, spawn_host
+from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, host_gone, process_start, spawn_host
 from scarab.daemon.pty import default_shell
 from scarab.daemon.store import SessionRecord, Store
 from scarab.errors import (
@@ -41,6 +45,12 @@ MAX_SIZE = 1000
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f:]")
 # A host that dies this soon after a resurrection is not resurrected again (it would loop).
 MIN_LIFETIME = 2.0
+# A host that has not answered for this long is listed as `unresponsive` (and logged); the daemon
+# starts serving after waiting this long for the hosts it adopts.
+UNRESPONSIVE_AFTER = 0.5
+# How often a host that does not answer is checked (alive? same process?) and its socket retried.
+RECHECK = 0.25
+RETRY_MAX = 5.0
 
 
 class Viewer(Protocol):
@@ -66,6 +76,7 @@ class Session:
     host: HostLink | None = None
     viewers: set[Viewer] = field(default_factory=set)
     resurrected: float = 0.0  # when this daemon last resurrected it (monotonic; 0: never)
+    unresponsive: bool = False  # its host is alive but has not answered (busy, stopped, unreachable)
 
     def just_resurrected(self) -> bool:
         """Ended within MIN_LIFETIME of a resurrection: doing it again would loop."""
@@ -118,13 +129,19 @@ class SessionManager:
             last_attached=r.last_attached,
             cols=r.cols,
             rows=r.rows,
-            state=r.state if session.host is not None or r.state == "exited" else "restoring",
+            state=self._state(session),
             command=list(r.command),
             cwd=r.cwd,
             attached=len(session.viewers),
             host_pid=r.host_pid,
             child_pid=r.child_pid,
         )
+
+    @staticmethod
+    def _state(session: Session) -> str:
+        if session.host is not None or session.record.state == "exited":
+            return session.record.state
+        return "unresponsive" if session.unresponsive else "restoring"
 
     def get_session(self, target: str) -> Session:
         """Resolve a name, an id, or a unique id prefix."""
@@ -179,7 +196,7 @@ class SessionManager:
         self.sessions[record.id] = session
         try:
             host_pid, child_pid = await spawn_host(self._spawn_request(record), self.zygote)
-            session.record = record.with_(host_pid=host_pid, child_pid=child_pid)
+            session.record = record.with_(host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid))
             await self._connect(session)
             self.store.put(session.record)
         except BaseException:
@@ -213,57 +230,139 @@ class SessionManager:
         session.host = link
         session.reader = self._spawn(self._watch_host(session, link))
 
-    async def restore_sessions(self) -> list[str]:
-        """At daemon start: adopt every live host, resurrect the sessions whose host is gone."""
-        problems: list[str] = []
+    async def restore_sessions(self) -> None:
+        """At daemon start: adopt every live host, resurrect the sessions whose host is gone.
+
+        Hosts are reached in the background; this returns once they all answered or
+        UNRESPONSIVE_AFTER passed, so a busy or stopped host never holds up the daemon (it is
+        listed as unresponsive and adopted when it answers)."""
         records = {r.id: r for r in self.store.sessions()}
         # Hosts with no row (a database moved aside, a crash mid-create) are adopted too.
         for sock in sorted(self.paths.hosts.glob("*.sock")):
             if sock.stem not in records:
-                with contextlib.suppress(Exception):
-                    link = await HostLink.connect(sock, self._on_host_event)
-                    info = link.info
-                    await link.close()
-                    now = int(time.time())
-                    name = info.name
-                    if any(r.name == name for r in records.values()):
-                        name = f"{name}-{info.session_id[:6]}"
-                    records[info.session_id] = SessionRecord(
-                        id=info.session_id, name=name, created_at=now, last_attached=now, cols=info.cols,
-                        rows=info.rows, cwd=info.cwd, host_pid=info.host_pid, child_pid=info.child_pid,
-                    )  # fmt: skip
+                try:
+                    link = await HostLink.connect(sock, self._on_host_event, timeout=UNRESPONSIVE_AFTER)
+                except (OSError, TimeoutError, ScarabError) as exc:
+                    _log(f"a host socket with no session, {sock}, did not answer ({exc or type(exc).__name__})")
+                    continue
+                info = link.info
+                await link.close()
+                now = int(time.time())
+                name = info.name
+                if any(r.name == name for r in records.values()):
+                    name = f"{name}-{info.session_id[:6]}"
+                records[info.session_id] = SessionRecord(
+                    id=info.session_id, name=name, created_at=now, last_attached=now, cols=info.cols,
+                    rows=info.rows, cwd=info.cwd, host_pid=info.host_pid, child_pid=info.child_pid,
+                    host_start=process_start(info.host_pid),
+                )  # fmt: skip
+        reaching = []
         for record in records.values():
             session = Session(record.with_(attached=0))
             self.sessions[record.id] = session
-            if record.state == "exited":
-                self.store.put(session.record)
-                continue
+            self.store.put(session.record)
+            if record.state != "exited":
+                reaching.append(self._spawn(self._reach(session)))
+        if reaching:
+            await asyncio.wait(reaching, timeout=UNRESPONSIVE_AFTER)
+
+    async def _reach(self, session: Session) -> None:
+        """Connect to the session's host however long it takes; resurrect only if it is gone.
+
+        While the host is alive but not answering (parsing a flood, stopped, its socket gone) the
+        session is `unresponsive` and its socket is retried; nothing is ever killed here."""
+        started = time.monotonic()
+        retry = RECHECK
+        while self._wanted(session):
+            record = session.record
+            if host_gone(record.host_pid, record.host_start):
+                if session.unresponsive:
+                    _log(f"session {record.name!r}: its host (pid {record.host_pid}) is gone; restoring it")
+                session.unresponsive = False
+                await self._replace_gone_host(session)
+                return
+            attempt = asyncio.ensure_future(
+                HostLink.connect(self.paths.host_socket(record.id), self._on_host_event, timeout=None)
+            )
+            problem = ""
             try:
-                await self._connect(session)
-                assert session.host is not None
-                info = session.host.info
-                session.record = session.record.with_(
-                    host_pid=info.host_pid, child_pid=info.child_pid, cols=info.cols, rows=info.rows,
-                    cwd=info.cwd or record.cwd,
-                )  # fmt: skip
-                self.store.put(session.record)
-                if info.exited:
-                    await self._on_child_exit(session, info.exit_status)
-            except (OSError, TimeoutError, ScarabError):
-                try:
-                    await self._resurrect(session)
-                except ScarabError as exc:
-                    problems.append(f"session {record.name}: {exc}")
-        return problems
+                while not attempt.done():
+                    await asyncio.wait({attempt}, timeout=RECHECK)
+                    if not attempt.done():
+                        if host_gone(record.host_pid, record.host_start) or not self._wanted(session):
+                            break
+                        if time.monotonic() - started > UNRESPONSIVE_AFTER:
+                            self._report_unresponsive(session, "it is alive but does not answer (busy or stopped)")
+                link = await attempt if attempt.done() else None
+            except (OSError, ScarabError, EOFError) as exc:
+                link, problem = None, f"it is alive but its socket fails: {exc or type(exc).__name__}"
+            finally:
+                if not attempt.done():
+                    attempt.cancel()
+                    await asyncio.gather(attempt, return_exceptions=True)
+            if link is None:
+                if problem and time.monotonic() - started > UNRESPONSIVE_AFTER:
+                    self._report_unresponsive(session, problem)
+                    await asyncio.sleep(retry)
+                    retry = min(retry * 2, RETRY_MAX)
+                elif problem:
+                    await asyncio.sleep(RECHECK)
+                continue
+            if not self._wanted(session):
+                await link.close()
+                return
+            await self._adopt(session, link)
+            return
+
+    def _wanted(self, session: Session) -> bool:
+        return not session.ending and session.record.id in self.sessions and session.record.state != "exited"
+
+    def _report_unresponsive(self, session: Session, why: str) -> None:
+        if not session.unresponsive:
+            session.unresponsive = True
+            record = session.record
+            _log(f"session {record.name!r}: host pid {record.host_pid} is not answering: {why}; waiting for it")
+
+    async def _adopt(self, session: Session, link: HostLink) -> None:
+        info = link.info
+        record = session.record
+        start = record.host_start if info.host_pid == record.host_pid and record.host_start else 0
+        session.record = record.with_(
+            host_pid=info.host_pid, child_pid=info.child_pid, cols=info.cols, rows=info.rows,
+            cwd=info.cwd or record.cwd, host_start=start or process_start(info.host_pid),
+        )  # fmt: skip
+        self.store.put(session.record)
+        if session.unresponsive:
+            _log(f"session {record.name!r}: host pid {info.host_pid} answers again")
+            session.unresponsive = False
+        session.host = link
+        session.reader = self._spawn(self._watch_host(session, link))
+        if info.exited:
+            await self._on_child_exit(session, info.exit_status)
+            return
+        for _viewer in session.viewers:
+            link.send(p.HostRedraw())
+
+    async def _replace_gone_host(self, session: Session) -> None:
+        if session.just_resurrected():
+            await self._mark_exited(session, 0, "its host exited right after starting")
+            return
+        try:
+            await self._resurrect(session)
+        except (ScarabError, OSError) as exc:
+            _log(f"session {session.record.name!r}: could not restore it: {exc}")
+            await self._mark_exited(session, 0, "its host could not be restarted")
+            return
+        if session.host is not None:
+            for _viewer in session.viewers:
+                session.host.send(p.HostRedraw())
 
     async def _resurrect(self, session: Session) -> None:
-        """A new host in the saved cwd, showing the saved screen and scrollback above a marker."""
+        """A new host in the saved cwd, showing the saved screen and scrollback above a marker.
+
+        Only for a session whose host is verifiably gone (the caller checked): never two shells
+        for one session, and never a live one replaced."""
         record = session.record
-        if record.host_pid and pid_alive(record.host_pid):
-            # Alive but unreachable (hung, or its socket was removed): it cannot be adopted, and
-            # leaving it would run two shells for one session.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(record.host_pid, signal.SIGKILL)
         with contextlib.suppress(FileNotFoundError):
             self.paths.host_socket(record.id).unlink()
         saved = self.store.snapshot(record.id)
@@ -277,7 +376,9 @@ class SessionManager:
                 if data.get("cwd") and os.path.isdir(data["cwd"]):
                     record = record.with_(cwd=data["cwd"])
         host_pid, child_pid = await spawn_host(self._spawn_request(record, restore), self.zygote)
-        session.record = record.with_(host_pid=host_pid, child_pid=child_pid, state="running")
+        session.record = record.with_(
+            host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid), state="running"
+        )
         session.resurrected = time.monotonic()
         await self._connect(session)
         self.store.put(session.record)
@@ -297,22 +398,12 @@ class SessionManager:
                 self._spawn(self._on_child_exit(session, status))
 
     async def _watch_host(self, session: Session, link: HostLink) -> None:
+        """Read the host until the link ends; then reconnect to it, or resurrect it if it is gone."""
         await link.run()
         if session.host is not link:
             return
         session.host = None
-        if session.ending or session.record.state == "exited" or session.record.id not in self.sessions:
-            return
-        if session.just_resurrected():
-            await self._mark_exited(session, 0, "its host exited right after starting")
-            return
-        with contextlib.suppress(ScarabError, OSError):
-            await self._resurrect(session)
-            if session.host is not None:
-                for _viewer in session.viewers:
-                    session.host.send(p.HostRedraw())
-                return
-        await self._mark_exited(session, 0, "its host could not be restarted")
+        await self._reach(session)
 
     async def _on_child_exit(self, session: Session, status: int) -> None:
         with contextlib.suppress(ScarabError):
@@ -376,7 +467,15 @@ class SessionManager:
 
     def _host(self, session: Session) -> HostLink:
         if session.host is None:
-            state = "has exited" if session.record.state == "exited" else "is being restored; try again"
+            if session.record.state == "exited":
+                state = "has exited"
+            elif session.unresponsive:
+                state = (
+                    f"is not answering (its host, pid {session.record.host_pid}, is alive but busy or stopped); "
+                    "nothing was changed, try again"
+                )
+            else:
+                state = "is being restored; try again"
             raise HostUnavailable(f"session {session.record.name!r} {state}")
         return session.host
 
@@ -449,11 +548,13 @@ class SessionManager:
             with contextlib.suppress(ScarabError):
                 await host.request(p.HostTerminate(), timeout=3.0)
             await host.close()
-        pid = session.record.host_pid
+        # Only an explicit kill/cleanup (or a host whose program ended) gets here. The pid is
+        # signalled only while it is still that host (its start time), never a process reusing it.
+        pid, start = session.record.host_pid, session.record.host_start
         deadline = time.monotonic() + 3.0
-        while pid_alive(pid) and time.monotonic() < deadline:
+        while not host_gone(pid, start) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        if pid_alive(pid):
+        if not host_gone(pid, start):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(FileNotFoundError):
@@ -526,3 +627,8 @@ class SessionManager:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _log(line: str) -> None:
+    """A line in the daemon log (its stderr)."""
+    print(f"scarab: {line}", file=sys.stderr, flush=True)

@@ -281,8 +281,7 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
             loop.add_signal_handler(sig, daemon.stopping.set)
         daemon.manager.zygote = await Zygote.start()
         # Adopt and resurrect before serving, so the first client already sees every session.
-        for problem in await daemon.manager.restore_sessions():
-            print(f"scarab: {problem}", file=sys.stderr, flush=True)
+        await daemon.manager.restore_sessions()
         # A socket left by a killed daemon is stale: we hold the lock, so nobody else serves it.
         with contextlib.suppress(FileNotFoundError):
             paths.socket.unlink()

@@ -23,7 +23,7 @@ from scarab.errors import StorageError
 
 __all__ = ["SessionRecord", "Store"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration is a list of statements (executescript would commit behind our transaction).
 _MIGRATIONS: dict[int, list[str]] = {
@@ -50,6 +50,9 @@ _MIGRATIONS: dict[int, list[str]] = {
             data BLOB NOT NULL
         )""",
     ],
+    # When the host process started (/proc/PID/stat), so a pid reused by another process is never
+    # taken for the host (resurrecting over a live host, or killing a stranger).
+    2: ["ALTER TABLE sessions ADD COLUMN host_start INTEGER NOT NULL DEFAULT 0"],
 }
 
 
@@ -72,6 +75,7 @@ class SessionRecord:
     child_pid: int = 0
     attached: int = 0
     exit_status: int = 0
+    host_start: int = 0  # the host's start time in clock ticks since boot (0: unknown)
 
     def with_(self, **changes: Any) -> SessionRecord:
         return replace(self, **changes)
