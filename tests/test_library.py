@@ -92,7 +92,8 @@ def test_restore_sessions_adopts_live_hosts(in_env: ScarabEnv) -> None:
         await first.close()  # the daemon goes away; the host stays
         second = SessionManager(paths, store)
         try:
-            assert await second.restore_sessions() == []
+            await second.restore_sessions()
+            assert second.list_sessions()[0].state == "running"
             (adopted,) = second.list_sessions()
             assert (adopted.id, adopted.host_pid, adopted.child_pid) == (info.id, info.host_pid, info.child_pid)
             await second.delete_session("keep")
