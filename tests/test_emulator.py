@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scarab.daemon.emulator import Emulator
-from scarab.styles import TRUECOLOR, Attr, Line, Mode, Style, line_to_ansi
+from scarab.styles import DEFAULT_STYLE, TRUECOLOR, Attr, Line, Mode, Style, line_to_ansi
 
 
 def test_scrollback_is_compact_and_bounded() -> None:
@@ -95,3 +95,14 @@ def test_take_turns_a_blank_emulator_into_a_fresh_one_of_another_size() -> None:
     assert blank.capture(scrollback=True, ansi=True) == fresh.capture(scrollback=True, ansi=True)
     assert blank.cursor == fresh.cursor
     assert blank_replies == fresh_replies == [b"\x1b[30;21R"]
+
+
+def test_coloured_blanks_before_erased_cells_are_kept() -> None:
+    # Cells written before a clear stay as default blanks after it; only those may be trimmed.
+    emu = Emulator(40, 5)
+    emu.feed(
+        b"a long line that was there before the clear\r\nmore\x1b[2J\x1b[HX\x1b[44m     \x1b[0m\r\n\x1b[7m  \x1b[0m\r\n"
+    )
+    assert emu.row(0) == Line("X     ", ((1, DEFAULT_STYLE), (5, Style(bg=4))))
+    assert emu.row(1) == Line("  ", ((2, Style(flags=Attr.REVERSE)),))
+    assert emu.row(2) == Line("", ())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -105,3 +106,23 @@ def test_alt_with_punctuation_reaches_the_program(scarab: ScarabEnv, tmux: Tmux)
     for key, echoed in (("M-.", "^[."), ("M-:", "^[.^[:"), ("x", "^[.^[:x"), ("Enter", "^[.^[:x\n^[.^[:x")):
         tmux.type(key)
         wait_for(lambda echoed=echoed: echoed in scarab.capture("keys"), what=f"{key} in the session")
+
+
+def test_coloured_spaces_at_the_end_of_a_line_are_drawn(scarab: ScarabEnv, tmux: Tmux) -> None:
+    scarab.ok("new", "-d", "-s", "paint", "--", "sh")
+    tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach paint", "Enter")
+    wait_for(lambda: "[paint] 1/1" in tmux.screen(), what="the app's status bar")
+    tmux.type(
+        "clear; printf 'X\\033[44m     \\033[0m\\nY\\033[7m   \\033[0m\\nZ\\033[48;2;1;2;3m  \\033[0m\\n'", "Enter"
+    )
+
+    def painted() -> bool:
+        rows = tmux("capture-pane", "-p", "-e").splitlines()
+        # The TUI may send truecolor as a nearby palette colour: any background will do for Z.
+        return (
+            any("X\x1b[44m     " in r for r in rows)
+            and any("Y\x1b[7m   " in r for r in rows)
+            and any(re.search("Z\x1b\\[48;[0-9;]+m  ", r) for r in rows)
+        )
+
+    wait_for(painted, what="blue, reverse and truecolor spaces at the ends of lines")

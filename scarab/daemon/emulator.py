@@ -346,14 +346,14 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         if last_style is not None:
             runs.append((count, last_style))
         text = "".join(chars)
-        # Trailing default blanks carry nothing; clients pad rows to the screen width.
+        # Trailing default blanks carry nothing; clients pad rows to the screen width. Only the last
+        # run is default: blanks before it (a background colour, reverse video) are content.
         if runs and runs[-1][1] is DEFAULT_STYLE:
-            stripped = text.rstrip(" ")
-            cut = len(text) - len(stripped)
+            count = runs[-1][0]
+            cut = min(count, len(text) - len(text.rstrip(" ")))
             if cut:
-                n = runs[-1][0] - cut
-                runs[-1:] = [(n, DEFAULT_STYLE)] if n > 0 else []
-                text = stripped
+                runs[-1:] = [(count - cut, DEFAULT_STYLE)] if count > cut else []
+                text = text[: len(text) - cut]
         return Line(text, tuple(runs))
 
     # -- SGR --------------------------------------------------------------------------------------
