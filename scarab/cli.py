@@ -66,42 +66,81 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("argv", nargs=argparse.REMAINDER, help="command to run (after --)")
 
     attach = sub.add_parser("attach", aliases=["a"], help="attach the TUI to a session")
-    attach.add_argument("target", nargs="?", help="session name or id (default: most recent)")
+    _target(attach, "session name or id (default: most recent)", optional=True)
     attach.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", help="attach to a session on another machine")
 
     ls = sub.add_parser("ls", aliases=["list"], help="list sessions")
     ls.add_argument("--json", action="store_true")
+    ls.add_argument(
+        "-F", "--format", metavar="FORMAT",
+        help="one line per session from FORMAT: #{name}, #{id}, #{state}, ... (see README); no header",
+    )  # fmt: skip
+    ls.add_argument("--tsv", action="store_true", help="tab-separated, no header, durations in seconds")
     ls.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", help="list the sessions on another machine")
 
     sub.add_parser("proxy", help="bridge stdin/stdout to the daemon (the remote end of --ssh)")
 
     rename = sub.add_parser("rename", help="rename a session")
-    rename.add_argument("target")
-    rename.add_argument("new_name")
+    rename.add_argument("-t", dest="t", metavar="TARGET", help="session to rename (else the first argument)")
+    rename.add_argument("names", nargs="+", metavar="[TARGET] NEW_NAME")
 
     kill = sub.add_parser("kill", help="end a session and its programs")
-    kill.add_argument("target")
+    _target(kill, "session name or id")
     kill.add_argument("--force", action="store_true", help="detach attached clients first")
+
+    respawn = sub.add_parser("respawn", help="start an exited session's program again")
+    _target(respawn, "session name or id")
+
+    clear = sub.add_parser("clear-history", help="forget a session's scrollback (like tmux clear-history)")
+    _target(clear, "session name or id")
 
     cleanup = sub.add_parser("cleanup", help="kill sessions not attached for a while")
     cleanup.add_argument("--older-than", type=parse_duration, required=True, metavar="AGE", help="e.g. 7d, 12h")
     cleanup.add_argument("--json", action="store_true")
 
     capture = sub.add_parser("capture", help="print a session's screen (like tmux capture-pane -p)")
-    capture.add_argument("target")
+    _target(capture, "session name or id")
     capture.add_argument("--scrollback", "-S", action="store_true", help="include the scrollback")
     capture.add_argument("--ansi", "-e", action="store_true", help="keep colours and attributes")
 
     send = sub.add_parser("send", help="send keys to a session (like tmux send-keys)")
-    send.add_argument("target")
+    send.add_argument("-t", dest="t", metavar="TARGET", help="session (else the first argument)")
     send.add_argument("--literal", "-l", action="store_true", help="send the words as text, no key names")
-    send.add_argument("keys", nargs="+")
+    send.add_argument("keys", nargs="+", metavar="[TARGET] KEY")
 
     daemon = sub.add_parser("daemon", help="control the per-user daemon")
     daemon.add_argument("action", choices=["start", "stop", "status", "restart", "run"])
     daemon.add_argument("--fork", action="store_true", help=argparse.SUPPRESS)
     daemon.add_argument("--json", action="store_true")
     return parser
+
+
+def _target(parser: argparse.ArgumentParser, help: str, optional: bool = False) -> None:
+    """A target given as tmux does (`-t TARGET`) or positionally; `_resolve_target` picks one."""
+    parser.add_argument("-t", dest="t", metavar="TARGET", help=help)
+    parser.add_argument("target", nargs="?", help=argparse.SUPPRESS)
+    parser.set_defaults(target_optional=optional)
+
+
+def _resolve_target(args: argparse.Namespace) -> None:
+    if args.t is not None and args.target is not None:
+        raise BadRequest(f"two targets ({args.t!r} and {args.target!r}): give one, positionally or with -t")
+    if args.t is not None:
+        args.target = args.t
+    if args.target is None and not args.target_optional:
+        raise BadRequest(f"`scarab {args.command}` needs a target: a session name or id, positionally or with -t")
+
+
+def _split_target(args: argparse.Namespace, rest: str, what: str) -> list[str]:
+    """For commands whose other arguments are positional too (send, rename): with -t every
+    positional is `rest`; without it the first one is the target."""
+    words: list[str] = getattr(args, rest)
+    if args.t is None:
+        if len(words) < 2:
+            raise BadRequest(f"`scarab {args.command}` needs a target and {what}")
+        args.t, words = words[0], words[1:]
+    args.target = args.t
+    return words
 
 
 def _fail(message: str) -> int:
@@ -114,6 +153,49 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
+def session_fields(s: p.SessionInfo, now: float | None = None) -> dict[str, str]:
+    """What `ls -F` can show: every value without spaces or tabs except command and cwd, which are
+    last in --tsv so awk -F'\t' takes them whole."""
+    now = time.time() if now is None else now
+    return {
+        "id": s.id,
+        "short_id": s.id[:8],
+        "name": s.name,
+        "created": str(s.created_at),
+        "created_ago": age(s.created_at, now),
+        "last_attached": str(s.last_attached),
+        "attached_ago": age(s.last_attached, now),
+        "idle": str(max(0, int(now) - s.last_attached)),
+        "clients": str(s.attached),
+        "cols": str(s.cols),
+        "rows": str(s.rows),
+        "size": f"{s.cols}x{s.rows}",
+        "state": s.state,
+        "exit_status": str(s.exit_status),
+        "host_pid": str(s.host_pid),
+        "child_pid": str(s.child_pid),
+        "command": " ".join(s.command),
+        "cwd": s.cwd,
+    }
+
+
+TSV_FIELDS = ("id", "name", "created", "last_attached", "clients", "size", "state", "exit_status", "command", "cwd")
+_FORMAT_FIELD = re.compile(r"#\{([a-z_]+)\}")
+
+
+def format_line(fmt: str, s: p.SessionInfo) -> str:
+    """FORMAT with each `#{field}` replaced (tmux's -F); `\t` in FORMAT is a tab."""
+    fields = session_fields(s)
+
+    def field(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fields:
+            raise BadRequest(f"unknown format field #{{{name}}}: use one of {', '.join(fields)}")
+        return fields[name]
+
+    return _FORMAT_FIELD.sub(field, fmt.replace("\\t", "\t"))
+
+
 def format_sessions(sessions: list[p.SessionInfo]) -> str:
     if not sessions:
         return "no sessions"
@@ -123,7 +205,8 @@ def format_sessions(sessions: list[p.SessionInfo]) -> str:
         cwd = "~" + s.cwd[len(home) :] if home != "/" and s.cwd.startswith(home) else s.cwd
         created, attached = f"{age(s.created_at)} ago", f"{age(s.last_attached)} ago"
         size = f"{s.cols}x{s.rows}"
-        rows.append([s.id[:8], s.name, created, attached, str(s.attached), size, s.state, " ".join(s.command), cwd])
+        state = f"exited ({s.exit_status})" if s.state == "exited" else s.state
+        rows.append([s.id[:8], s.name, created, attached, str(s.attached), size, state, " ".join(s.command), cwd])
     return _table(rows)
 
 
@@ -199,12 +282,23 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    if args.format is not None:
+        format_line(args.format, _EXAMPLE)  # a bad field is an error even with no sessions
     reply: p.List = _call(p.SessionList(), ssh=args.ssh)
     if args.json:
         print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
+    elif args.format is not None:
+        for s in reply.sessions:
+            print(format_line(args.format, s))
+    elif args.tsv:
+        for s in reply.sessions:
+            print("\t".join(format_line(f"#{{{name}}}", s) for name in TSV_FIELDS))
     else:
         print(format_sessions(reply.sessions))
     return 0
+
+
+_EXAMPLE = p.SessionInfo(id="", name="", created_at=0, last_attached=0, cols=0, rows=0, state="", command=[], cwd="")
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -227,12 +321,12 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(asdict(status), indent=2))
         else:
+            # The pid first and alone on its line, so `$(scarab daemon status | head -1)` is the pid.
             print(status.pid)
             print(
                 f"version {status.version}, up {status.uptime:.0f}s, {status.sessions} session(s), "
                 f"{status.hosts_alive} host(s) alive, {status.clients} client(s)\n"
-                f"socket {status.socket}\ndatabase {status.database}",
-                file=sys.stderr,
+                f"socket {status.socket}\ndatabase {status.database}"
             )
         return 0
     if args.action in ("stop", "restart"):
@@ -297,7 +391,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    data = send_keys_bytes(args.keys, literal=args.literal)
+    data = send_keys_bytes(_split_target(args, "keys", "keys"), literal=args.literal)
 
     async def send(client: Client) -> None:
         for start in range(0, max(len(data), 1), 65536):
@@ -308,6 +402,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if hasattr(args, "target_optional"):
+        _resolve_target(args)
     match args.command:
         case None:
             return _attach(None)
@@ -322,7 +418,10 @@ def dispatch(args: argparse.Namespace) -> int:
         case "ls" | "list":
             return cmd_ls(args)
         case "rename":
-            reply: p.Renamed = _call(p.SessionRename(target=args.target, new_name=args.new_name))
+            names = _split_target(args, "names", "a new name")
+            if len(names) != 1:
+                raise BadRequest("`scarab rename` takes one new name: scarab rename [-t] TARGET NEW_NAME")
+            reply: p.Renamed = _call(p.SessionRename(target=args.target, new_name=names[0]))
             print(f"renamed {reply.session.id[:8]} to {reply.session.name}")
             return 0
         case "kill":
@@ -332,8 +431,17 @@ def dispatch(args: argparse.Namespace) -> int:
             cleaned: p.CleanedUp = _call(p.Cleanup(older_than=args.older_than))
             if args.json:
                 print(json.dumps(cleaned.session_ids))
+            elif cleaned.names:
+                print(f"removed {len(cleaned.names)} session(s): {', '.join(cleaned.names)}")
             else:
-                print(f"removed {len(cleaned.session_ids)} session(s)")
+                print("removed no sessions")
+            return 0
+        case "respawn":
+            respawned: p.Respawned = _call(p.SessionRespawn(target=args.target))
+            print(f"respawned {respawned.session.name}")
+            return 0
+        case "clear-history":
+            _call(p.ClearHistory(target=args.target))
             return 0
         case "capture":
             return cmd_capture(args)
@@ -345,7 +453,14 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "send" and not any(word.startswith("-") for word in extra):
+        # argparse stops filling a positional list at an option (`send w -l echo hi`): the words
+        # after it are keys too, in order.
+        args.keys += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return dispatch(args)
     except ScarabError as exc:

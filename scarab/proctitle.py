@@ -1,4 +1,5 @@
-"""Process naming: the short name `ps -e`, `top` and /proc/PID/comm show (Linux prctl PR_SET_NAME).
+"""Process naming: the short name `ps -e`, `top` and /proc/PID/comm show (Linux prctl PR_SET_NAME),
+and the title `ps aux` / `ps -ef` show (the command line, rewritten in place as setproctitle does).
 
 Hosts forked from the zygote would otherwise all look like the zygote; naming them keeps `ps`
 readable and lets tools (and tests) tell daemon, zygote and hosts apart. Best effort elsewhere.
@@ -10,7 +11,7 @@ import contextlib
 import ctypes
 import ctypes.util
 
-__all__ = ["set_process_name"]
+__all__ = ["set_process_name", "set_process_title"]
 
 _PR_SET_NAME = 15
 
@@ -19,3 +20,24 @@ def set_process_name(name: str) -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def set_process_title(title: str) -> None:
+    """Show `title` as this process's command line (`scarab-host: work`), as tmux and sshd do.
+
+    The kernel reads /proc/PID/cmdline from the memory that held argv, so the title is written
+    there (through /proc/self/mem: no C extension needed), cut to the room argv had and padded with
+    NULs so nothing of the old command line shows after it. Linux only; silently nothing elsewhere."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        # Fields after the `(comm)` one, which may itself hold spaces and parentheses.
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49 of stat
+        room = end - start
+        if room < 2:
+            return
+        data = title.encode(errors="replace")[: room - 1]
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            mem.write(data.ljust(room, b"\0"))

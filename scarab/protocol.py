@@ -22,16 +22,19 @@ from scarab.errors import ProtocolError
 
 __all__ = [
     "MAX_FRAME",
+    "MAX_HISTORY_ROWS",
     "PROTOCOL_VERSION",
     "Message",
     "decode",
     "encode",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Large enough for a full 10,000-line capture with colours; anything bigger is hostile.
 MAX_FRAME = 32 * 1024 * 1024
+# Rows per History reply: a page of a tall view, small enough to travel in a few milliseconds.
+MAX_HISTORY_ROWS = 1000
 HEADER = struct.Struct(">I")
 
 
@@ -133,6 +136,7 @@ class SessionInfo(_Value):
     attached: int = 0
     host_pid: int = 0
     child_pid: int = 0
+    exit_status: int = 0  # the program's, once state is exited (a signal N shows as 128+N, as in sh)
 
 
 # -- handshake ------------------------------------------------------------------------------------
@@ -243,6 +247,38 @@ class Ping(Message):
     TAG = 22
 
 
+@_value
+class SessionRespawn(Message):
+    """Start an exited session's program again (tmux's respawn-pane), below its last screen."""
+
+    TAG = 23
+    target: str
+
+
+@_value
+class ClearHistory(Message):
+    """Forget the session's scrollback (tmux's clear-history); answered by Ok."""
+
+    TAG = 24
+    target: str
+
+
+@_value
+class HistoryRequest(Message):
+    """Rows of the attached session's scrollback, by stable row index; answered by History.
+
+    History rows are numbered from 0 in the order they were ever pushed, so an index keeps naming
+    the same row while more output arrives; rows dropped by the scrollback limit (or by
+    ClearHistory) are gone and are not returned. `start` may be negative: -N means "the last N
+    rows" (the view opens with the rows just above the screen without knowing the numbers first).
+    At most MAX_HISTORY_ROWS rows per reply; page with further requests."""
+
+    TAG = 25
+    target: str
+    start: int
+    count: int
+
+
 # -- daemon -> client: replies -----------------------------------------------------------------------
 
 
@@ -341,6 +377,30 @@ class Frame(Message):
 class CleanedUp(Message):
     TAG = 41
     session_ids: list[str]
+    names: list[str]  # the same sessions' names, in the same order
+
+
+@_value
+class Respawned(Message):
+    TAG = 44
+    session: SessionInfo
+
+
+@_value
+class History(Message):
+    """Scrollback rows `first` .. `first + len(lines) - 1` in the frame row encoding.
+
+    `lines` holds `[index, text, runs]` with runs `[cell_count, style_index]` into `styles`, as in
+    Frame. `oldest` is the lowest index still kept and `total` the number of rows ever pushed
+    (one past the newest), so a view knows the whole range without fetching it."""
+
+    TAG = 45
+    session_id: str
+    first: int
+    oldest: int
+    total: int
+    lines: list[Any]
+    styles: list[Any]
 
 
 @_value
@@ -443,6 +503,20 @@ class ChildExited(Message):
     status: int
 
 
+@_value
+class HostClearHistory(Message):
+    TAG = 60
+
+
+@_value
+class HostHistory(Message):
+    """HistoryRequest as the daemon forwards it; the host answers History."""
+
+    TAG = 61
+    start: int
+    count: int
+
+
 _install_inits()
 
 MESSAGES: dict[int, type[Message]] = {
@@ -462,6 +536,9 @@ MESSAGES: dict[int, type[Message]] = {
         DaemonStatus,
         DaemonStop,
         Ping,
+        SessionRespawn,
+        ClearHistory,
+        HistoryRequest,
         Created,
         Deleted,
         List,
@@ -476,6 +553,8 @@ MESSAGES: dict[int, type[Message]] = {
         CleanedUp,
         Kicked,
         FrameAck,
+        Respawned,
+        History,
         HostInfo,
         HostInput,
         HostResize,
@@ -486,6 +565,8 @@ MESSAGES: dict[int, type[Message]] = {
         HostTerminate,
         HostRename,
         ChildExited,
+        HostClearHistory,
+        HostHistory,
     )
 }
 

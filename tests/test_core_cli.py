@@ -260,7 +260,7 @@ def test_child_environment_and_terminal_replies(scarab: ScarabEnv) -> None:
 
 def test_cleanup_capture_ansi_and_literal_send(scarab: ScarabEnv) -> None:
     new_sh(scarab, "keep")
-    assert scarab.ok("cleanup", "--older-than", "7d").strip() == "removed 0 session(s)"
+    assert scarab.ok("cleanup", "--older-than", "7d").strip() == "removed no sessions"
     assert [s["name"] for s in scarab.sessions()] == ["keep"]
     bad = scarab.run("cleanup", "--older-than", "soon")
     assert bad.returncode == 2 and "bad duration" in bad.stderr

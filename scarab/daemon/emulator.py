@@ -121,6 +121,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
 
     def __init__(self, columns: int, lines: int, scrollback: int) -> None:
         self.history: deque[Line] = deque(maxlen=max(0, scrollback))
+        self.pushed = 0  # rows ever pushed into history: the stable index of the next one
         self.alt_saved: tuple[Any, Any] | None = None  # (main buffer, main cursor) while on alt screen
         self.alt_cursor: Any = None  # the cursor saved by ?1049h
         self.private_modes = Mode(0)
@@ -252,6 +253,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 append(self.row(y))
             for chunk in scrolled[max(0, skip - old_rows) :]:
                 append(_plain_line(chunk, style))
+            self.pushed += old_rows + len(scrolled)  # the skipped ones too: they were pushed, then dropped
         keep = [self.buffer[y] for y in range(old_rows, lines)]
         if attrs is not self._cells_attrs:
             self._cells, self._cells_attrs = {}, attrs
@@ -287,6 +289,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         # Only a full-screen scroll on the main screen pushes a row into scrollback, as in tmux.
         if self.cursor.y == bottom and top == 0 and self.alt_saved is None and self.history.maxlen:
             self.history.append(self.row(0))
+            self.pushed += 1
         super().index()
 
     def scroll(self, count: int, up: bool) -> None:
@@ -297,6 +300,14 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         for _ in range(min(max(count, 1), bottom - top + 1)):
             self.index() if up else self.reverse_index()
         self.cursor.x, self.cursor.y = x, y
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        """ED; `CSI 3 J` erases the scrollback only (xterm's "erase saved lines", as tmux does),
+        where pyte would erase the screen."""
+        if how == 3:
+            self.history.clear()
+        else:
+            super().erase_in_display(how, *args, **kwargs)
 
     # -- rows -------------------------------------------------------------------------------------
 
@@ -502,9 +513,10 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                     break
                 blank += 1
             top = excess - blank
-            if self.alt_saved is None:
+            if self.alt_saved is None and self.history.maxlen:
                 for y in range(top):
                     self.history.append(self.row(y))
+                self.pushed += top
             old = self.buffer
             self.buffer = type(old)(old.default_factory)  # type: ignore[attr-defined]
             for y in range(lines):
@@ -611,6 +623,27 @@ class Emulator:
     @property
     def history(self) -> deque[Line]:
         return self.screen.history
+
+    @property
+    def history_total(self) -> int:
+        """Rows ever pushed into history: one past the stable index of the newest."""
+        return int(self.screen.pushed)
+
+    def history_rows(self, start: int, count: int) -> tuple[int, list[Line]]:
+        """Up to `count` history rows from stable index `start` (clamped to what is kept);
+        a negative `start` counts back from the newest. Returns the first index and the rows."""
+        history = self.screen.history
+        total = self.screen.pushed
+        oldest = total - len(history)
+        if start < 0:
+            start = total + start
+        start = min(max(start, oldest), total)
+        end = min(total, start + max(0, count))
+        offset = start - oldest
+        return start, [history[i] for i in range(offset, offset + end - start)]
+
+    def clear_history(self) -> None:
+        self.screen.history.clear()
 
     # -- input ------------------------------------------------------------------------------------
 

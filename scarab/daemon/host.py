@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgpack
@@ -26,10 +27,10 @@ from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
 from scarab.peercred import socket_peer_uid
-from scarab.proctitle import set_process_name
+from scarab.proctitle import set_process_name, set_process_title
 from scarab.styles import Line, Style, line_to_ansi
 
-__all__ = ["HostConfig", "SessionHost", "encode_frame", "main"]
+__all__ = ["HostConfig", "SessionHost", "encode_frame", "encode_rows", "main"]
 
 FIRST_FRAME_DELAY = 0.0005  # lets the rest of a burst arrive; an echo is never held longer
 FRAME_INTERVAL = 1 / 60
@@ -40,14 +41,19 @@ MAX_BATCH = 256 * 1024
 MAX_QUEUED = 512 * 1024
 
 
-def encode_frame(emu: Emulator, session_id: str, seq: int, rows: list[int], full: bool, bell: bool = False) -> p.Frame:
-    """A Frame of `rows` with a style table local to this frame."""
+def encode_rows(rows: Iterable[tuple[int, Line]]) -> tuple[list[list[object]], list[list[int]]]:
+    """Rows as `[index, text, runs]` with a style table local to them (the Frame/History encoding)."""
     table: dict[Style, int] = {}
     lines: list[list[object]] = []
-    for y in rows:
-        line: Line = emu.row(y)
+    for index, line in rows:
         runs = [[count, table.setdefault(style, len(table))] for count, style in line.runs]
-        lines.append([y, line.text, runs])
+        lines.append([index, line.text, runs])
+    return lines, [list(style) for style in table]
+
+
+def encode_frame(emu: Emulator, session_id: str, seq: int, rows: list[int], full: bool, bell: bool = False) -> p.Frame:
+    """A Frame of `rows` with a style table local to this frame."""
+    lines, styles = encode_rows((y, emu.row(y)) for y in rows)
     x, cy, visible, shape = emu.cursor
     return p.Frame(
         session_id=session_id,
@@ -59,7 +65,7 @@ def encode_frame(emu: Emulator, session_id: str, seq: int, rows: list[int], full
         title=emu.title,
         full=full,
         lines=lines,
-        styles=[list(style) for style in table],
+        styles=styles,
         bell=bell,
     )
 
@@ -223,6 +229,15 @@ class SessionHost:
         }
         return p.Snapshot(cwd=cwd, data=msgpack.packb(data, use_bin_type=True))
 
+    def history(self, start: int, count: int) -> p.History:
+        first, rows = self.emu.history_rows(start, min(count, p.MAX_HISTORY_ROWS))
+        lines, styles = encode_rows(enumerate(rows, start=first))
+        total = self.emu.history_total
+        oldest = total - len(self.emu.history)
+        return p.History(
+            session_id=self.config.session_id, first=first, oldest=oldest, total=total, lines=lines, styles=styles
+        )
+
     def listen(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -273,6 +288,12 @@ class SessionHost:
                 self.flush(full=True)
             case p.HostRename(name=name):
                 self.config.name = name
+                set_process_title(f"scarab-host: {name}")
+            case p.HostHistory(start=start, count=count):
+                conn.send(self.history(start, count))
+            case p.HostClearHistory():
+                self.emu.clear_history()
+                conn.send(p.Ok())
             case p.HostCapture(scrollback=scrollback, ansi=ansi):
                 conn.send(p.Captured(text=self.emu.capture(scrollback, ansi)))
             case p.HostSnapshot():
@@ -352,6 +373,7 @@ def serve_detached(config: HostConfig, ready_fd: int, blank: Emulator | None = N
 
     The ready line (`ready HOST_PID CHILD_PID` or `error ...`) goes to `ready_fd`."""
     set_process_name("scarab-host")
+    set_process_title(f"scarab-host: {config.name}")
     os.setsid()  # no controlling terminal: terminal signals aimed at the daemon's group never reach us
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we reap our child
     devnull = os.open(os.devnull, os.O_RDWR)

@@ -135,6 +135,7 @@ class SessionManager:
             attached=len(session.viewers),
             host_pid=r.host_pid,
             child_pid=r.child_pid,
+            exit_status=r.exit_status if r.state == "exited" else 0,
         )
 
     @staticmethod
@@ -560,13 +561,37 @@ class SessionManager:
         with contextlib.suppress(FileNotFoundError):
             self.paths.host_socket(session.record.id).unlink()
 
-    async def cleanup_detached_sessions(self, older_than: float) -> list[str]:
-        """Delete sessions nobody is attached to whose last attach is older than `older_than` seconds."""
+    async def cleanup_detached_sessions(self, older_than: float) -> list[tuple[str, str]]:
+        """Delete sessions nobody is attached to whose last attach is older than `older_than` seconds;
+        returns the (id, name) of each."""
         cutoff = time.time() - older_than
-        doomed = [s.record.id for s in self.sessions.values() if not s.viewers and s.record.last_attached < cutoff]
-        for sid in doomed:
+        doomed = [
+            (s.record.id, s.record.name)
+            for s in self.sessions.values()
+            if not s.viewers and s.record.last_attached < cutoff
+        ]
+        for sid, _name in doomed:
             await self.delete_session(sid)
         return doomed
+
+    async def respawn_session(self, target: str) -> p.SessionInfo:
+        """Start an exited session's program again, in its last cwd, below its last screen."""
+        session = self.get_session(target)
+        if session.record.state != "exited" or session.host is not None:
+            raise BadRequest(f"session {session.record.name!r} is still running; only an exited session respawns")
+        session.ending = False
+        session.record = session.record.with_(host_pid=0, exit_status=0)
+        await self._resurrect(session)
+        return self.info(session)
+
+    async def history(self, target: str, start: int, count: int) -> p.History:
+        reply = await self._host(self.get_session(target)).request(p.HostHistory(start=start, count=count))
+        if not isinstance(reply, p.History):
+            raise HostUnavailable(f"session host answered {type(reply).__name__} to a history request")
+        return reply
+
+    async def clear_history(self, target: str) -> None:
+        await self._host(self.get_session(target)).request(p.HostClearHistory())
 
     async def capture(self, target: str, scrollback: bool, ansi: bool) -> str:
         session = self.get_session(target)

@@ -144,7 +144,15 @@ class Daemon:
                     m.resize(target, cols, rows)
                     return None
                 case p.Cleanup(older_than=older_than):
-                    return p.CleanedUp(session_ids=await m.cleanup_detached_sessions(older_than))
+                    removed = await m.cleanup_detached_sessions(older_than)
+                    return p.CleanedUp(session_ids=[sid for sid, _ in removed], names=[name for _, name in removed])
+                case p.SessionRespawn(target=target):
+                    return p.Respawned(session=await m.respawn_session(target))
+                case p.HistoryRequest(target=target, start=start, count=count):
+                    return await m.history(target, start, count)
+                case p.ClearHistory(target=target):
+                    await m.clear_history(target)
+                    return p.Ok()
                 case p.DaemonStatus():
                     return self.status()
                 case p.DaemonStop():

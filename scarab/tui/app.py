@@ -132,7 +132,8 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.notice = "daemon restarted, reconnecting..."
 
     async def initial_target(self) -> str:
-        """The given target, else the most recently attached running session, else a new `main`."""
+        """The given target, else the most recently attached running session, else `main` (new, or
+        respawned when it has exited)."""
         if self.target:
             return self.target
         assert self.client is not None
@@ -141,7 +142,13 @@ class ScarabApp(App[str], inherit_bindings=False):
         chosen = default_session(listing.sessions)
         if chosen is not None:
             return chosen.id
-        return await self.create_session("main" if all(s.name != "main" for s in listing.sessions) else None)
+        main = next((s for s in listing.sessions if s.name == "main"), None)
+        if main is None:
+            return await self.create_session("main")
+        # Every session has exited, `main` too: start its program again rather than make another.
+        respawned = await self.client.request(p.SessionRespawn(target=main.id))
+        assert isinstance(respawned, p.Respawned)
+        return respawned.session.id
 
     async def create_session(self, name: str | None) -> str:
         assert self.client is not None
