@@ -272,6 +272,9 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
         # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
         os.environ.setdefault("ESCDELAY", "10")
         from scarab.tui.app import run_app
+        from scarab.tui.input import install
+
+        install()  # keys read as tmux reads them, or a clear refusal on a Textual it was not written for
     except BaseException:
         if painted is not None:  # the app never started, so nothing else will give the terminal back
             from scarab.tui.firstpaint import leave_first_paint

@@ -1,7 +1,7 @@
 """Config layer: `config.toml` in the user's config dir, read once, validated, with clear errors.
 
 ```toml
-prefix = "ctrl+b"        # the TUI's prefix key
+prefix = "C-b"           # the TUI's prefix key: tmux's spelling (C-a, M-a, ^A) or Textual's (ctrl+a)
 status_bar = true
 scrollback = 10000       # lines kept per session
 default_shell = "/bin/zsh"
@@ -11,12 +11,14 @@ on_exit = "keep"         # when the program exits: keep its last screen, remove,
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scarab.errors import ScarabError
+from scarab.keys import Key, parse_key_name
 
 __all__ = ["Config", "ConfigError", "load_config"]
 
@@ -25,9 +27,12 @@ class ConfigError(ScarabError):
     code = "config"
 
 
+DEFAULT_PREFIX = Key("\x02")  # C-b, as in tmux
+
+
 @dataclass(frozen=True)
 class Config:
-    prefix: str = "ctrl+b"
+    prefix: Key = DEFAULT_PREFIX
     status_bar: bool = True
     scrollback: int = 10_000
     default_shell: str = ""
@@ -63,8 +68,24 @@ def load_config(path: Path) -> Config:
         if type(value) is not expected:
             raise ConfigError(f"config {path}: {key} must be a {expected.__name__}, not {value!r}")
         values[key] = value
+    if "prefix" in values:
+        prefix = parse_key_name(values["prefix"])
+        if prefix is None:
+            raise ConfigError(
+                f"config {path}: line {_line_of(text, 'prefix')}: prefix = {values['prefix']!r} is not a key; "
+                'write it as tmux does ("C-a", "M-a", "^A") or as Textual does ("ctrl+a")'
+            )
+        values["prefix"] = prefix
     if values.get("on_exit", "keep") not in ("keep", "remove", "restart"):
         raise ConfigError(f'config {path}: on_exit must be "keep", "remove" or "restart"')
     if not 0 <= values.get("scrollback", 0) <= 1_000_000:
         raise ConfigError(f"config {path}: scrollback must be between 0 and 1000000")
     return Config(**values)
+
+
+def _line_of(text: str, setting: str) -> int:
+    """The line a top-level setting is on (tomllib does not say)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"\s*{setting}\s*=", line):
+            return number
+    return 0

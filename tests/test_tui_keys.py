@@ -1,59 +1,13 @@
-"""Unit tests of the TUI's key, paste and mouse encoding (pure)."""
+"""Unit tests of the TUI's input side (pure): terminal input to Textual events, paste and mouse encoding."""
 
 from __future__ import annotations
 
 import pytest
+from textual import events
 
-from scarab.tui.keys import encode_key, encode_mouse, encode_paste
-
-
-@pytest.mark.parametrize(
-    ("key", "character", "expected"),
-    [
-        ("a", "a", b"a"),
-        ("A", "A", b"A"),
-        ("ctrl+c", None, b"\x03"),
-        ("ctrl+d", None, b"\x04"),
-        ("ctrl+z", None, b"\x1a"),
-        ("ctrl+q", None, b"\x11"),
-        ("ctrl+p", None, b"\x10"),
-        ("ctrl+@", None, b"\x00"),
-        ("ctrl+backslash", None, b"\x1c"),
-        ("alt+x", "x", b"\x1bx"),
-        ("alt+ctrl+x", None, b"\x1b\x18"),
-        ("enter", None, b"\r"),
-        ("enter", "\r", b"\r"),
-        ("tab", None, b"\t"),
-        ("shift+tab", None, b"\x1b[Z"),
-        ("backspace", "\x08", b"\x7f"),
-        ("escape", "\x1b", b"\x1b"),
-        ("up", None, b"\x1b[A"),
-        ("left", None, b"\x1b[D"),
-        ("home", None, b"\x1b[H"),
-        ("end", None, b"\x1b[F"),
-        ("pageup", None, b"\x1b[5~"),
-        ("pagedown", None, b"\x1b[6~"),
-        ("delete", None, b"\x1b[3~"),
-        ("insert", None, b"\x1b[2~"),
-        ("f1", None, b"\x1bOP"),
-        ("f4", None, b"\x1bOS"),
-        ("f5", None, b"\x1b[15~"),
-        ("f12", None, b"\x1b[24~"),
-        ("shift+up", None, b"\x1b[1;2A"),
-        ("ctrl+right", None, b"\x1b[1;5C"),
-        ("ctrl+pageup", None, b"\x1b[5;5~"),
-        ("space", " ", b" "),
-        ("ü", "ü", "ü".encode()),
-    ],
-)
-def test_key_table(key: str, character: str | None, expected: bytes) -> None:
-    assert encode_key(key, character) == expected
-
-
-def test_cursor_key_mode_switches_arrows_to_ss3() -> None:
-    assert encode_key("up", None, cursor_keys=True) == b"\x1bOA"
-    assert encode_key("home", None, cursor_keys=True) == b"\x1bOH"
-    assert encode_key("shift+up", None, cursor_keys=True) == b"\x1b[1;2A"
+from scarab.keys import encode, key_from_textual
+from scarab.tui.input import TerminalInput
+from scarab.tui.keys import encode_mouse, encode_paste
 
 
 def test_paste() -> None:
@@ -69,23 +23,69 @@ def test_mouse() -> None:
     assert encode_mouse(0, 300, 0, press=True, sgr=False) is None
 
 
+def program_bytes(messages: object) -> bytes:
+    out = b""
+    for m in messages:  # type: ignore[attr-defined]
+        if isinstance(m, events.Key):
+            key = key_from_textual(m.key, m.character)
+            out += (encode(key) or b"") if key else b""
+    return out
+
+
 @pytest.mark.parametrize(
     ("sent", "expected"),
     [
         ("\x1b.", b"\x1b."),  # bash's Alt+. (last argument)
         ("\x1b:", b"\x1b:"),  # vim: Esc then : within ESCDELAY
-        ("\x1b ", b"\x1b "),
-        ("\x1bx", b"\x1bx"),
-        (".", b"."),
-        ("\x1b[A", b"\x1b[A"),
+        ("\x1bb", b"\x1bb"),  # zsh's backward-word, not ctrl+left
+        ("\x1b\r", b"\x1b\r"),
+        ("\x1b\x01", b"\x1b\x01"),
+        ("\x1b\x7f", b"\x1b\x7f"),
+        ("\x1b[1;2R", b"\x1b[1;2R"),
+        ("\x1bOH\x1b[F", b"\x1b[1~\x1b[4~"),  # xterm's Home/End as tmux-256color declares them
+        ("a\x1bob\x1bpc", b"a\x1bob\x1bpc"),
+        ("ihello\x1bowor\x1bld", b"ihello\x1bowor\x1bld"),
+        ("\x1b\x1b[A", b"\x1b\x1b[A"),
     ],
 )
-def test_what_the_terminal_sends_is_what_the_session_gets(sent: str, expected: bytes) -> None:
-    from textual._xterm_parser import XTermParser
+def test_what_the_terminal_sends_is_what_the_program_gets(sent: str, expected: bytes) -> None:
+    parser = TerminalInput()
+    assert program_bytes([*parser.feed(sent), *parser.feed("")]) == expected
 
-    from scarab.tui.terminal import keep_alt_with_punctuation
 
-    keep_alt_with_punctuation()
-    parser = XTermParser()
-    events = [*parser.feed(sent), *parser.feed("")]
-    assert b"".join(encode_key(e.key, e.character) or b"" for e in events) == expected  # type: ignore[attr-defined]
+def test_a_lone_esc_waits_then_is_esc() -> None:
+    parser = TerminalInput()
+    assert list(parser.feed("\x1b")) == []
+    parser._deadline = 0.0  # the escape time has passed
+    assert program_bytes(parser.tick()) == b"\x1b"
+    # and a sequence split across reads is still one key
+    assert list(parser.feed("\x1b[1;")) == []
+    assert program_bytes(parser.feed("5D")) == b"\x1b[1;5D"
+
+
+def test_mouse_focus_and_paste_stay_textual_events() -> None:
+    parser = TerminalInput()
+    got = [*parser.feed("\x1b[<0;5;3M\x1b[I\x1b[200~a\x1bb\x1b[201~x")]
+    assert isinstance(got[0], events.MouseDown) and (got[0].x, got[0].y) == (4, 2)
+    assert isinstance(got[1], events.AppFocus)
+    assert isinstance(got[2], events.Paste) and got[2].text == "a\x1bb"
+    assert isinstance(got[3], events.Key) and got[3].key == "x"
+    # a terminal's reply to a query is not typed into the program
+    assert program_bytes(parser.feed("\x1b[?64;1;2c")) == b""
+
+
+def test_installed_in_textuals_driver_or_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.drivers import linux_driver
+
+    from scarab.errors import ScarabError
+    from scarab.tui import input as tui_input
+
+    tui_input.install()
+    assert linux_driver.XTermParser is TerminalInput  # type: ignore[attr-defined]
+    monkeypatch.setattr(tui_input, "TEXTUAL_RANGE", ((99, 0), (100, 0)))
+    with pytest.raises(ScarabError, match=r"written for Textual >= 99.0, < 100.0, found Textual \d"):
+        tui_input.install()
+    monkeypatch.undo()
+    monkeypatch.delattr(linux_driver, "XTermParser")
+    with pytest.raises(ScarabError, match="written for Textual"):
+        tui_input.install()

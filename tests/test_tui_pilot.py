@@ -176,17 +176,22 @@ def test_main_view_snapshot(in_env: ScarabEnv) -> None:
     run(scenario)
 
 
-@pytest.mark.parametrize("prefix", ["ctrl+a"])
-def test_configured_prefix(in_env: ScarabEnv, prefix: str) -> None:
-    from scarab.config import Config
+@pytest.mark.parametrize(("spelling", "pressed"), [("ctrl+a", "ctrl+a"), ("C-a", "ctrl+a"), ("^A", "ctrl+a"),
+                                                   ("M-a", "alt+a"), ("F12", "f12")])  # fmt: skip
+def test_configured_prefix_in_tmux_or_textual_spelling(in_env: ScarabEnv, spelling: str, pressed: str) -> None:
+    from scarab.config import load_config
+
+    config_file = in_env.paths.config_file
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(f'prefix = "{spelling}"\n')
 
     async def scenario() -> None:
-        app = ScarabApp(config=Config(prefix=prefix))
+        app = ScarabApp(config=load_config(config_file))
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.attached.is_set())
             await pilot.press("ctrl+b")  # no longer the prefix: goes to the shell
             assert not app.status.prefix_active
-            await pilot.press(prefix)
+            await pilot.press(pressed)
             assert app.status.prefix_active
             await pilot.press("d")
             await until(pilot, lambda: app.return_value is not None)
@@ -236,6 +241,12 @@ def test_broken_config_names_the_line(scarab: ScarabEnv) -> None:
     config.write_text("prefix = 5\n")
     result = scarab.run("attach")
     assert result.returncode == 1 and "prefix must be a str" in result.stderr
+    # A prefix that is no key would leave no way to detach: refused, naming the line.
+    config.write_text('status_bar = true\nprefix = "banana"\n')
+    result = scarab.run("attach")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"scarab: config {config}: line 2: prefix = 'banana' is not a key")
+    assert '"C-a"' in result.stderr and '"ctrl+a"' in result.stderr
 
 
 def test_bracketed_paste_reaches_the_program(in_env: ScarabEnv) -> None:

@@ -2,56 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from tests.helpers import ScarabEnv, wait_for
+from tests.realterm import Tmux, tmux
+
+__all__ = ["tmux"]  # the fixture
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-class Tmux:
-    def __init__(self, env: ScarabEnv) -> None:
-        self.env = env
-        self.socket = str(env.root / "tmux.sock")
-
-    def __call__(self, *args: str) -> str:
-        proc = subprocess.run(
-            ["tmux", "-S", self.socket, "-f", "/dev/null", *args],
-            env=self.env.env, capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
-        return proc.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p")
-
-    def type(self, *keys: str) -> None:
-        self("send-keys", *keys)
 
 
 def children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(c) for c in f.read().split()]
-
-
-@pytest.fixture
-def tmux(scarab: ScarabEnv) -> Iterator[Tmux]:
-    t = Tmux(scarab)
-    t("new-session", "-d", "-x", "100", "-y", "30", "sh")
-    server_pid = int(t("display-message", "-p", "#{pid}").strip())
-    try:
-        yield t
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(server_pid, signal.SIGKILL)
 
 
 def test_echo_detach_reattach_in_real_terminal(scarab: ScarabEnv, tmux: Tmux) -> None:

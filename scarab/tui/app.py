@@ -21,10 +21,12 @@ from scarab import protocol as p
 from scarab.client import Client
 from scarab.config import Config, load_config
 from scarab.errors import DaemonUnreachable, ScarabError
+from scarab.keys import encode, key_from_textual, tmux_name
 from scarab.paths import Paths
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
+from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
-from scarab.tui.terminal import TerminalView, keep_alt_with_punctuation
+from scarab.tui.terminal import TerminalView
 
 if TYPE_CHECKING:
     from scarab.tui.picker import PickerResult
@@ -55,7 +57,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         # ansi_color: palette colours reach the terminal as palette colours, as in tmux, so the
         # user's theme applies (and the first paint's colours are the app's).
         super().__init__(ansi_color=True)
-        keep_alt_with_punctuation()
+        install()
         self.painted = painted
         self.config = config or Config()
         self.connect = connect or (lambda: Client.connect(Paths.default()))
@@ -225,7 +227,7 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     # -- input from the terminal widget -------------------------------------------------------------
 
-    def on_terminal_view_input(self, message: TerminalView.Input) -> None:
+    def on_terminal_view_to_program(self, message: TerminalView.ToProgram) -> None:
         if self.client is not None and self.session is not None and self.attached.is_set():
             self.client.send(p.Input(target=self.session.id, data=message.data))
         elif len(self.unsent) < MAX_UNSENT:
@@ -246,8 +248,8 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def run_command(self, key: str, character: str | None) -> None:
         """One prefix command. Keys are matched by the character typed, as tmux does."""
         char = character if character and character.isprintable() else key
-        if key == self.config.prefix:
-            self.on_terminal_view_input(TerminalView.Input(_prefix_bytes(self.config.prefix)))
+        if key_from_textual(key, character) == self.config.prefix:
+            self.on_terminal_view_to_program(TerminalView.ToProgram(encode(self.config.prefix) or b""))
             return
         match char:
             case "d":
@@ -269,7 +271,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             case "?":
                 from scarab.tui.dialogs import HelpScreen  # dialogs load on first use: off the cold-attach path
 
-                self.push_screen(HelpScreen(self.config.prefix))
+                self.push_screen(HelpScreen(tmux_name(self.config.prefix)))
             case "[":
                 await self.show_scrollback()
             case "t":
@@ -378,12 +380,6 @@ class ScarabApp(App[str], inherit_bindings=False):
         reply = await self.client.request(p.Capture(target=self.session.id, scrollback=True, ansi=True))
         assert isinstance(reply, p.Captured)
         self.push_screen(ScrollbackScreen(reply.text, self.session.name))
-
-
-def _prefix_bytes(prefix: str) -> bytes:
-    from scarab.tui.keys import encode_key
-
-    return encode_key(prefix, None) or b""
 
 
 def run_app(

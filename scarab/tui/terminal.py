@@ -1,12 +1,12 @@
 """Terminal widget layer: draws a session's grid from frames and turns keys, mouse and paste into bytes.
 
 Line API: each row is kept as a Strip and only rows a frame changed are refreshed. Input leaves as
-an `TerminalView.Input` message carrying bytes; the app sends them to the daemon.
+a `TerminalView.ToProgram` message carrying bytes; the app sends them to the daemon. Keys are
+encoded by `scarab.keys` (tmux's encoding), the one encoder the CLI's `send` uses too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -17,36 +17,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from scarab import protocol as p
+from scarab.config import DEFAULT_PREFIX
+from scarab.keys import Key, encode, key_from_textual
 from scarab.styles import Mode
-from scarab.tui.keys import encode_key, encode_mouse, encode_paste
+from scarab.tui.keys import encode_mouse, encode_paste
 from scarab.tui.styles import CURSOR, rich_style
 
-__all__ = ["TerminalView", "keep_alt_with_punctuation"]
-
-
-def keep_alt_with_punctuation() -> None:
-    """Make Textual's input parser report ESC + punctuation as alt+key (`alt+full_stop`).
-
-    Textual 8 turns ESC followed by `.` or `:` into a plain `.`/`:`, losing the ESC: bash's Alt+.
-    (last argument) would type a dot, and vim's Esc then `:` typed within ESCDELAY would stay in
-    insert mode. With alt kept, encode_key forwards the same two bytes the terminal sent. A parser
-    without the expected method is left alone (the keys degrade as before, nothing breaks)."""
-    from textual import _xterm_parser
-
-    parser = _xterm_parser.XTermParser
-    original = getattr(parser, "_sequence_to_key_events", None)
-    if original is None or getattr(original, "_scarab_keeps_alt", False):
-        return
-
-    def sequence_to_key_events(self: object, sequence: str, alt: bool = False) -> Iterator[events.Key]:
-        punctuation = alt and len(sequence) == 1 and not sequence.isalnum() and sequence.isprintable()
-        for event in original(self, sequence, alt):
-            if punctuation and not event.key.startswith("alt+"):
-                event = events.Key(f"alt+{event.key}", event.character)
-            yield event
-
-    sequence_to_key_events._scarab_keeps_alt = True  # type: ignore[attr-defined]
-    parser._sequence_to_key_events = sequence_to_key_events  # type: ignore[method-assign,assignment]
+__all__ = ["TerminalView"]
 
 
 class TerminalView(Widget, can_focus=True):
@@ -61,8 +38,8 @@ class TerminalView(Widget, can_focus=True):
     """
 
     @dataclass
-    class Input(Message):
-        """Bytes for the session (keys, paste, mouse)."""
+    class ToProgram(Message):
+        """Bytes for the program in the session (keys, paste, mouse)."""
 
         data: bytes
 
@@ -80,9 +57,9 @@ class TerminalView(Widget, can_focus=True):
         key: str
         character: str | None
 
-    def __init__(self, prefix: str = "ctrl+b", *, id: str | None = None) -> None:
+    def __init__(self, prefix: Key | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.prefix = prefix
+        self.prefix = prefix or DEFAULT_PREFIX
         self.prefix_pending = False
         self.session_id = ""
         self.cols = 80
@@ -171,17 +148,20 @@ class TerminalView(Widget, can_focus=True):
             self.prefix_pending = False
             self.post_message(self.Prefix(event.key, event.character))
             return
-        if event.key == self.prefix:
+        key = key_from_textual(event.key, event.character)
+        if key is None:
+            return
+        if key == self.prefix:
             self.prefix_pending = True
             self.post_message(self.Prefix("", None))  # lets the status bar show the indicator
             return
-        data = encode_key(event.key, event.character, cursor_keys=bool(self.modes & Mode.CURSOR_KEYS))
+        data = encode(key, cursor_keys=bool(self.modes & Mode.CURSOR_KEYS))
         if data:
-            self.post_message(self.Input(data))
+            self.post_message(self.ToProgram(data))
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
-        self.post_message(self.Input(encode_paste(event.text, bool(self.modes & Mode.BRACKETED_PASTE))))
+        self.post_message(self.ToProgram(encode_paste(event.text, bool(self.modes & Mode.BRACKETED_PASTE))))
 
     def _mouse_mode(self) -> int:
         return self.modes & (Mode.MOUSE_X10 | Mode.MOUSE_NORMAL | Mode.MOUSE_BUTTON | Mode.MOUSE_ANY)
@@ -194,7 +174,7 @@ class TerminalView(Widget, can_focus=True):
             ctrl=event.ctrl, sgr=bool(self.modes & Mode.MOUSE_SGR),
         )  # fmt: skip
         if data:
-            self.post_message(self.Input(data))
+            self.post_message(self.ToProgram(data))
         event.stop()
         return True
 
