@@ -1,0 +1,305 @@
+"""The layout arithmetic against a real tmux 3.3a: the same operations, the same geometry.
+
+One private tmux server (one control-mode client, so a command costs no process start) serves every
+case, one window per case, sized by `resize-window` (window-size manual: the size a client would
+give, no status line involved). Each case is a sequence of operations, random from a seed or picked
+by hand; after every operation each pane's left/top/width/height, the pane order, the active pane,
+the zoom flag, the window size and `#{window_layout}` must equal the model's.
+`make test` runs a fixed set of seeds; `make stress` runs many more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from scarab.daemon.layout import PRESETS, Axis, Direction, Layout
+from scarab.errors import BadRequest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+PANE_FORMAT = "#{pane_id} #{pane_left} #{pane_top} #{pane_width} #{pane_height} #{pane_active}"
+WINDOW_FORMAT = "#{window_width} #{window_height} #{window_zoomed_flag} #{window_layout} #{window_visible_layout}"
+
+
+class Tmux:
+    """A private tmux server and one control-mode client to drive it."""
+
+    def __init__(self, root: Path) -> None:
+        self.socket = str(root / "oracle.sock")
+        env = {**os.environ, "SHELL": "/bin/sh", "HOME": str(root)}
+        env.pop("TMUX", None)
+        base = ["tmux", "-S", self.socket, "-f", "/dev/null"]
+        subprocess.run([*base, "new-session", "-d", "-s", "oracle", "-x", "80", "-y", "24", "exec cat"],
+                       env=env, check=True, timeout=20)  # fmt: skip
+        self.pid = int(subprocess.run([*base, "display-message", "-p", "#{pid}"], env=env, check=True,
+                                      capture_output=True, text=True, timeout=20).stdout)  # fmt: skip
+        self.client = subprocess.Popen(
+            [*base, "-C", "attach-session", "-t", "oracle"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )  # fmt: skip
+        self.run(["set -g default-command 'exec cat'", "set -g status off", "set -g remain-on-exit off"])
+
+    def run(self, commands: list[str]) -> list[tuple[bool, str]]:
+        """Send commands in one go; their (ok, output) in order."""
+        assert self.client.stdin is not None and self.client.stdout is not None
+        self.client.stdin.write("".join(command + "\n" for command in commands))
+        self.client.stdin.flush()
+        replies: list[tuple[bool, str]] = []
+        lines: list[str] | None = None
+        while len(replies) < len(commands):
+            line = self.client.stdout.readline()
+            assert line, "tmux control client closed"
+            line = line.rstrip("\n")
+            if line.startswith("%begin ") and line.endswith(" 1"):
+                lines = []
+            elif lines is not None and (line.startswith("%end ") or line.startswith("%error ")):
+                replies.append((line.startswith("%end "), "\n".join(lines)))
+                lines = None
+            elif lines is not None:
+                lines.append(line)
+        return replies
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.client.kill()
+        self.client.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def tmux() -> Iterator[Tmux]:
+    root = Path(tempfile.mkdtemp(prefix="sclay", dir="/tmp"))
+    server = Tmux(root)
+    try:
+        yield server
+    finally:
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Case:
+    """One window in tmux and its model, and the operations applied to both so far."""
+
+    tmux: Tmux
+    cols: int
+    rows: int
+    window: str = ""
+    layout: Layout = field(init=False)
+    steps: list[str] = field(default_factory=list)
+    pending: list[tuple[str, bool, str]] = field(default_factory=list)  # (command, expected ok, state)
+    next_id: int = 0
+
+    def __post_init__(self) -> None:
+        ((ok, out),) = self.tmux.run(["new-window -d -P -F '#{window_id} #{pane_id}'"])
+        assert ok, out
+        self.window, pane = out.split()
+        self.next_id = int(pane[1:]) + 1
+        self.layout = Layout(int(pane[1:]), self.cols, self.rows)
+        self.op(f"resize-window -t {self.window} -x {self.cols} -y {self.rows}", True)
+
+    def op(self, command: str, ok: bool) -> None:
+        """Queue a tmux command, whose outcome the model already gave."""
+        self.steps.append(command)
+        self.pending.append((command, ok, self.state()))
+
+    def state(self) -> str:
+        layout = self.layout
+        lines = [
+            f"%{pane} {r.x} {r.y} {r.width} {r.height} {int(pane == layout.active)}"
+            for pane, r in layout.rects().items()
+        ]
+        cols, rows = layout.size
+        lines.append(f"{cols} {rows} {int(layout.zoomed)} {layout.to_string()} {layout.visible_string()}")
+        return "\n".join(lines)
+
+    def check(self) -> int:
+        """Run the queued commands in tmux, each followed by a look at the window; compare."""
+        commands: list[str] = []
+        for command, _, _ in self.pending:
+            commands += [command, f"list-panes -t {self.window} -F '{PANE_FORMAT}'",
+                         f"display-message -t {self.window} -p '{WINDOW_FORMAT}'"]  # fmt: skip
+        replies = self.tmux.run(commands)
+        for index, (_, ok, expected) in enumerate(self.pending):
+            (done, out), (_, panes), (_, window) = replies[index * 3 : index * 3 + 3]
+            history = "\n  ".join(self.steps[: len(self.steps) - len(self.pending) + index + 1])
+            assert done == ok, f"tmux {'failed' if not done else 'succeeded'} ({out}) after:\n  {history}"
+            assert f"{panes}\n{window}" == expected, (
+                f"after:\n  {history}\ntmux:\n{panes}\n{window}\nscarab:\n{expected}"
+            )
+        count = len(self.pending)
+        self.pending.clear()
+        return count
+
+    # ---- operations: apply to the model, queue the same in tmux
+
+    def split(self, pane: int, axis: Axis, *, size: str = "", before: bool = False, full: bool = False,
+              detached: bool = False) -> None:  # fmt: skip
+        flags = "-h" if axis is Axis.LEFT_RIGHT else "-v"
+        flags += " -b" * before + " -f" * full + " -d" * detached
+        cells: int | None = None
+        percent: int | None = None
+        if size.startswith("-p "):
+            percent = int(size[3:])
+        elif size.endswith("%"):
+            percent = int(size[3:-1])
+        elif size:
+            cells = int(size[3:])
+        try:
+            self.layout.split(pane, axis, self.next_id, size=cells, percent=percent, before=before, full=full,
+                              detached=detached)  # fmt: skip
+        except BadRequest:
+            # tmux unzooms before it finds there is no space; Scarab changes nothing on an error.
+            self.layout.unzoom()
+            self.op(f"split-window -t %{pane} {flags} {size}", False)
+            return
+        self.next_id += 1
+        self.op(f"split-window -t %{pane} {flags} {size}", True)
+
+    def kill(self, pane: int) -> None:
+        self.layout.close(pane)
+        self.op(f"kill-pane -t %{pane}", True)
+
+    def resize_pane(self, pane: int, direction: Direction, amount: int) -> None:
+        self.layout.resize_pane(pane, direction, amount)
+        self.op(f"resize-pane -t %{pane} -{direction.value} {amount}", True)
+
+    def resize_pane_to(self, pane: int, width: int | None, height: int | None) -> None:
+        self.layout.resize_pane_to(pane, width=width, height=height)
+        flags = (f" -x {width}" if width is not None else "") + (f" -y {height}" if height is not None else "")
+        self.op(f"resize-pane -t %{pane}{flags}", True)
+
+    def zoom(self, pane: int) -> None:
+        self.layout.toggle_zoom(pane)
+        self.op(f"resize-pane -Z -t %{pane}", True)
+
+    def preset(self, name: str) -> None:
+        self.layout.select_preset(name)
+        self.op(f"select-layout -t {self.window} {name}", True)
+
+    def next_preset(self, previous: bool) -> None:
+        self.layout.next_preset(previous=previous)
+        self.op(f"{'previous' if previous else 'next'}-layout -t {self.window}", True)
+
+    def select_layout(self, text: str) -> None:
+        try:
+            self.layout.select_layout(text)
+        except BadRequest:
+            self.layout.unzoom()  # as tmux, which unzooms before it parses
+            self.op(f"select-layout -t {self.window} '{text}'", False)
+            return
+        self.op(f"select-layout -t {self.window} '{text}'", True)
+
+    def resize_window(self, cols: int, rows: int) -> None:
+        self.layout.resize(cols, rows)
+        self.op(f"resize-window -t {self.window} -x {cols} -y {rows}", True)
+
+    def select(self, pane: int) -> None:
+        self.layout.select(pane)
+        self.op(f"select-pane -t %{pane}", True)
+
+    def select_direction(self, direction: Direction) -> None:
+        self.layout.select_direction(direction)
+        self.op(f"select-pane -t {self.window} -{direction.value}", True)
+
+    def last(self) -> None:
+        try:
+            self.layout.select_last()
+        except BadRequest:
+            self.op(f"last-pane -t {self.window}", False)
+            return
+        self.op(f"last-pane -t {self.window}", True)
+
+    def swap(self, pane: int, other: int, detached: bool) -> None:
+        self.layout.swap(pane, other, detached=detached)
+        self.op(f"swap-pane -s %{other} -t %{pane}{' -d' * detached}", True)
+
+    def swap_next(self, previous: bool) -> None:
+        self.layout.swap_next(previous=previous)
+        self.op(f"swap-pane -t {self.window} -{'U' if previous else 'D'}", True)
+
+    def spread(self) -> None:
+        self.layout.spread()
+        self.op(f"select-layout -t {self.window} -E", True)
+
+
+def random_case(tmux: Tmux, seed: int, steps: int) -> int:
+    """A random sequence of operations from `seed`; returns how many operations were compared."""
+    rng = random.Random(seed)
+    case = Case(tmux, rng.randint(2, 200), rng.randint(2, 60))
+    seen: list[str] = []
+    compared = 0
+    for _ in range(steps):
+        layout = case.layout
+        pane = rng.choice(layout.panes)
+        kind = rng.choices(
+            ["split", "kill", "resize", "resize_to", "zoom", "preset", "cycle", "string", "window", "select",
+             "direction", "last", "swap", "swap_next", "spread"],
+            weights=[30, 8, 14, 3, 4, 5, 3, 3, 5, 3, 6, 2, 3, 2, 2],
+        )[0]  # fmt: skip
+        if kind == "split" or (kind == "kill" and len(layout.panes) == 1):
+            size = rng.choice(["", "", "", f"-l {rng.randint(0, 40)}", f"-p {rng.randint(0, 100)}",
+                               f"-l {rng.randint(0, 100)}%"])  # fmt: skip
+            case.split(pane, rng.choice(list(Axis)), size=size, before=rng.random() < 0.25,
+                       full=rng.random() < 0.15, detached=rng.random() < 0.2)  # fmt: skip
+        elif kind == "kill":
+            case.kill(pane)
+        elif kind == "resize":
+            case.resize_pane(pane, rng.choice(list(Direction)), rng.choice([1, 1, 2, 5, rng.randint(1, 60)]))
+        elif kind == "resize_to":
+            case.resize_pane_to(pane, rng.choice([None, rng.randint(0, 120)]), rng.choice([None, rng.randint(0, 50)]))
+        elif kind == "zoom":
+            case.zoom(pane)
+        elif kind == "preset":
+            case.preset(rng.choice(PRESETS))
+        elif kind == "cycle":
+            case.next_preset(previous=rng.random() < 0.3)
+        elif kind == "string" and seen:
+            case.select_layout(rng.choice(seen))
+        elif kind == "window":
+            case.resize_window(rng.randint(1, 200), rng.randint(1, 60))
+        elif kind == "select":
+            case.select(pane)
+        elif kind == "direction":
+            case.select_direction(rng.choice(list(Direction)))
+        elif kind == "last":
+            case.last()
+        elif kind == "swap":
+            case.swap(pane, rng.choice(layout.panes), rng.random() < 0.3)
+        elif kind == "swap_next":
+            case.swap_next(rng.random() < 0.5)
+        elif kind == "spread":
+            case.spread()
+        if rng.random() < 0.2:
+            seen.append(case.layout.to_string())
+        if len(case.pending) >= 20:
+            compared += case.check()
+    compared += case.check()
+    case.tmux.run([f"kill-window -t {case.window}"])
+    return compared
+
+
+@pytest.mark.timeout(60)
+def test_random_sequences_match_tmux(tmux: Tmux) -> None:
+    compared = sum(random_case(tmux, seed, 40) for seed in range(25))
+    assert compared >= 25 * 40
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(1800)
+def test_many_random_sequences_match_tmux(tmux: Tmux) -> None:
+    seeds = int(os.environ.get("SCARAB_LAYOUT_SEEDS", "1500"))
+    compared = sum(random_case(tmux, 1000 + seed, 80) for seed in range(seeds))
+    print(f"layout oracle: {compared} operations over {seeds} sequences matched tmux")
+    assert compared >= seeds * 80
