@@ -290,6 +290,77 @@ def random_case(tmux: Tmux, seed: int, steps: int) -> int:
     return compared
 
 
+def handpicked(case: Case, name: str) -> None:
+    """Sequences chosen for the corners of tmux's arithmetic."""
+    first = case.layout.panes[0]
+    if name == "splits":  # halves, -l, -p, -l N%, -b, -f, -d, down to no space
+        for size in ("", "-l 7", "-p 30", "-l 40%", "", "-l 0", "-p 100"):
+            for axis in Axis:
+                case.split(case.layout.active, axis, size=size)
+        case.split(first, Axis.LEFT_RIGHT, before=True, full=True, size="-p 20")
+        case.split(first, Axis.TOP_BOTTOM, full=True, detached=True)
+        for _ in range(12):
+            case.split(case.layout.active, Axis.LEFT_RIGHT)
+    elif name == "presets":  # every preset with 1..9 panes, cycling both ways, at a size too small
+        for _ in range(1, 10):
+            for preset in PRESETS:
+                case.preset(preset)
+            case.next_preset(previous=False)
+            case.next_preset(previous=True)
+            case.split(case.layout.panes[-1], Axis.TOP_BOTTOM)
+        case.resize_window(4, 3)
+        case.preset("tiled")
+        case.resize_window(case.cols, case.rows)
+        case.preset("main-horizontal")
+    elif name == "resize":  # resize-pane through nested containers, then the window both ways
+        for axis in (Axis.LEFT_RIGHT, Axis.TOP_BOTTOM, Axis.LEFT_RIGHT, Axis.TOP_BOTTOM):
+            case.split(case.layout.active, axis)
+        for pane in case.layout.panes:
+            for direction in Direction:
+                case.resize_pane(pane, direction, 7)
+        case.resize_pane(first, Direction.RIGHT, 500)
+        case.resize_pane_to(first, 3, 2)
+        for cols, rows in ((20, 10), (3, 2), (1, 1), (300, 90), (case.cols, case.rows)):
+            case.resize_window(cols, rows)
+    elif name == "zoom":  # zoom, then everything that unzooms or keeps it
+        for axis in (Axis.LEFT_RIGHT, Axis.TOP_BOTTOM, Axis.LEFT_RIGHT):
+            case.split(case.layout.active, axis)
+        case.zoom(first)
+        case.resize_window(case.cols + 9, case.rows + 3)
+        case.select_direction(Direction.UP)
+        case.zoom(first)
+        case.split(first, Axis.TOP_BOTTOM)
+        case.zoom(first)
+        case.kill(case.layout.panes[-1])
+        case.zoom(first)
+        case.swap_next(previous=False)
+        case.zoom(first)
+        case.preset("tiled")
+    elif name == "strings":  # a layout from elsewhere: other size, more cells, fewer cells
+        for axis in (Axis.LEFT_RIGHT, Axis.TOP_BOTTOM, Axis.LEFT_RIGHT):
+            case.split(case.layout.active, axis)
+        case.preset("main-vertical")
+        wide = case.layout.to_string()
+        case.resize_window(case.cols // 2 + 2, case.rows // 2 + 2)
+        case.select_layout(wide)
+        case.split(first, Axis.TOP_BOTTOM)
+        case.select_layout(wide)  # one cell short
+        case.kill(case.layout.panes[-1])
+        case.kill(case.layout.panes[-1])
+        case.select_layout(wide)  # one cell too many: the bottom-right one goes
+        case.select_layout("abcd,80x24,0,0,1")  # a bad checksum (tmux 3.3a crashes on one with no checksum)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", ["splits", "presets", "resize", "zoom", "strings"])
+@pytest.mark.parametrize("size", [(80, 24), (211, 53), (13, 7)])
+def test_handpicked_sequences_match_tmux(tmux: Tmux, name: str, size: tuple[int, int]) -> None:
+    case = Case(tmux, *size)
+    handpicked(case, name)
+    assert case.check() > 5
+    tmux.run([f"kill-window -t {case.window}"])
+
+
 @pytest.mark.timeout(60)
 def test_random_sequences_match_tmux(tmux: Tmux) -> None:
     compared = sum(random_case(tmux, seed, 40) for seed in range(25))
