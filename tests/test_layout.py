@@ -534,3 +534,40 @@ def test_any_sequence_tiles_the_window_and_round_trips(cols: int, rows: int, ope
         assert again.to_string() == text
         if layout.zoomed:
             assert list(layout.visible().values()) == [Rect(0, 0, *layout.size)]
+
+
+# ----------------------------------------------------- where tmux 3.3a breaks, Scarab stays sound
+# Each of these kills or hangs a real tmux 3.3a server (tried by hand); the oracle avoids them.
+
+NESTED = (
+    "bb2e,13x53,0,0{1x53,0,0,2,1x53,2,0,16,5x53,4,0[5x12,4,0{1x12,4,0,6,3x12,6,0,15},5x6,4,13,7,5x9,4,20{3x9,4,20"
+    "[3x6,4,20,3,3x2,4,27{1x2,4,27,13,1x2,6,27,12}],1x9,8,20,5},5x5,4,30,11,5x5,4,36,8,5x11,4,42,4],1x53,10,0"
+    "[1x51,10,0,14,1x1,10,52,17],1x53,12,0,9}"
+)
+
+
+def test_a_full_size_split_that_would_wrap_around_is_refused() -> None:
+    layout = Layout.from_string(NESTED)
+    with pytest.raises(BadRequest, match="no space for new pane"):
+        layout.split(16, V, 99, full=True)  # tmux's server dies here
+    assert layout.to_string() == NESTED
+
+
+def test_spread_leaves_alone_a_container_that_cannot_take_an_equal_share() -> None:
+    text = (
+        "89bd,128x53,0,0[128x51,0,0{64x51,0,0,10,63x51,65,0[63x25,65,0[63x11,65,0{47x11,65,0[47x8,65,0,16,47x2,65,9,"
+        "17],15x11,113,0[15x7,113,0,8,15x1,113,8,13,15x1,113,10,18]},63x3,65,12,12,63x2,65,16,19,63x1,65,19,14,63x4,"
+        "65,21,7],63x25,65,26{31x25,65,26[31x5,65,26,4,31x8,65,32,9,31x10,65,41,6],31x25,97,26,3}]},128x1,0,52,15]"
+    )
+    layout = Layout.from_string(text)
+    layout.select(19)
+    layout.spread()  # tmux loops forever: the container's first child cannot shrink to 4 rows
+    assert layout.rects()[12].height == 3 and layout.rects()[10].width == 63  # the next container up
+
+
+def test_tiled_in_a_window_shorter_than_its_borders_keeps_minimum_panes() -> None:
+    layout = Layout(0, 56, 1)
+    for pane in range(1, 5):
+        layout.split(pane - 1, H, pane)
+    layout.select_preset("tiled")  # tmux's u_int height wraps to ~2^30 and its server dies
+    assert layout.size == (56, 5) and {r.height for r in layout.rects().values()} == {1}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from scarab.daemon.layout import PRESETS, Axis, Direction, Layout
+from scarab.daemon.layout import PRESETS, Axis, Direction, Layout, _spread_fits
 from scarab.errors import BadRequest
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -160,12 +160,14 @@ class Case:
             self.layout.split(pane, axis, self.next_id, size=cells, percent=percent, before=before, full=full,
                               detached=detached)  # fmt: skip
         except BadRequest:
+            if full:
+                return  # tmux 3.3a can die on a full-size split that does not fit (see Layout.split)
             # tmux unzooms before it finds there is no space; Scarab changes nothing on an error.
             self.layout.unzoom()
-            self.op(f"split-window -t %{pane} {flags} {size}", False)
+            self.op(f"split-window -t %{pane} {flags} {size} ''", False)
             return
         self.next_id += 1
-        self.op(f"split-window -t %{pane} {flags} {size}", True)
+        self.op(f"split-window -t %{pane} {flags} {size} ''", True)
 
     def kill(self, pane: int) -> None:
         self.layout.close(pane)
@@ -234,6 +236,29 @@ class Case:
         self.op(f"select-layout -t {self.window} -E", True)
 
 
+def tiled_crashes_tmux(layout: Layout) -> bool:
+    """tmux 3.3a's tiled preset wraps around in unsigned arithmetic, and its server dies, when the
+    window is narrower or shorter than the borders of the grid it wants (Scarab gives minimum panes)."""
+    count, rows, columns = len(layout.panes), 1, 1
+    while rows * columns < count:
+        rows += 1
+        if rows * columns < count:
+            columns += 1
+    return count > 1 and (layout.size[0] < columns - 1 or layout.size[1] < rows - 1)
+
+
+def spread_hangs_tmux(layout: Layout) -> bool:
+    """select-layout -E: tmux 3.3a loops forever when a container it spreads holds a child that cannot
+    shrink to an equal share (Scarab leaves that container alone: see layout._spread_fits)."""
+    tree = layout._saved or layout._root
+    cell = next(leaf for leaf in tree.leaves() if leaf.pane == layout.active).parent
+    while cell is not None:
+        if not _spread_fits(cell):
+            return True
+        cell = cell.parent
+    return False
+
+
 def random_case(tmux: Tmux, seed: int, steps: int) -> int:
     """A random sequence of operations from `seed`; returns how many operations were compared."""
     rng = random.Random(seed)
@@ -262,9 +287,13 @@ def random_case(tmux: Tmux, seed: int, steps: int) -> int:
         elif kind == "zoom":
             case.zoom(pane)
         elif kind == "preset":
-            case.preset(rng.choice(PRESETS))
+            name = rng.choice(PRESETS)
+            if name != "tiled" or not tiled_crashes_tmux(layout):
+                case.preset(name)
         elif kind == "cycle":
-            case.next_preset(previous=rng.random() < 0.3)
+            previous = rng.random() < 0.3
+            if layout.copy().next_preset(previous=previous) != "tiled" or not tiled_crashes_tmux(layout):
+                case.next_preset(previous=previous)
         elif kind == "string" and seen:
             case.select_layout(rng.choice(seen))
         elif kind == "window":
@@ -279,7 +308,7 @@ def random_case(tmux: Tmux, seed: int, steps: int) -> int:
             case.swap(pane, rng.choice(layout.panes), rng.random() < 0.3)
         elif kind == "swap_next":
             case.swap_next(rng.random() < 0.5)
-        elif kind == "spread":
+        elif kind == "spread" and not spread_hangs_tmux(layout):
             case.spread()
         if rng.random() < 0.2:
             seen.append(case.layout.to_string())
@@ -363,8 +392,8 @@ def test_handpicked_sequences_match_tmux(tmux: Tmux, name: str, size: tuple[int,
 
 @pytest.mark.timeout(60)
 def test_random_sequences_match_tmux(tmux: Tmux) -> None:
-    compared = sum(random_case(tmux, seed, 40) for seed in range(25))
-    assert compared >= 25 * 40
+    compared = sum(random_case(tmux, seed, 50) for seed in range(60))
+    assert compared >= 60 * 50
 
 
 @pytest.mark.stress

@@ -266,7 +266,7 @@ def _spread_cell(parent: _Cell) -> bool:
     if size < number - 1:
         return False
     each = (size - (number - 1)) // number
-    if each == 0:
+    if each == 0 or not _spread_fits(parent):
         return False
     changed = False
     for index, child in enumerate(parent.children):
@@ -276,6 +276,21 @@ def _spread_cell(parent: _Cell) -> bool:
         _resize_adjust(child, axis, change)
         changed = changed or change != 0
     return changed
+
+
+def _spread_fits(parent: _Cell) -> bool:
+    """Whether every child of `parent` can take an equal share. tmux does not ask, and its server
+    spins forever shrinking a child (a container of several panes) below what its panes need; here
+    such a container is left as it is."""
+    assert parent.axis is not None
+    axis, number = parent.axis, len(parent.children)
+    size = parent.size(axis)
+    each = (size - (number - 1)) // number
+    for index, child in enumerate(parent.children):
+        share = size - (each + 1) * (number - 1) if index == number - 1 else each
+        if child.size(axis) - share > _resize_check(child, axis):
+            return False
+    return True
 
 
 def _leaf(parent: _Cell | None, pane: int, sx: int, sy: int) -> _Cell:
@@ -636,9 +651,14 @@ class Layout:
             rect = self.rects()[pane]
             basis = self._size if full else (rect.width, rect.height)
             size = (basis[0] if axis is Axis.LEFT_RIGHT else basis[1]) * percent // 100
+        # Split a copy and keep it only if it worked, so that a refused split changes nothing.
         trial = self.copy()
         trial._unzoom()
         if not trial._split_tree(pane, axis, new_pane, -1 if size is None else size, before, full):
+            raise BadRequest("no space for new pane")
+        if full and not _sound(trial._root, self._size):
+            # tmux's check before a full-size split can pass where squeezing nested cells then wraps
+            # around in unsigned arithmetic (its server dies on the result): refuse instead.
             raise BadRequest("no space for new pane")
         self.__dict__.update(trial.__dict__)
         if full:
@@ -1061,6 +1081,13 @@ def _on_frame(rect: Rect, x: int, y: int) -> bool:
     return not inside and rect.x - 1 <= x <= rect.x + rect.width and rect.y - 1 <= y <= rect.y + rect.height
 
 
+def _sound(root: _Cell, size: tuple[int, int]) -> bool:
+    """Whether a tree fills `size` exactly with panes of at least the minimum size."""
+    if (root.sx, root.sy) != size or not _check(root):
+        return False
+    return all(leaf.sx >= PANE_MINIMUM and leaf.sy >= PANE_MINIMUM for leaf in root.leaves())
+
+
 def _bottom_right(cell: _Cell) -> _Cell:
     while cell.axis is not None:
         cell = cell.children[-1]
@@ -1079,9 +1106,9 @@ def _fit_top(root: _Cell) -> bool:
     else:
         sx, sy = root.sx + 1, root.sy + 1
     root.sx, root.sy = sx - 1, sy - 1
-    if not all(leaf.sx >= PANE_MINIMUM and leaf.sy >= PANE_MINIMUM for leaf in root.leaves()):
-        return False  # tmux accepts an empty pane here; Scarab refuses it
-    return _check(root) and 1 <= root.sx <= WINDOW_MAXIMUM and 1 <= root.sy <= WINDOW_MAXIMUM
+    if not (1 <= root.sx <= WINDOW_MAXIMUM and 1 <= root.sy <= WINDOW_MAXIMUM):
+        return False
+    return _sound(root, (root.sx, root.sy))  # tmux accepts an empty pane here; Scarab refuses it
 
 
 def _layout_resize(root: _Cell, cols: int, rows: int) -> None:
@@ -1243,8 +1270,11 @@ def _tiled(panes: list[int], cols: int, rows: int, options: dict[str, str]) -> _
         nrows += 1
         if nrows * ncolumns < n:
             ncolumns += 1
-    width = max(((cols - (ncolumns - 1)) % _U32) // ncolumns, PANE_MINIMUM)
-    height = max(((rows - (nrows - 1)) % _U32) // nrows, PANE_MINIMUM)
+    # tmux computes these in u_int: a window narrower (shorter) than the borders between the columns
+    # (rows) wraps to a size of about 2^30 and its server dies. Here such a grid gets minimum panes and
+    # the window stays larger than the clients' size, as for any layout that cannot shrink further.
+    width = max((cols - (ncolumns - 1)) // ncolumns, PANE_MINIMUM)
+    height = max((rows - (nrows - 1)) // nrows, PANE_MINIMUM)
     root = _node(None, Axis.TOP_BOTTOM, max((width + 1) * ncolumns - 1, cols), max((height + 1) * nrows - 1, rows))
     remaining = list(panes)
     for _ in range(nrows):
