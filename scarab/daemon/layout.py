@@ -17,6 +17,12 @@ and the most-recently-active tie-break, zoom, the pane list order, which pane be
 `screen-redraw.c` (which border cells are highlighted for the active pane). tests/test_layout.py
 compares the results with a real tmux server. Not modelled: `pane-border-status` lines (Scarab has
 no pane status lines), so no cell is taken for them.
+
+Where Scarab deliberately differs: a refused split or layout string leaves a zoomed window zoomed
+(tmux unzooms before it finds the error); percentages over 100 and sizes over WINDOW_MAXIMUM are
+refused rather than clamped; a layout string with an empty pane is refused; and three inputs on which
+a tmux 3.3a server dies or spins forever get a sound result instead (see `split`, `_spread_fits`,
+`_tiled`).
 """
 
 from __future__ import annotations
