@@ -5,26 +5,32 @@ case, one window per case, sized by `resize-window` (window-size manual: the siz
 give, no status line involved). Each case is a sequence of operations, random from a seed or picked
 by hand; after every operation each pane's left/top/width/height, the pane order, the active pane,
 the zoom flag, the window size and `#{window_layout}` must equal the model's.
-`make test` runs a fixed set of seeds; `make stress` runs many more.
+`make test` runs a fixed set of seeds; `make stress` runs many more. The borders (which cells, and which
+are in the active colour) are compared with what a real tmux client attached in a pty draws.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import random
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
+import termios
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from scarab.daemon.emulator import Emulator
 from scarab.daemon.layout import PRESETS, Axis, Direction, Layout, _spread_fits
 from scarab.errors import BadRequest
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -403,3 +409,99 @@ def test_many_random_sequences_match_tmux(tmux: Tmux) -> None:
     compared = sum(random_case(tmux, 1000 + seed, 80) for seed in range(seeds))
     print(f"layout oracle: {compared} operations over {seeds} sequences matched tmux")
     assert compared >= seeds * 80
+
+
+class Attached:
+    """A real tmux client attached in a pty, its output fed to Scarab's emulator to read the borders."""
+
+    def __init__(self, tmux: Tmux, session: str, cols: int, rows: int) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        env.pop("TMUX", None)
+        self.process = subprocess.Popen(
+            ["tmux", "-S", tmux.socket, "attach-session", "-t", session],
+            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+        )  # fmt: skip
+        os.close(slave)
+        os.set_blocking(self.master, False)
+        self.emulator = Emulator(cols, rows)
+        self.cols, self.rows = cols, rows
+
+    def cells(self) -> dict[tuple[int, int], bool]:
+        """Every non-blank cell on screen: whether it is drawn in the active border colour (green)."""
+        with contextlib.suppress(BlockingIOError):
+            while data := os.read(self.master, 65536):
+                self.emulator.feed(data)
+        out: dict[tuple[int, int], bool] = {}
+        for y in range(self.rows):
+            line = self.emulator.row(y)
+            x = 0
+            for count, style in line.runs:
+                for char in line.text[x : x + count]:
+                    if char != " ":
+                        out[(x, y)] = style.fg == 2
+                    x += 1
+        return out
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+        os.close(self.master)
+
+
+def expected_cells(layout: Layout) -> dict[tuple[int, int], bool]:
+    out: dict[tuple[int, int], bool] = {}
+    for border in layout.borders():
+        for i in range(border.length):
+            out[(border.x, border.y + i) if border.vertical else (border.x + i, border.y)] = border.active
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_borders_and_their_highlight_match_what_tmux_draws(tmux: Tmux) -> None:
+    cols, rows = 50, 16
+    ((ok, out),) = tmux.run([f"new-session -d -s borders -x {cols} -y {rows} 'exec cat'"])
+    assert ok, out
+    client = Attached(tmux, "borders", cols, rows)
+    try:
+        five = [(0, Axis.TOP_BOTTOM), (0, Axis.LEFT_RIGHT), (1, Axis.LEFT_RIGHT), (2, Axis.TOP_BOTTOM)]
+        cases: list[tuple[list[tuple[int, Axis]], str]] = [
+            ([(0, Axis.LEFT_RIGHT)], ""),  # two side by side: half of the line is lit
+            ([(0, Axis.TOP_BOTTOM)], ""),  # two stacked
+            ([(0, Axis.LEFT_RIGHT)], "even-vertical"),  # side by side, then stacked by a preset
+            ([(0, Axis.LEFT_RIGHT), (1, Axis.TOP_BOTTOM)], ""),
+            (five, ""),
+            *((five, preset) for preset in PRESETS),
+        ]
+        compared = 0
+        for splits, preset in cases:
+            tmux.run(["kill-pane -a -t borders"])
+            ((_, pane),) = tmux.run(["display-message -t borders -p '#{pane_id}'"])
+            layout = Layout(int(pane.strip()[1:]), cols, rows)
+            for index, axis in splits:
+                target = layout.panes[index]
+                flag = "-h" if axis is Axis.LEFT_RIGHT else "-v"
+                ((ok, new),) = tmux.run([f"split-window -t %{target} {flag} -P -F '#{{pane_id}}' ''"])
+                assert ok, new
+                layout.split(target, axis, int(new.strip()[1:]))
+            if preset:
+                layout.select_preset(preset)
+                tmux.run([f"select-layout -t borders {preset}"])
+            for pane in layout.panes:
+                layout.select(pane)
+                tmux.run([f"select-pane -t %{pane}"])
+                want = expected_cells(layout)
+                try:
+                    wait_for(lambda want=want: client.cells() == want, timeout=10)  # type: ignore[misc]
+                except AssertionError:
+                    got = client.cells()
+                    raise AssertionError(
+                        f"{layout.to_string()} active %{pane}: only tmux {sorted(set(got.items()) - set(want.items()))}"
+                        f", only scarab {sorted(set(want.items()) - set(got.items()))}"
+                    ) from None
+                compared += 1
+        assert compared == 2 + 2 + 2 + 3 + 5 + 5 * len(PRESETS)
+    finally:
+        client.close()
+        tmux.run(["kill-session -t borders"])
