@@ -388,8 +388,12 @@ def _daemon_fork(paths: Paths) -> int:
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    reply: p.Captured = _call(p.Capture(target=args.target, scrollback=args.scrollback, ansi=args.ansi))
-    sys.stdout.write(reply.text)
+    async def capture(client: Client) -> None:
+        # Page by page: a 40 MB scrollback never sits whole in this process.
+        async for text in client.capture(args.target, args.scrollback, args.ansi):
+            sys.stdout.write(text)
+
+    asyncio.run(_with_client(capture))
     return 0
 
 

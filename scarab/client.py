@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from scarab import protocol as p
@@ -52,7 +53,7 @@ class Client:
         self.daemon_pid = daemon_pid
         self.proc = proc  # the ssh process carrying this connection, if remote
         self.events: asyncio.Queue[p.Message | None] = asyncio.Queue()
-        self._waiting: deque[asyncio.Future[p.Message]] = deque()
+        self._waiting: deque[asyncio.Queue[p.Message | None]] = deque()
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -131,7 +132,9 @@ class Client:
                 elif isinstance(msg, p.Kicked):
                     self.events.put_nowait(msg)
                 elif self._waiting:
-                    self._waiting.popleft().set_result(msg)
+                    self._waiting[0].put_nowait(msg)
+                    if not (isinstance(msg, p.Captured) and msg.more):
+                        self._waiting.popleft()  # the request's last (often only) reply
                 elif isinstance(msg, p.Error):
                     # An unsolicited error precedes the daemon closing this connection.
                     self.events.put_nowait(msg)
@@ -139,9 +142,7 @@ class Client:
             pass
         finally:
             while self._waiting:
-                fut = self._waiting.popleft()
-                if not fut.done():
-                    fut.set_exception(DaemonUnreachable("the connection to the daemon was lost"))
+                self._waiting.popleft().put_nowait(None)  # the connection was lost
             self.events.put_nowait(None)
 
     def send(self, msg: p.Message) -> None:
@@ -149,15 +150,29 @@ class Client:
         self.channel.send_nowait(msg)
 
     async def request(self, msg: p.Message) -> p.Message:
+        return _checked(await (await self._ask(msg)).get())
+
+    async def capture(self, target: str, scrollback: bool = False, ansi: bool = False) -> AsyncIterator[str]:
+        """A capture's text, page by page (a big scrollback arrives as many bounded pages)."""
+        replies = await self._ask(p.Capture(target=target, scrollback=scrollback, ansi=ansi))
+        while True:
+            reply = _checked(await replies.get())
+            assert isinstance(reply, p.Captured)
+            yield reply.text
+            if not reply.more:
+                return
+
+    async def capture_text(self, target: str, scrollback: bool = False, ansi: bool = False) -> str:
+        return "".join([page async for page in self.capture(target, scrollback, ansi)])
+
+    async def _ask(self, msg: p.Message) -> asyncio.Queue[p.Message | None]:
+        """Send a request; its replies (one, or the pages of a capture) arrive in the queue."""
         if self._reader.done():
             raise DaemonUnreachable("the connection to the daemon was lost")
-        fut: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
-        self._waiting.append(fut)
+        replies: asyncio.Queue[p.Message | None] = asyncio.Queue()
+        self._waiting.append(replies)
         await self.channel.send(msg)
-        reply = await fut
-        if isinstance(reply, p.Error):
-            raise error_from_code(reply.code, reply.message)
-        return reply
+        return replies
 
     async def close(self) -> None:
         self._reader.cancel()
@@ -169,3 +184,11 @@ class Client:
                 self.proc.terminate()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 5)
+
+
+def _checked(reply: p.Message | None) -> p.Message:
+    if reply is None:
+        raise DaemonUnreachable("the connection to the daemon was lost")
+    if isinstance(reply, p.Error):
+        raise error_from_code(reply.code, reply.message)
+    return reply

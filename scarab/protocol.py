@@ -29,9 +29,9 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
-# Large enough for a full 10,000-line capture with colours; anything bigger is hostile.
+# Anything bigger is hostile: replies that can be large (captures, snapshots) travel as bounded pages.
 MAX_FRAME = 32 * 1024 * 1024
 # Rows per History reply: a page of a tall view, small enough to travel in a few milliseconds.
 MAX_HISTORY_ROWS = 1000
@@ -202,6 +202,8 @@ class SessionRename(Message):
 
 @_value
 class Capture(Message):
+    """Answered by `Captured` pages: every page but the last has `more` set."""
+
     TAG = 16
     target: str
     scrollback: bool = False
@@ -328,8 +330,11 @@ class Error(Message):
 
 @_value
 class Captured(Message):
+    """One page of a capture (at most ~512 KB of text); `more`: further pages follow."""
+
     TAG = 37
     text: str
+    more: bool = False
 
 
 @_value
@@ -455,25 +460,52 @@ class HostResize(Message):
 
 @_value
 class HostCapture(Message):
+    """Page 0 takes the rows and answers the first `Captured` page; page N the next one of them."""
+
     TAG = 53
     scrollback: bool
     ansi: bool
+    page: int = 0
 
 
 @_value
 class HostSnapshot(Message):
-    """Ask the host for what resurrection needs: cwd, screen and scrollback as ANSI lines."""
+    """Ask the host for the visible part of what resurrection needs; history follows by pages."""
 
     TAG = 54
 
 
 @_value
 class Snapshot(Message):
-    """What resurrection needs. `data` is msgpack `{screen, scrollback, cursor, cwd}` (lists of ANSI
-    lines), packed by the host so the daemon stores it without unpacking 10,000 lines on its loop."""
+    """`data`: msgpack `{v, cols, rows, cursor, cwd, screen: {rows, styles}}` (the frame row
+    encoding), packed by the host so the daemon stores it without unpacking. History rows have
+    stable indexes (rows ever pushed): `first` is the oldest kept, `total` one past the newest."""
 
     TAG = 55
     cwd: str
+    data: bytes
+    first: int = 0
+    total: int = 0
+
+
+@_value
+class HostSaveRows(Message):
+    """History rows [start, stop) by stable index, for a snapshot; answered by one bounded `SaveRows`."""
+
+    TAG = 62
+    start: int
+    stop: int
+
+
+@_value
+class SaveRows(Message):
+    """History rows [start, stop) as msgpack `{rows, styles}`, packed by the host for the daemon to store
+    without unpacking; fewer than asked when the page is full (PAGE_CELLS), starting later when
+    older rows already fell off the scrollback."""
+
+    TAG = 63
+    start: int
+    stop: int
     data: bytes
 
 
@@ -567,6 +599,8 @@ MESSAGES: dict[int, type[Message]] = {
         ChildExited,
         HostClearHistory,
         HostHistory,
+        HostSaveRows,
+        SaveRows,
     )
 }
 

@@ -3,16 +3,20 @@ waited for and reported; only a host that is verifiably gone is replaced. Real p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from scarab import protocol as p
+from scarab.client import Client
 from scarab.daemon.hostlink import host_gone, process_start
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
@@ -112,3 +116,149 @@ def test_a_reused_pid_is_neither_killed_nor_taken_for_the_host(scarab: ScarabEnv
             assert stranger.poll() is None, "the daemon killed a process that reused the host's pid"
         finally:
             stranger.kill()
+
+
+# -- big screens: replies over MAX_FRAME are paged, never taken for a dead host -----------------
+
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz012345678"
+
+
+def plain_generator(count: int) -> str:
+    """A program printing `count` numbered lines of 81 characters, then GEN-DONE."""
+    return (
+        "import sys\n"
+        "w = sys.stdout.buffer.write\n"
+        f"tail = b' {ALPHABET}\\r\\n'\n"
+        f"for i in range({count}):\n"
+        "    w(b'%07d' % i + tail)\n"
+        "w(b'GEN-DONE\\r\\n')\n"
+    )
+
+
+def big_session(env: ScarabEnv, name: str, generator: str, scrollback: int, timeout: float) -> dict[str, object]:
+    env.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    env.paths.config_file.write_text(f"scrollback = {scrollback}\n")
+    script = env.root / f"{name}.py"
+    script.write_text(generator)
+    env.ok("new", "-d", "-s", name, "-x", "200", "-y", "50", "--", "sh")
+    env.ok("send", name, f"clear; {sys.executable} {script}", "Enter")  # typed: a restored shell does not rerun it
+    wait_for(lambda: "GEN-DONE" in env.capture(name), timeout=timeout, interval=0.5, what="the output to be parsed")
+    return env.session(name)
+
+
+def saved_range(env: ScarabEnv, session_id: str) -> tuple[int, int]:
+    with contextlib.closing(env.db()) as conn:
+        row = conn.execute("SELECT hist_first, hist_upto FROM snapshots WHERE session_id = ?", (session_id,)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def check_big_scrollback(env: ScarabEnv, count: int, parse_timeout: float) -> None:
+    """Capture (paged), snapshot (paged, appended) and restore of a session with `count` lines of history."""
+    before = big_session(env, "big", plain_generator(count), count + 1000, timeout=parse_timeout)
+    host, child = before["host_pid"], before["child_pid"]
+    started = time.monotonic()
+    out = env.run("capture", "big", "--scrollback", timeout=300)
+    took = time.monotonic() - started
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    first = lines.index("0000000 " + ALPHABET)
+    assert lines[first + count - 1] == f"{count - 1:07d} " + ALPHABET and lines[first + count] == "GEN-DONE"
+    print(f"capture --scrollback of {count} lines: {len(out.stdout) / 1e6:.1f} MB in {took:.2f} s")
+    ansi = env.run("capture", "big", "--scrollback", "--ansi", timeout=300)
+    assert ansi.returncode == 0 and ansi.stdout.count("\n") == out.stdout.count("\n")
+    # The whole history reaches the database (paged, appended), and the host lives on.
+    # All but the last screenful (50 rows) of the output is history.
+    wait_for(lambda: saved_range(env, str(before["id"]))[1] >= count - 48, timeout=120, what="the history saved")
+    assert pid_alive(host) and pid_alive(child)
+    assert (env.session("big")["host_pid"], env.session("big")["child_pid"]) == (host, child)
+    # A reboot: the restored session shows it all again, well within the host's ready timeout.
+    os.kill(host, signal.SIGKILL)
+    os.kill(child, signal.SIGKILL)
+    started = time.monotonic()
+    wait_for(lambda: env.session("big")["host_pid"] != host, timeout=30, what="the session to be restored")
+    wait_for(lambda: env.session("big")["state"] == "running", timeout=30, what="the restored host to run")
+    print(f"restored in {time.monotonic() - started:.2f} s")
+    restored = env.capture("big", "--scrollback").splitlines()
+    assert restored[restored.index("0000000 " + ALPHABET) + count] == "GEN-DONE"
+    assert any(line.startswith("[scarab: restored") for line in restored)
+
+
+@pytest.mark.timeout(300)
+def test_big_scrollback_is_paged_saved_and_restored(scarab: ScarabEnv) -> None:
+    check_big_scrollback(scarab, 40_000, parse_timeout=120)
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(900)
+def test_36mb_scrollback_over_max_frame(scarab: ScarabEnv) -> None:
+    """440,000 lines: 36 MB, more than MAX_FRAME as one capture or one snapshot."""
+    check_big_scrollback(scarab, 440_000, parse_timeout=600)
+
+
+# -- snapshots write what changed, and never hold up a keystroke --------------------------------
+
+
+def daemon_bytes_written(env: ScarabEnv) -> int:
+    daemon = env.daemon_pid()
+    assert daemon
+    for line in Path(f"/proc/{daemon}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/PID/io")
+
+
+def saved_screen(env: ScarabEnv, session_id: str) -> bytes:
+    with contextlib.closing(env.db()) as conn:
+        row = conn.execute("SELECT data FROM snapshots WHERE session_id = ?", (session_id,)).fetchone()
+    return bytes(row[0]) if row else b""
+
+
+def type_and_measure(env: ScarabEnv, name: str, seconds: float) -> tuple[list[float], int, int]:
+    """Type into an attached client for `seconds` (snapshots are taken every 0.2 s meanwhile):
+    echo latencies (ms), snapshots seen saved, and bytes the daemon wrote."""
+    session_id = str(env.session(name)["id"])
+
+    async def scenario() -> tuple[list[float], int]:
+        client = await Client.connect(env.paths)
+        try:
+            await client.request(p.SessionAttach(target=name))
+            samples: list[float] = []
+            saves = 0
+            last = saved_screen(env, session_id)
+            deadline = time.monotonic() + seconds
+            i = 0
+            while time.monotonic() < deadline:
+                i += 1
+                token = f"k{i}q"
+                started = time.perf_counter()
+                client.send(p.Input(target=name, data=f"echo {token}\r".encode()))
+                while True:
+                    msg = await asyncio.wait_for(client.events.get(), 10)
+                    if isinstance(msg, p.Frame) and any(f"echo {token}" in text for _y, text, _r in msg.lines):
+                        break
+                samples.append((time.perf_counter() - started) * 1000)
+                await asyncio.sleep(0.05)
+                now = saved_screen(env, session_id)
+                saves += int(now != last)
+                last = now
+            return samples, saves
+        finally:
+            await client.close()
+
+    written = daemon_bytes_written(env)
+    samples, saves = asyncio.run(asyncio.wait_for(scenario(), seconds + 60))
+    return samples, saves, daemon_bytes_written(env) - written
+
+
+@pytest.mark.timeout(300)
+def test_snapshots_append_history_instead_of_rewriting_it(scarab: ScarabEnv) -> None:
+    """10,000 lines of history (0.8 MB) saved once; typing afterwards writes screens and new rows only."""
+    session = big_session(scarab, "big", plain_generator(10_000), 10_000, timeout=120)
+    wait_for(lambda: saved_range(scarab, str(session["id"]))[1] >= 9_950, timeout=60, what="the history saved")
+    samples, saves, written = type_and_measure(scarab, "big", 3.0)
+    print(f"{saves} snapshots, {written / 1e3:.0f} KB written by the daemon, echo max {max(samples):.0f} ms")
+    assert saves >= 3, "snapshots were meant to be taken while typing"
+    assert written < 150_000 * saves, f"{written} bytes written for {saves} snapshots: history rewritten?"
+    expected = 9_950 + len(samples)  # each command and its output scroll one more row each into history
+    wait_for(lambda: saved_range(scarab, str(session["id"]))[1] >= expected, what="the new rows saved")

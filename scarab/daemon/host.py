@@ -17,8 +17,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 
 import msgpack
 
@@ -26,9 +25,10 @@ from scarab import protocol as p
 from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
+from scarab.daemon.screens import capture_pages, history_page, restore, snapshot_head
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import set_process_name, set_process_title
-from scarab.styles import Line, Style, line_to_ansi
+from scarab.styles import Line, Style
 
 __all__ = ["HostConfig", "SessionHost", "encode_frame", "encode_rows", "main"]
 
@@ -94,6 +94,9 @@ class SessionHost:
         else:
             self.emu = blank
             blank.take(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
+        # The capture being paged out (HostCapture page 0 takes the rows) and its next page.
+        self.capture: Iterator[str] | None = None
+        self.capture_ahead: str | None = None
         self.child: Child | None = None
         self.exit_status: int | None = None
         self.daemon: FrameConn | None = None
@@ -219,15 +222,22 @@ class SessionHost:
         )
 
     def snapshot(self) -> p.Snapshot:
-        x, y, _visible, _shape = self.emu.cursor
+        """The screen now, and the stable index range of the history (the daemon pages through it)."""
         cwd = self.info().cwd
-        data = {
-            "screen": [line_to_ansi(line) for line in self.emu.screen_lines()],
-            "scrollback": [line_to_ansi(line) for line in self.emu.history],
-            "cursor": [x, y],
-            "cwd": cwd,
-        }
-        return p.Snapshot(cwd=cwd, data=msgpack.packb(data, use_bin_type=True))
+        data = snapshot_head(self.emu, cwd)
+        total = self.emu.history_total
+        return p.Snapshot(cwd=cwd, data=data, first=total - len(self.emu.history), total=total)
+
+    def capture_page(self, scrollback: bool, ansi: bool, page: int) -> p.Captured:
+        """Page 0 takes the rows (a consistent moment); each call builds one bounded page of text."""
+        if page == 0:
+            self.capture = capture_pages(self.emu, scrollback, ansi)
+            self.capture_ahead = next(self.capture, "")
+        text = self.capture_ahead or ""
+        self.capture_ahead = None if self.capture is None else next(self.capture, None)
+        if self.capture_ahead is None:
+            self.capture = None
+        return p.Captured(text=text, more=self.capture_ahead is not None)
 
     def history(self, start: int, count: int) -> p.History:
         first, rows = self.emu.history_rows(start, min(count, p.MAX_HISTORY_ROWS))
@@ -294,10 +304,13 @@ class SessionHost:
             case p.HostClearHistory():
                 self.emu.clear_history()
                 conn.send(p.Ok())
-            case p.HostCapture(scrollback=scrollback, ansi=ansi):
-                conn.send(p.Captured(text=self.emu.capture(scrollback, ansi)))
+            case p.HostCapture(scrollback=scrollback, ansi=ansi, page=page):
+                conn.send(self.capture_page(scrollback, ansi, page))
             case p.HostSnapshot():
                 conn.send(self.snapshot())
+            case p.HostSaveRows(start=start, stop=stop):
+                first, end, data = history_page(self.emu, start, stop)
+                conn.send(p.SaveRows(start=first, stop=end, data=data))
             case p.HostTerminate():
                 conn.send(p.Ok())
                 self.loop.stop()
@@ -322,12 +335,16 @@ class SessionHost:
 
 
 def _load_restore(path: str | None, emu: Emulator) -> None:
+    """The restore file: the snapshot's head, then one `[start, stop, rows]` per history page."""
     if not path:
         return
     try:
-        data = msgpack.unpackb(Path(path).read_bytes(), raw=False)
-        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(data.get("saved_at", time.time())))
-        emu.restore(list(data.get("screen", [])), list(data.get("scrollback", [])), f"[scarab: restored {stamp}]")
+        with open(path, "rb") as f:
+            items = msgpack.Unpacker(f, raw=False, max_buffer_size=p.MAX_FRAME)
+            head = next(items)
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(head.get("saved_at", time.time())))
+            pages = ((int(start), int(stop), bytes(data)) for start, stop, data in items)
+            restore(emu, head, pages, f"[scarab: restored {stamp}]")
     except Exception as exc:  # a damaged snapshot costs the old screen, never the session
         emu.feed(f"[scarab: could not restore the saved screen: {exc}]\r\n".encode())
     finally:

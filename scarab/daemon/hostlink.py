@@ -158,6 +158,8 @@ class HostLink:
         self._on_event = on_event
         self._waiting: deque[asyncio.Future[p.Message]] = deque()
         self.closed = asyncio.Event()
+        # A capture is paged out of the host (HostCapture page 0, 1, ...): one at a time.
+        self.capture_lock = asyncio.Lock()
 
     @classmethod
     async def connect(

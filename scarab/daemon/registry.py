@@ -19,8 +19,9 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import msgpack
@@ -28,7 +29,8 @@ import msgpack
 from scarab import protocol as p
 from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, host_gone, process_start, spawn_host
 from scarab.daemon.pty import default_shell
-from scarab.daemon.store import SessionRecord, Store
+from scarab.daemon.screens import saved_capture
+from scarab.daemon.store import SavedSnapshot, SessionRecord, Store
 from scarab.errors import (
     BadRequest,
     DuplicateName,
@@ -77,6 +79,8 @@ class Session:
     viewers: set[Viewer] = field(default_factory=set)
     resurrected: float = 0.0  # when this daemon last resurrected it (monotonic; 0: never)
     unresponsive: bool = False  # its host is alive but has not answered (busy, stopped, unreachable)
+    saved: SavedSnapshot = field(default_factory=SavedSnapshot)  # what the database holds of its history
+    saving: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def just_resurrected(self) -> bool:
         """Ended within MIN_LIFETIME of a resurrection: doing it again would loop."""
@@ -206,13 +210,7 @@ class SessionManager:
             raise
         return self.info(session)
 
-    def _spawn_request(self, record: SessionRecord, restore: bytes | None = None) -> SpawnRequest:
-        restore_path = None
-        if restore is not None:
-            restore_path = self.paths.hosts / f"{record.id}.restore"
-            fd = os.open(restore_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(restore)
+    def _spawn_request(self, record: SessionRecord, restore_path: Path | None = None) -> SpawnRequest:
         return SpawnRequest(
             session_id=record.id,
             name=record.name,
@@ -234,9 +232,9 @@ class SessionManager:
     async def restore_sessions(self) -> None:
         """At daemon start: adopt every live host, resurrect the sessions whose host is gone.
 
-        Hosts are reached in the background; this returns once they all answered or
-        UNRESPONSIVE_AFTER passed, so a busy or stopped host never holds up the daemon (it is
-        listed as unresponsive and adopted when it answers)."""
+        Returns once each host is adopted, or restored when gone, or found not answering for
+        UNRESPONSIVE_AFTER: a busy or stopped host never holds up the daemon (it is listed as
+        unresponsive and adopted in the background when it answers)."""
         records = {r.id: r for r in self.store.sessions()}
         # Hosts with no row (a database moved aside, a crash mid-create) are adopted too.
         for sock in sorted(self.paths.hosts.glob("*.sock")):
@@ -257,15 +255,21 @@ class SessionManager:
                     rows=info.rows, cwd=info.cwd, host_pid=info.host_pid, child_pid=info.child_pid,
                     host_start=process_start(info.host_pid),
                 )  # fmt: skip
-        reaching = []
+        reaching: dict[asyncio.Task[None], Session] = {}
         for record in records.values():
             session = Session(record.with_(attached=0))
+            saved = self.store.snapshot(record.id)
+            if saved is not None:
+                session.saved = saved[2]
             self.sessions[record.id] = session
             self.store.put(session.record)
             if record.state != "exited":
-                reaching.append(self._spawn(self._reach(session)))
-        if reaching:
-            await asyncio.wait(reaching, timeout=UNRESPONSIVE_AFTER)
+                reaching[self._spawn(self._reach(session))] = session
+        # Serve once every host is adopted or restored, except those that do not answer.
+        pending = set(reaching)
+        while pending:
+            _done, pending = await asyncio.wait(pending, timeout=RECHECK)
+            pending = {task for task in pending if not reaching[task].unresponsive}
 
     async def _reach(self, session: Session) -> None:
         """Connect to the session's host however long it takes; resurrect only if it is gone.
@@ -369,13 +373,18 @@ class SessionManager:
         saved = self.store.snapshot(record.id)
         restore = None
         if saved is not None:
-            saved_at, blob = saved
-            with contextlib.suppress(Exception):
-                data = msgpack.unpackb(blob, raw=False)
-                data["saved_at"] = saved_at
-                restore = msgpack.packb(data, use_bin_type=True)
-                if data.get("cwd") and os.path.isdir(data["cwd"]):
-                    record = record.with_(cwd=data["cwd"])
+            saved_at, blob, state = saved
+            try:
+                head = msgpack.unpackb(blob, raw=False)  # one screenful (or an older Scarab's snapshot)
+                head.update(saved_at=saved_at, first=state.first, upto=state.upto)
+                if head.get("cwd") and os.path.isdir(head["cwd"]):
+                    record = record.with_(cwd=head["cwd"])
+                restore = self.paths.hosts / f"{record.id}.restore"
+                packed = msgpack.packb(head, use_bin_type=True)
+                await self.store.snapshots.write_restore(record.id, state, packed, restore)
+            except Exception as exc:  # a damaged snapshot costs the old screen, never the session
+                _log(f"session {record.name!r}: its saved screen could not be read ({exc}); starting without it")
+                restore = None
         host_pid, child_pid = await spawn_host(self._spawn_request(record, restore), self.zygote)
         session.record = record.with_(
             host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid), state="running"
@@ -438,16 +447,30 @@ class SessionManager:
             )
 
     async def _save_snapshot(self, session: Session) -> None:
+        """The screen (rewritten) and the history rows new since the last save (appended by stable
+        index, page by page: each page one short request, so the host keeps echoing in between)."""
         if session.snapshot_due is not None:
             session.snapshot_due.cancel()
             session.snapshot_due = None
-        host = session.host
-        if host is None or session.record.id not in self.sessions:
-            return
-        snap = await host.request(p.HostSnapshot())
-        if not isinstance(snap, p.Snapshot):
-            return
-        await self.store.snapshots.save(session.record.id, snap.data)
+        async with session.saving:
+            host = session.host
+            if host is None or session.record.id not in self.sessions:
+                return
+            snap = await host.request(p.HostSnapshot())
+            if not isinstance(snap, p.Snapshot):
+                return
+            sid = session.record.id
+            epoch = f"{session.record.host_pid}:{session.record.host_start}"
+            saved = session.saved if session.saved.epoch == epoch else SavedSnapshot(epoch, snap.first, snap.first)
+            start = max(saved.upto, snap.first)
+            while start < snap.total:
+                page = await host.request(p.HostSaveRows(start=start, stop=snap.total))
+                if not isinstance(page, p.SaveRows) or page.stop <= page.start:
+                    break
+                await self.store.snapshots.append_history(sid, epoch, page.start, page.stop, page.data)
+                start = page.stop
+            session.saved = SavedSnapshot(epoch, snap.first, max(start, snap.first))
+            await self.store.snapshots.save(sid, snap.data, session.saved)
         if snap.cwd and snap.cwd != session.record.cwd:
             session.record = session.record.with_(cwd=snap.cwd)
             self.store.put(session.record)
@@ -593,27 +616,43 @@ class SessionManager:
     async def clear_history(self, target: str) -> None:
         await self._host(self.get_session(target)).request(p.HostClearHistory())
 
-    async def capture(self, target: str, scrollback: bool, ansi: bool) -> str:
+    async def capture(self, target: str, scrollback: bool, ansi: bool) -> AsyncGenerator[str, None]:
+        """The session's text in pages of at most ~512 KB, paged out of the host one request at a time."""
         session = self.get_session(target)
-        if session.host is None:
-            return self._saved_capture(session, scrollback, ansi)
-        reply = await session.host.request(p.HostCapture(scrollback=scrollback, ansi=ansi))
-        if not isinstance(reply, p.Captured):
-            raise HostUnavailable(f"session host answered {type(reply).__name__} to a capture")
-        return reply.text
+        if session.host is None and not session.unresponsive:
+            for text in await self._saved_capture(session, scrollback, ansi):
+                yield text
+            return
+        host = self._host(session)
+        async with host.capture_lock:
+            page = 0
+            while True:
+                reply = await host.request(p.HostCapture(scrollback=scrollback, ansi=ansi, page=page))
+                if not isinstance(reply, p.Captured):
+                    raise HostUnavailable(f"session host answered {type(reply).__name__} to a capture")
+                yield reply.text
+                if not reply.more:
+                    return
+                page += 1
 
-    def _saved_capture(self, session: Session, scrollback: bool, ansi: bool) -> str:
-        """An exited session's last screen, from its snapshot."""
+    async def _saved_capture(self, session: Session, scrollback: bool, ansi: bool) -> list[str]:
+        """An exited (or not yet restored) session's last screen, from its snapshot."""
         saved = self.store.snapshot(session.record.id)
         if saved is None:
-            return ""
-        data = msgpack.unpackb(saved[1], raw=False)
-        lines = (list(data.get("scrollback", [])) if scrollback else []) + list(data.get("screen", []))
-        if not ansi:
-            lines = [re.sub(r"\x1b\[[0-9;:]*m", "", line) for line in lines]
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return "".join(line + "\n" for line in lines)
+            return [""]
+        _saved_at, blob, state = saved
+        head = msgpack.unpackb(blob, raw=False)
+        if head.get("v") is None:  # saved by an older Scarab: ANSI lines
+            lines = (list(head.get("scrollback", [])) if scrollback else []) + list(head.get("screen", []))
+            if not ansi:
+                lines = [re.sub(r"\x1b\[[0-9;:]*m", "", line) for line in lines]
+            while lines and not lines[-1].strip():
+                lines.pop()
+            return ["".join(line + "\n" for line in lines)]
+        head.update(first=state.first, upto=state.upto)
+        pages = await self.store.snapshots.pages(session.record.id, state) if scrollback else []
+        # Rows are decoded and rendered off the event loop: a big history takes a while.
+        return await asyncio.to_thread(saved_capture, head, pages, ansi)
 
     def send_input(self, target: str, data: bytes) -> None:
         self._host(self.get_session(target)).send(p.HostInput(data=data))

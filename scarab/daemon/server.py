@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import IO
 
 from scarab import __version__
@@ -131,7 +131,7 @@ class Daemon:
                 case p.SessionDelete(target=target, force=force):
                     return p.Deleted(session_id=await m.delete_session(target, force))
                 case p.Capture(target=target, scrollback=scrollback, ansi=ansi):
-                    return p.Captured(text=await m.capture(target, scrollback, ansi))
+                    return await self.stream_capture(client, m.capture(target, scrollback, ansi))
                 case p.Input(target=target, data=data, ack=ack):
                     try:
                         m.send_input(target, data)
@@ -171,6 +171,19 @@ class Daemon:
         except Exception as exc:
             traceback.print_exc()
             return p.Error(code="error", message=f"internal error in the daemon: {exc.__class__.__name__}: {exc}")
+
+    @staticmethod
+    async def stream_capture(client: ClientConn, pages: AsyncGenerator[str, None]) -> p.Captured:
+        """Send every page but the last as it comes, waiting for the client to take each one (a
+        capture never piles up in the daemon); the last page is the reply."""
+        async with contextlib.aclosing(pages):
+            text = None
+            async for page in pages:
+                if text is not None:
+                    client.channel.send_nowait(p.Captured(text=text, more=True))
+                    await client.channel.writer.drain()
+                text = page
+        return p.Captured(text=text or "")
 
     def status(self) -> p.Status:
         return p.Status(

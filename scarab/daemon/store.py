@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,11 +20,13 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import msgpack
+
 from scarab.errors import StorageError
 
-__all__ = ["SessionRecord", "Store"]
+__all__ = ["SavedSnapshot", "SessionRecord", "Store"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration is a list of statements (executescript would commit behind our transaction).
 _MIGRATIONS: dict[int, list[str]] = {
@@ -53,6 +56,22 @@ _MIGRATIONS: dict[int, list[str]] = {
     # When the host process started (/proc/PID/stat), so a pid reused by another process is never
     # taken for the host (resurrecting over a live host, or killing a stranger).
     2: ["ALTER TABLE sessions ADD COLUMN host_start INTEGER NOT NULL DEFAULT 0"],
+    # Snapshots in the frame row encoding: `snapshots.data` holds the screen; history is stored in
+    # pages by stable row index, appended as it grows (never rewritten), for the host process
+    # (`epoch`) that numbered them. hist_first/hist_upto: the range the snapshot covers.
+    3: [
+        "ALTER TABLE snapshots ADD COLUMN epoch TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE snapshots ADD COLUMN hist_first INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE snapshots ADD COLUMN hist_upto INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE IF NOT EXISTS history (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            epoch TEXT NOT NULL,
+            row_start INTEGER NOT NULL,
+            row_stop INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (session_id, epoch, row_start)
+        )""",
+    ],
 }
 
 
@@ -94,32 +113,93 @@ def _row_to_record(row: sqlite3.Row) -> SessionRecord:
     return SessionRecord(**values)
 
 
+@dataclass(frozen=True)
+class SavedSnapshot:
+    """Where a session's stored snapshot stands: history pages of host `epoch` cover [first, upto)."""
+
+    epoch: str = ""
+    first: int = 0
+    upto: int = 0
+
+
 class SnapshotWriter:
-    """Snapshots are large and fsync'd: they are written on their own thread with their own
-    connection (a connection belongs to the thread that made it), off the daemon's event loop, so
-    saving a 10,000-line scrollback never delays a keystroke."""
+    """Snapshots are written on their own thread with their own connection (a connection belongs
+    to the thread that made it), off the daemon's event loop, so saving never delays a keystroke.
+
+    A snapshot is its screen (rewritten each time, one screenful) plus history pages appended by
+    stable row index: each save writes only the rows that are new since the last one."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scarab-snapshots")
         self._conn: sqlite3.Connection | None = None
 
-    def _write(self, session_id: str, data: bytes) -> None:
+    def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-        with _storage_tx(self._conn, self.path) as conn:
+        return self._conn
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.wrap_future(self._pool.submit(fn, *args))
+
+    def _append(self, session_id: str, epoch: str, start: int, stop: int, data: bytes) -> None:
+        with _storage_tx(self._db(), self.path) as conn:
             conn.execute(
-                "INSERT INTO snapshots (session_id, saved_at, data) SELECT ?, ?, ? "
-                "WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
-                "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data",
-                (session_id, int(time.time()), data, session_id),
+                "INSERT OR REPLACE INTO history (session_id, epoch, row_start, row_stop, data) SELECT ?, ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+                (session_id, epoch, start, stop, data, session_id),
             )
 
-    async def save(self, session_id: str, data: bytes) -> None:
-        """Store a session's snapshot (skipped if the session was deleted meanwhile)."""
-        await asyncio.wrap_future(self._pool.submit(self._write, session_id, data))
+    async def append_history(self, session_id: str, epoch: str, start: int, stop: int, data: bytes) -> None:
+        """Store one page of history rows [start, stop) (skipped if the session was deleted)."""
+        await self._run(self._append, session_id, epoch, start, stop, data)
+
+    def _save(self, session_id: str, data: bytes, saved: SavedSnapshot) -> None:
+        with _storage_tx(self._db(), self.path) as conn:
+            conn.execute(
+                "INSERT INTO snapshots (session_id, saved_at, data, epoch, hist_first, hist_upto) "
+                "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
+                "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data, "
+                "epoch=excluded.epoch, hist_first=excluded.hist_first, hist_upto=excluded.hist_upto",
+                (session_id, int(time.time()), data, saved.epoch, saved.first, saved.upto, session_id),
+            )
+            # Pages of another host, or of rows that fell off the scrollback, are no longer needed.
+            conn.execute(
+                "DELETE FROM history WHERE session_id = ? AND (epoch != ? OR row_stop <= ?)",
+                (session_id, saved.epoch, saved.first),
+            )
+
+    async def save(self, session_id: str, data: bytes, saved: SavedSnapshot) -> None:
+        """Store a session's screen and the history range its pages now cover (after the pages)."""
+        await self._run(self._save, session_id, data, saved)
+
+    def _pages(self, session_id: str, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT row_start, row_stop, data FROM history WHERE session_id = ? AND epoch = ? "
+                "AND row_stop > ? AND row_start < ? ORDER BY row_start",
+                (session_id, saved.epoch, saved.first, saved.upto),
+            )
+            .fetchall()
+        )
+        return [(int(a), int(b), bytes(c)) for a, b, c in rows]
+
+    def _write_restore(self, session_id: str, saved: SavedSnapshot, head: bytes, target: Path) -> None:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(head)
+            for start, stop, data in self._pages(session_id, saved):
+                f.write(msgpack.packb([start, stop, data], use_bin_type=True))
+
+    async def write_restore(self, session_id: str, saved: SavedSnapshot, head: bytes, target: Path) -> None:
+        """The restore file a new host reads: `head`, then `[start, stop, rows]` per history page."""
+        await self._run(self._write_restore, session_id, saved, head, target)
+
+    async def pages(self, session_id: str, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
+        return await self._run(self._pages, session_id, saved)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         def close_conn() -> None:
@@ -217,14 +297,20 @@ class Store:
 
     def delete(self, session_id: str) -> None:
         with self._tx() as conn:
+            conn.execute("DELETE FROM history WHERE session_id = ?", (session_id,))
             conn.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     # -- snapshots --------------------------------------------------------------------------------
 
-    def snapshot(self, session_id: str) -> tuple[int, bytes] | None:
-        row = self.conn.execute("SELECT saved_at, data FROM snapshots WHERE session_id = ?", (session_id,)).fetchone()
-        return (int(row[0]), bytes(row[1])) if row else None
+    def snapshot(self, session_id: str) -> tuple[int, bytes, SavedSnapshot] | None:
+        """When the screen was saved, the screen (a msgpack head), and the history range stored."""
+        row = self.conn.execute(
+            "SELECT saved_at, data, epoch, hist_first, hist_upto FROM snapshots WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if not row:
+            return None
+        return int(row[0]), bytes(row[1]), SavedSnapshot(str(row[2]), int(row[3]), int(row[4]))
 
 
 @contextlib.contextmanager

@@ -79,6 +79,7 @@ def _rehearse(tmp: str, deadline: float) -> None:
             p.HostRedraw(),
             p.HostCapture(scrollback=True, ansi=True),
             p.HostSnapshot(),
+            p.HostSaveRows(start=0, stop=10),
             p.HostInput(data="日本 \x1b[A\r".encode()),
         ]
         daemon.sendall(b"".join(p.encode(msg) for msg in requests))

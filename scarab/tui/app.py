@@ -304,9 +304,7 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def preview(self, session_id: str) -> str:
         if self.client is None:
             return ""
-        reply = await self.client.request(p.Capture(target=session_id, scrollback=False, ansi=True))
-        assert isinstance(reply, p.Captured)
-        return reply.text
+        return await self.client.capture_text(session_id, scrollback=False, ansi=True)
 
     @work(group="dialogs")
     async def open_picker(self) -> None:
@@ -377,9 +375,8 @@ class ScarabApp(App[str], inherit_bindings=False):
             return
         from scarab.tui.dialogs import ScrollbackScreen
 
-        reply = await self.client.request(p.Capture(target=self.session.id, scrollback=True, ansi=True))
-        assert isinstance(reply, p.Captured)
-        self.push_screen(ScrollbackScreen(reply.text, self.session.name))
+        text = await self.client.capture_text(self.session.id, scrollback=True, ansi=True)
+        self.push_screen(ScrollbackScreen(text, self.session.name))
 
 
 def run_app(
