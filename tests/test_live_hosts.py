@@ -262,3 +262,37 @@ def test_snapshots_append_history_instead_of_rewriting_it(scarab: ScarabEnv) -> 
     assert written < 150_000 * saves, f"{written} bytes written for {saves} snapshots: history rewritten?"
     expected = 9_950 + len(samples)  # each command and its output scroll one more row each into history
     wait_for(lambda: saved_range(scarab, str(session["id"]))[1] >= expected, what="the new rows saved")
+
+
+@pytest.mark.timeout(300)
+def test_a_host_parsing_slow_bytes_keeps_answering(scarab: ScarabEnv) -> None:
+    """8 KB of REP (`ESC[9999b`) at 200x50 is seconds of parsing: the host parses it in slices and
+    answers the daemon between them (captures, a new daemon's adoption), never stalls for the lot."""
+    script = scarab.root / "rep.py"
+    script.write_text("import sys\nsys.stdout.buffer.write(b'x' + b'\\x1b[9999b' * 1000 + b'\\r\\nREP-DONE\\r\\n')\n")
+    scarab.ok("new", "-d", "-s", "rep", "-x", "200", "-y", "50", "--", "sh")
+    host = scarab.session("rep")["host_pid"]
+
+    async def capture_times() -> list[float]:
+        client = await Client.connect(scarab.paths)
+        try:
+            client.send(p.Input(target="rep", data=f"{sys.executable} {script}\r".encode()))
+            times = []
+            for _ in range(8):
+                started = time.monotonic()
+                text = await client.capture_text("rep")
+                times.append(time.monotonic() - started)
+                if "REP-DONE" in text:
+                    break
+                await asyncio.sleep(0.2)
+            return times
+        finally:
+            await client.close()
+
+    times = asyncio.run(asyncio.wait_for(capture_times(), 120))
+    print("captures answered in", [f"{t:.2f}" for t in times])
+    assert max(times) < 2.0, f"the host stalled for {max(times):.1f} s while parsing"
+    stop_daemon_hard(scarab)
+    # A new daemon adopts the same host while it is still busy.
+    wait_for(lambda: scarab.session("rep")["state"] == "running", timeout=10, what="the busy host to be adopted")
+    assert scarab.session("rep")["host_pid"] == host and pid_alive(host)

@@ -37,6 +37,13 @@ FRAME_INTERVAL = 1 / 60
 SMALL_OUTPUT = 512  # bytes: below this a frame goes out at once, whatever the frame rate
 READ_SIZE = 65536
 MAX_BATCH = 256 * 1024
+# Parsing runs for at most about this long per turn of the loop; between turns the daemon's
+# messages and keystrokes are handled. Each batch read from the PTY is parsed in slices that start
+# at MIN_SLICE bytes and double while they stay quick (a flood of plain text reaches 256 KB slices
+# within a dozen), and shrink when one was slow: bytes that are slow to parse (REP, erase on a
+# huge screen) never keep the host from answering.
+PARSE_BUDGET = 0.02
+MIN_SLICE = 64
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
 
@@ -107,6 +114,9 @@ class SessionHost:
         self.flush_timer: Timer | None = None
         self.last_flush = 0.0
         self.pending_output = 0  # bytes parsed since the last frame
+        self.unparsed = bytearray()  # read from the PTY, not parsed yet (the PTY is not read meanwhile)
+        self.slice = MIN_SLICE
+        self.output_ended = False
         self.reap_deadline = 0.0
 
     # -- PTY side ---------------------------------------------------------------------------------
@@ -122,19 +132,44 @@ class SessionHost:
         if data is None:
             return
         if not data:
-            self.on_child_gone()
-            return
+            self.output_ended = True
         # Under a flood the PTY hands out ~4 KB per read; parsing a bigger batch at once lets the
-        # emulator skip rows that would scroll straight out of scrollback. Bounded, so keystrokes
-        # waiting on the loop are written within a few tens of milliseconds.
-        while len(data) < MAX_BATCH:
+        # emulator skip rows that would scroll straight out of scrollback.
+        while data and len(data) < MAX_BATCH:
             more = self.child.read(READ_SIZE)
             if not more:
                 break
             data += more
-        self.emu.feed(data)
-        self.pending_output += len(data)
+        self.unparsed += data
+        self.slice = MIN_SLICE
+        # Until this is parsed the PTY is left unread: the child waits, as it would for a terminal.
+        self.loop.remove_reader(self.child.fd)
+        self.parse()
+
+    def parse(self) -> None:
+        """Parse for at most PARSE_BUDGET, then give the loop back (keystrokes and the daemon first)."""
+        assert self.child is not None
+        deadline = time.monotonic() + PARSE_BUDGET
+        while self.unparsed:
+            chunk = bytes(self.unparsed[: self.slice])
+            del self.unparsed[: len(chunk)]
+            started = time.monotonic()
+            self.emu.feed(chunk)
+            took = time.monotonic() - started
+            self.pending_output += len(chunk)
+            if took > 2 * PARSE_BUDGET:
+                self.slice = max(MIN_SLICE, self.slice // 4)
+            elif took < PARSE_BUDGET / 2:
+                self.slice = min(MAX_BATCH, self.slice * 2)
+            if time.monotonic() >= deadline:
+                break
         self.schedule_flush()
+        if self.unparsed:
+            self.loop.call_later(0, self.parse)
+        elif self.output_ended:
+            self.on_child_gone()
+        else:
+            self.loop.add_reader(self.child.fd, self.on_output)
 
     def on_child_gone(self) -> None:
         assert self.child is not None
