@@ -296,3 +296,52 @@ def test_a_host_parsing_slow_bytes_keeps_answering(scarab: ScarabEnv) -> None:
     # A new daemon adopts the same host while it is still busy.
     wait_for(lambda: scarab.session("rep")["state"] == "running", timeout=10, what="the busy host to be adopted")
     assert scarab.session("rep")["host_pid"] == host and pid_alive(host)
+
+
+def truecolour_generator(count: int) -> str:
+    """`count` rows of 200 characters, each in its own 24-bit colour (~3.7 KB of output per row)."""
+    return (
+        "import sys\n"
+        "w = sys.stdout.buffer.write\n"
+        f"for y in range({count}):\n"
+        "    cells = (f'\\x1b[38;2;{(x * 7 + y) % 256};{y * 3 % 256};{x * y % 256}m{chr(33 + (x + y) % 90)}'"
+        " for x in range(200))\n"
+        "    w(''.join(cells).encode() + b'\\x1b[0m\\r\\n')\n"
+        "w(b'GEN-DONE\\r\\n')\n"
+    )
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(1800)
+def test_37mb_of_truecolour_is_captured_saved_and_typing_stays_smooth(scarab: ScarabEnv) -> None:
+    """Issue 11's case: 37 MB of per-character 24-bit colour at 200x50. `capture --scrollback --ansi`
+    works and the session lives; its snapshot is saved in pages and restores fast; typing while
+    snapshots are taken never waits on one, and each snapshot writes only what changed."""
+    count = 10_000
+    before = big_session(scarab, "tc", truecolour_generator(count), count, timeout=1500)
+    host, child = before["host_pid"], before["child_pid"]
+    started = time.monotonic()
+    out = scarab.run("capture", "tc", "--scrollback", "--ansi", timeout=600)
+    took = time.monotonic() - started
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.encode()) > p.MAX_FRAME and "GEN-DONE" in out.stdout
+    print(f"capture --scrollback --ansi: {len(out.stdout.encode()) / 1e6:.1f} MB in {took:.2f} s")
+    wait_for(lambda: saved_range(scarab, str(before["id"]))[1] >= count - 48, timeout=300, what="the history saved")
+    with contextlib.closing(scarab.db()) as conn:
+        stored = conn.execute("SELECT sum(length(data)) FROM history").fetchone()[0]
+    print(f"history stored: {stored / 1e6:.1f} MB")
+    samples, saves, written = type_and_measure(scarab, "tc", 20.0)
+    samples.sort()
+    print(
+        f"typing: {saves} snapshots, {written / max(saves, 1) / 1e3:.0f} KB written per snapshot; echo p50 "
+        f"{samples[len(samples) // 2]:.1f} ms, max {samples[-1]:.1f} ms over {len(samples)} keys"
+    )
+    assert saves >= 10 and written < 300_000 * saves
+    assert samples[-1] < 300, "a keystroke waited on a snapshot"
+    assert (scarab.session("tc")["host_pid"], scarab.session("tc")["child_pid"]) == (host, child)
+    os.kill(host, signal.SIGKILL)
+    started = time.monotonic()
+    wait_for(lambda: scarab.session("tc")["host_pid"] != host, timeout=60, what="the session to be restored")
+    wait_for(lambda: scarab.session("tc")["state"] == "running", timeout=60, what="the restored host to run")
+    print(f"restored in {time.monotonic() - started:.2f} s")
+    assert "GEN-DONE" in scarab.capture("tc", "--scrollback")
