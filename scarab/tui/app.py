@@ -21,8 +21,9 @@ from scarab import protocol as p
 from scarab.client import Client
 from scarab.config import Config, load_config
 from scarab.errors import DaemonUnreachable, ScarabError
-from scarab.keys import encode, key_from_textual, tmux_name
+from scarab.keys import encode, key_from_textual
 from scarab.paths import Paths
+from scarab.tui.bindings import prefix_table
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
@@ -60,6 +61,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         install()
         self.painted = painted
         self.config = config or Config()
+        self.keys = prefix_table(self.config.prefix)
         self.connect = connect or (lambda: Client.connect(Paths.default()))
         self.remote = remote  # sessions created from here start in the remote home, not our cwd
         self.target = target
@@ -246,36 +248,53 @@ class ScarabApp(App[str], inherit_bindings=False):
         await self.run_command(message.key, message.character)
 
     async def run_command(self, key: str, character: str | None) -> None:
-        """One prefix command. Keys are matched by the character typed, as tmux does."""
-        char = character if character and character.isprintable() else key
-        if key_from_textual(key, character) == self.config.prefix:
-            self.on_terminal_view_to_program(TerminalView.ToProgram(encode(self.config.prefix) or b""))
-            return
-        match char:
-            case "d":
-                name = self.session.name if self.session else "?"
-                self.exit(f"[detached (from session {name})]")
-            case "s":
-                self.open_picker()
-            case "$":
-                self.rename_current()
-            case "c":
-                await self.switch_to(await self.create_session(None))
-            case "(" | ")":
-                await self.cycle(-1 if char == "(" else 1)
-            case "L":
-                if self.previous_id:
-                    await self.switch_to(self.previous_id)
-            case "x":
-                self.kill_current()
-            case "?":
-                from scarab.tui.dialogs import HelpScreen  # dialogs load on first use: off the cold-attach path
+        """The key after the prefix: its action in the prefix table (keys are matched as typed, as tmux does)."""
+        typed = key_from_textual(key, character)
+        binding = self.keys.lookup(typed) if typed is not None else None
+        if binding is not None:
+            await self.run_action(binding.action)
 
-                self.push_screen(HelpScreen(tmux_name(self.config.prefix)))
-            case "[":
-                await self.show_scrollback()
-            case "t":
-                self.status.display = not self.status.display  # the view's resize follows
+    # -- prefix actions (named in scarab.tui.bindings) ----------------------------------------------
+
+    def action_detach_client(self) -> None:
+        name = self.session.name if self.session else "?"
+        self.exit(f"[detached (from session {name})]")
+
+    def action_choose_session(self) -> None:
+        self.open_picker()
+
+    def action_rename_session(self) -> None:
+        self.rename_current()
+
+    async def action_new_session(self) -> None:
+        await self.switch_to(await self.create_session(None))
+
+    async def action_previous_session(self) -> None:
+        await self.cycle(-1)
+
+    async def action_next_session(self) -> None:
+        await self.cycle(1)
+
+    async def action_last_session(self) -> None:
+        if self.previous_id:
+            await self.switch_to(self.previous_id)
+
+    def action_kill_session(self) -> None:
+        self.kill_current()
+
+    async def action_scrollback(self) -> None:
+        await self.show_scrollback()
+
+    def action_toggle_status(self) -> None:
+        self.status.display = not self.status.display  # the view's resize follows
+
+    def action_list_keys(self) -> None:
+        from scarab.tui.dialogs import HelpScreen  # dialogs load on first use: off the cold-attach path
+
+        self.push_screen(HelpScreen(self.config.prefix, self.keys))
+
+    def action_send_prefix(self) -> None:
+        self.on_terminal_view_to_program(TerminalView.ToProgram(encode(self.config.prefix) or b""))
 
     async def switch_to(self, target: str) -> None:
         if self.client is None:

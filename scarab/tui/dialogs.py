@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RichLog, Static
+
+from scarab.keys import Key, tmux_name
+from scarab.tui.bindings import KeyTable
 
 __all__ = ["ConfirmScreen", "HelpScreen", "RenameScreen", "ScrollbackScreen"]
 
@@ -81,32 +85,19 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-HELP = """\
-[b]{prefix}[/b] then:
-  d      detach (the session keeps running)
-  s      session picker (type to filter, Enter switch, r rename, x kill, n new)
-  $      rename this session
-  c      new session
-  ( )    previous / next session
-  L      last session
-  x      kill this session (asks first)
-  [      scrollback (PgUp/PgDn, wheel, q to leave)
-  t      toggle the status bar
-  ?      this help
-  {prefix}  send {prefix} itself to the program
-"""
-
-
 class HelpScreen(ModalScreen[None]):
+    """The prefix key table, generated from the table itself (`scarab.tui.bindings`)."""
+
     DEFAULT_CSS = _DIALOG_CSS.format(name="HelpScreen")
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: Key, table: KeyTable) -> None:
         super().__init__()
         self.prefix = prefix
+        self.table = table
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(HELP.format(prefix=self.prefix))
+            yield Static(f"[b]{escape(tmux_name(self.prefix))}[/b] then:\n\n{escape(self.table.help_text())}")
             yield Label("[dim]any key closes[/dim]")
 
     def on_key(self, event: events.Key) -> None:
