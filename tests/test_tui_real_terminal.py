@@ -16,6 +16,18 @@ __all__ = ["tmux"]  # the fixture
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
+def owns_foreground(pid: int) -> bool:
+    """Whether `pid`'s process group is its terminal's foreground group (what ^C signals)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return fields[2] == fields[5]  # pgrp == tpgid
+
+
+def prompt_is_last(screen: str) -> bool:
+    lines = [line for line in screen.splitlines()[:-1] if line.strip()]  # the last row is the status bar
+    return bool(lines) and lines[-1] == "$"
+
+
 def children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(c) for c in f.read().split()]
@@ -37,8 +49,12 @@ def test_echo_detach_reattach_in_real_terminal(scarab: ScarabEnv, tmux: Tmux) ->
     # Keys a terminal sends for ctrl+c and arrows reach the program through the real input parser.
     shell = scarab.session("main")["child_pid"]
     tmux.type("sleep 100", "Enter")
-    wait_for(lambda: children(shell), what="sleep to start")
+    sleep = wait_for(lambda: children(shell), what="sleep to start")[0]
+    # ^C must find sleep in the foreground, and the shell back at its prompt before the next line.
+    wait_for(lambda: owns_foreground(sleep), what="sleep to own the terminal")
     tmux.type("C-c")
+    wait_for(lambda: not children(shell), what="ctrl+c to end sleep")
+    wait_for(lambda: prompt_is_last(tmux.screen()), what="the shell's prompt after ^C")
     tmux.type("echo $((20+22))", "Enter")
     wait_for(lambda: "42" in tmux.screen().splitlines(), what="ctrl+c to interrupt sleep")
     tmux.type("C-b", "d")
