@@ -16,14 +16,14 @@ from tests.helpers import ScarabEnv, wait_for
 
 __all__ = ["DUMPER", "Dump", "Tmux", "tmux"]
 
-# A program that reports every read it gets, raw, one hex line per read.
+# A program that reports every read it gets, raw: one line per read, its time (CLOCK_MONOTONIC) and hex.
 DUMPER = """\
-import os, sys, tty
+import os, sys, time, tty
 tty.setraw(0)
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 os.write(fd, b"ready\\n")
 while data := os.read(0, 4096):
-    os.write(fd, data.hex().encode() + b"\\n")
+    os.write(fd, f"{time.monotonic()!r} {data.hex()}\\n".encode())
 """
 
 
@@ -54,11 +54,15 @@ class Dump:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def reads(self) -> list[bytes]:
+    def timed(self) -> list[tuple[float, bytes]]:
+        """Each read: when it happened (time.monotonic) and what it got."""
         if not self.path.exists():
             return []
-        lines = self.path.read_text().split()
-        return [bytes.fromhex(line) for line in lines if line != "ready"]
+        lines = self.path.read_text().splitlines()[1:]
+        return [(float(line.split()[0]), bytes.fromhex(line.split()[1])) for line in lines if len(line.split()) == 2]
+
+    def reads(self) -> list[bytes]:
+        return [data for _, data in self.timed()]
 
     def data(self) -> bytes:
         return b"".join(self.reads())

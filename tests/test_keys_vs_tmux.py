@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import statistics
 import string
 import sys
+import time
 
 import pytest
 
@@ -132,3 +134,20 @@ def test_a_burst_with_esc_reaches_cat_as_in_tmux(scarab: ScarabEnv, tmux: Tmux) 
     attach(tmux, scarab, "cat")
     tmux.type("-l", burst + "\r")
     wait_for(lambda: scarab.capture("cat").count("a^[ob^[pc") == 2, what="cat -v showing the burst")
+
+
+def test_a_lone_esc_reaches_the_program_after_the_escape_time_not_later(scarab: ScarabEnv, tmux: Tmux) -> None:
+    # A lone Esc waits ESCDELAY (10 ms) for more; vim users feel anything much longer.
+    argv, dump = Dump.command(scarab, "esc")
+    scarab.ok("new", "-d", "-s", "esc", "--", *argv)
+    wait_ready(dump)
+    attach(tmux, scarab, "esc")
+    latency: dict[str, list[float]] = {"a": [], "Escape": []}
+    for key in ["a", "Escape"] * 5:
+        reads = len(dump.timed())
+        start = time.monotonic()
+        tmux.type(key)
+        wait_for(lambda reads=reads: len(dump.timed()) > reads, what=key)
+        latency[key].append(dump.timed()[reads][0] - start)
+    extra = statistics.median(latency["Escape"]) - statistics.median(latency["a"])
+    assert extra < 0.05, f"Esc took {extra * 1000:.0f} ms more than a letter (ESCDELAY is 10 ms)"

@@ -74,18 +74,19 @@ def test_mouse_focus_and_paste_stay_textual_events() -> None:
     assert program_bytes(parser.feed("\x1b[?64;1;2c")) == b""
 
 
-def test_installed_in_textuals_driver_or_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from textual.drivers import linux_driver
+def test_the_app_reads_keys_with_its_driver_or_refuses_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.drivers.linux_driver import LinuxDriver
 
     from scarab.errors import ScarabError
     from scarab.tui import input as tui_input
+    from scarab.tui.app import ScarabApp
 
-    tui_input.install()
-    assert linux_driver.XTermParser is TerminalInput  # type: ignore[attr-defined]
+    driver = ScarabApp().driver_class
+    assert issubclass(driver, LinuxDriver) and driver.run_input_thread is not LinuxDriver.run_input_thread
     monkeypatch.setattr(tui_input, "TEXTUAL_RANGE", ((99, 0), (100, 0)))
     with pytest.raises(ScarabError, match=r"written for Textual >= 99.0, < 100.0, found Textual \d"):
         tui_input.install()
     monkeypatch.undo()
-    monkeypatch.delattr(linux_driver, "XTermParser")
+    monkeypatch.delattr(LinuxDriver, "run_input_thread")
     with pytest.raises(ScarabError, match="written for Textual"):
         tui_input.install()

@@ -57,8 +57,8 @@ class ScarabApp(App[str], inherit_bindings=False):
     ) -> None:
         # ansi_color: palette colours reach the terminal as palette colours, as in tmux, so the
         # user's theme applies (and the first paint's colours are the app's).
-        super().__init__(ansi_color=True)
-        install()
+        # KeyDriver: keys read from the terminal as tmux reads them (scarab.tui.input).
+        super().__init__(ansi_color=True, driver_class=install())
         self.painted = painted
         self.config = config or Config()
         self.keys = prefix_table(self.config.prefix)

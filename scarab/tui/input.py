@@ -2,23 +2,27 @@
 
 Textual's own input parser loses keys a terminal multiplexer must pass on (it turns `ESC b` into
 ctrl+left, drops the Alt of Alt+Enter, ctrl+alt+a and Alt+Backspace, takes shift+F3 for a cursor
-position report, and garbles Esc followed by more keys in one read). `TerminalInput` replaces it in
-Textual's Linux driver: keys go through `scarab.keys.decode` (tmux's rules); what is not a key
-(mouse reports, focus, bracketed paste, the terminal's replies to Textual's queries) is handed to
-Textual's parser, whole, so Textual keeps handling those itself.
+position report, and garbles Esc followed by more keys in one read), and its driver looks at a
+pending lone Esc only every 100 ms. `KeyDriver` is Textual's Linux driver reading with
+`TerminalInput` instead: keys go through `scarab.keys.decode` (tmux's rules), woken for the escape
+time; what is not a key (mouse reports, focus, bracketed paste, the terminal's replies to Textual's
+queries) is handed to Textual's parser, whole, so Textual keeps handling those itself.
 
-This replaces a private piece of Textual (`textual._xterm_parser.XTermParser`, looked up by
-`textual.drivers.linux_driver`). `install` checks the pieces are where this was written for
-(Textual `TEXTUAL_RANGE`) and refuses to start otherwise, rather than quietly mangling keys.
+The driver's input thread and Textual's parser are not public API: `install` checks that this
+Textual is one this was written for (`TEXTUAL_RANGE`, pinned in pyproject.toml) and refuses to
+start otherwise, rather than quietly mangling keys.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
+import selectors
 import time
 from collections.abc import Iterable
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.message import Message
@@ -26,7 +30,14 @@ from textual.message import Message
 from scarab.errors import ScarabError
 from scarab.keys import ESC, Key, Mod, decode, textual_key
 
+if TYPE_CHECKING:
+    from textual.driver import Driver
+    from textual.drivers.linux_driver import LinuxDriver
+
 __all__ = ["TEXTUAL_RANGE", "TerminalInput", "install", "key_events"]
+
+# How often the input thread looks at the app's exit flag when nothing is typed (Textual's own cadence).
+_IDLE_WAKE = 0.1
 
 TEXTUAL_RANGE = ((8, 2), (9, 0))
 """Textual versions whose driver this parser was written for: at least the first, below the second."""
@@ -72,6 +83,10 @@ class TerminalInput:
         if self._deadline is not None and time.monotonic() >= self._deadline:
             return self._drain(expire=True)
         return ()
+
+    def wait(self) -> float | None:
+        """Seconds until the escape time of a pending sequence runs out (then call `tick`), or None."""
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
 
     def _drain(self, expire: bool) -> list[Message]:
         out: list[Message] = []
@@ -147,29 +162,52 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
 
 
-def install() -> None:
-    """Make Textual's Linux driver read keys with `TerminalInput`; refuse to run on a Textual where
-    that cannot be done (the keys would silently reach programs wrong)."""
+def install() -> type[Driver]:
+    """The driver class that reads keys as tmux does; a clear refusal on a Textual where that cannot
+    be done (keys would silently reach programs wrong)."""
     version = metadata.version("textual")
     low, high = TEXTUAL_RANGE
-    expected = f"Textual >= {'.'.join(map(str, low))}, < {'.'.join(map(str, high))}"
+    wanted = f"Textual >= {'.'.join(map(str, low))}, < {'.'.join(map(str, high))}"
     try:
         from textual import constants
         from textual._xterm_parser import XTermParser
-        from textual.drivers import linux_driver
+        from textual.drivers.linux_driver import LinuxDriver
     except ImportError as exc:
         raise ScarabError(
-            f"Textual {version} lacks what scarab's key input replaces ({exc}); install {expected}"
+            f"Textual {version} lacks what scarab's key input builds on ({exc}); install {wanted}"
         ) from None
-    current = getattr(linux_driver, "XTermParser", None)
-    if not low <= _version(version) < high or current not in (XTermParser, TerminalInput):
+    if not low <= _version(version) < high or not all(
+        callable(getattr(cls, name, None))
+        for cls, name in ((LinuxDriver, "run_input_thread"), (LinuxDriver, "process_message"), (XTermParser, "feed"))
+    ):
         raise ScarabError(
-            f"scarab's key input was written for {expected}, found Textual {version}; "
+            f"scarab's key input was written for {wanted}, found Textual {version}; "
             f"install a Textual in that range (pip install 'textual>={'.'.join(map(str, low))},<{high[0]}')"
         )
-    if not hasattr(constants, "DISABLE_KITTY_KEY"):
-        raise ScarabError(f"Textual {version} has no DISABLE_KITTY_KEY; install {expected}")
-    linux_driver.XTermParser = TerminalInput  # type: ignore[misc,assignment,attr-defined]
     # Keys are read as tmux 3.3a reads them: the legacy encoding, not the kitty keyboard protocol
-    # (which would also stop programs in the session from seeing the keys a terminal sends them).
+    # (which Textual would otherwise ask the terminal for at start-up).
     setattr(constants, "DISABLE_KITTY_KEY", True)  # noqa: B010 (a Final constant)
+    return _key_driver(LinuxDriver)
+
+
+def _key_driver(base: type[LinuxDriver]) -> type[Driver]:
+    class KeyDriver(base):  # type: ignore[valid-type,misc]
+        """Textual's Linux driver, reading its input with `TerminalInput`."""
+
+        def run_input_thread(self) -> None:
+            parser = TerminalInput()
+            decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.fileno, selectors.EVENT_READ)
+                while not self.exit_event.is_set():
+                    wait = parser.wait()
+                    for _key, _mask in selector.select(_IDLE_WAKE if wait is None else min(wait, _IDLE_WAKE)):
+                        data = os.read(self.fileno, 4096)
+                        if not data:  # stdin closed: nothing more will come
+                            self.exit_event.wait(_IDLE_WAKE)
+                        for message in parser.feed(decode(data)) if data else ():
+                            self.process_message(message)
+                    for message in parser.tick():
+                        self.process_message(message)
+
+    return KeyDriver
