@@ -90,3 +90,16 @@ def test_the_app_reads_keys_with_its_driver_or_refuses_clearly(monkeypatch: pyte
     monkeypatch.delattr(LinuxDriver, "run_input_thread")
     with pytest.raises(ScarabError, match="written for Textual"):
         tui_input.install()
+
+
+def test_pyproject_pins_the_textual_range_the_key_input_was_written_for() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from scarab.tui.input import TEXTUAL_RANGE
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    textual = next(d for d in project["project"]["dependencies"] if d.startswith("textual"))
+    low, high = TEXTUAL_RANGE
+    assert re.fullmatch(rf"textual>={low[0]}\.{low[1]},<{high[0]}", textual.replace(" ", "")), textual
