@@ -97,7 +97,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[b]{escape(tmux_name(self.prefix))}[/b] then:\n\n{escape(self.table.help_text())}")
+            yield Static(f"[b]{escape(tmux_name(self.prefix))}[/b] then:\n\n{escape(self.table.help_text())}\n")
             yield Label("[dim]any key closes[/dim]")
 
     def on_key(self, event: events.Key) -> None:
