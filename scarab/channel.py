@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 
 from scarab.errors import ProtocolError
 from scarab.peercred import socket_peer_uid
@@ -38,6 +39,19 @@ class Channel:
     async def connect_unix(cls, path: str) -> Channel:
         reader, writer = await asyncio.open_unix_connection(path, limit=MAX_FRAME)
         return cls(reader, writer)
+
+    @classmethod
+    async def from_socket(cls, sock: socket.socket, pending: bytes = b"") -> Channel:
+        """A Channel over a connected socket whose first `pending` bytes were already read off it."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=MAX_FRAME, loop=loop)
+        if pending:
+            reader.feed_data(pending)
+        sock.setblocking(False)
+        transport, protocol = await loop.create_unix_connection(
+            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), sock=sock
+        )
+        return cls(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
 
     async def recv(self) -> Message:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import subprocess
 import sys
 import time
@@ -52,6 +53,9 @@ class Client:
         self.channel = channel
         self.daemon_pid = daemon_pid
         self.proc = proc  # the ssh process carrying this connection, if remote
+        # Frames are acknowledged only through a proxy, which paces a slow link by them; the local
+        # daemon does not wait for acks, so sending them would only cost every frame a write.
+        self.acks = proc is not None
         self.events: asyncio.Queue[p.Message | None] = asyncio.Queue()
         self._waiting: deque[asyncio.Queue[p.Message | None]] = deque()
         self._reader = asyncio.get_running_loop().create_task(self._read())
@@ -101,6 +105,12 @@ class Client:
         raise AssertionError("unreachable")
 
     @classmethod
+    async def adopt(cls, sock: socket.socket, pending: bytes, daemon_pid: int) -> Client:
+        """A connection someone else opened and greeted (the first paint's), with the bytes it had
+        read past its last message."""
+        return cls(await Channel.from_socket(sock, pending), daemon_pid)
+
+    @classmethod
     async def connect_ssh(cls, target: SshTarget) -> Client:
         """A connection to the daemon on another machine, through `ssh HOST scarab proxy`."""
         channel, proc = await open_ssh_channel(target)
@@ -126,8 +136,8 @@ class Client:
             while True:
                 msg = await self.channel.recv()
                 if isinstance(msg, p.Frame):
-                    # Acknowledge at once: a proxy on a slow link sends more only after this.
-                    self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
+                    if self.acks:  # at once: a proxy on a slow link sends more only after this
+                        self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
                     self.events.put_nowait(msg)
                 elif isinstance(msg, p.Kicked):
                     self.events.put_nowait(msg)

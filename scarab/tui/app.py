@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import sys
+import termios
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -27,7 +29,7 @@ from scarab.tui.bindings import prefix_table
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
-from scarab.tui.terminal import TerminalView
+from scarab.tui.terminal import DEFAULT_CURSOR, TerminalView
 
 if TYPE_CHECKING:
     from scarab.tui.picker import PickerResult
@@ -36,6 +38,16 @@ __all__ = ["ScarabApp", "run_app"]
 
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0)
 MAX_UNSENT = 64 * 1024
+
+PUSH_TITLE, POP_TITLE = "\x1b[22;0t", "\x1b[23;0t"  # xterm's title stack: the user's title comes back
+# What Textual's driver sets up, undone (its own stop_application_mode writes the same), and the
+# cursor shape and title this app set: the terminal as the shell had it.
+GIVE_BACK = (
+    "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?2004l\x1b[?7h\x1b[?2048l\x1b[<u\x1b[?1004l"
+    + DEFAULT_CURSOR
+    + "\x1b[?1049l\x1b[?25h"
+)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class ScarabApp(App[str], inherit_bindings=False):
@@ -54,6 +66,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         connect: Callable[[], Awaitable[Client]] | None = None,
         remote: bool = False,
         painted: FirstPaint | None = None,
+        tty_attrs: list[Any] | None = None,
     ) -> None:
         # ansi_color: palette colours reach the terminal as palette colours, as in tmux, so the
         # user's theme applies (and the first paint's colours are the app's).
@@ -71,6 +84,8 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.sessions: list[p.SessionInfo] = []
         self.attached = asyncio.Event()
         self.unsent = bytearray()  # keys typed while not attached
+        self.tty_attrs = tty_attrs  # the terminal's settings before the app (and the first paint) took it
+        self.terminal_title: str | None = None  # what the outer terminal's title was set to
 
     def compose(self) -> ComposeResult:
         yield TerminalView(self.config.prefix, id="terminal")
@@ -103,9 +118,19 @@ class ScarabApp(App[str], inherit_bindings=False):
         """Connect, attach, apply frames; reconnect whenever the daemon goes away. Runs until cancelled."""
         attempt = 0
         connected_once = False
+        handover = self.painted
         while True:
+            attached: p.SessionInfo | None = None
             try:
-                client = await self.connect()
+                if handover is not None:
+                    # The first paint's connection, already attached: the app attaches only once.
+                    client = await Client.adopt(handover.connection, handover.pending, handover.daemon_pid)
+                    attached = handover.session
+                else:
+                    client = await self.connect()
+            except OSError:
+                handover = None
+                continue
             except ScarabError as exc:
                 if not connected_once:
                     # Nothing to get back to: say why (ssh refused, scarab not installed...) and stop.
@@ -117,9 +142,13 @@ class ScarabApp(App[str], inherit_bindings=False):
                 continue
             attempt = 0
             connected_once = True
+            handover = None
             self.client = client
             try:
-                await self.attach(self.session.id if self.session else await self.initial_target())
+                if attached is not None:
+                    self.attached_to(attached)
+                else:
+                    await self.attach(self.session.id if self.session else await self.initial_target())
                 self.status.notice = ""
                 while (msg := await client.events.get()) is not None:
                     await self.on_daemon_message(msg)
@@ -175,13 +204,19 @@ class ScarabApp(App[str], inherit_bindings=False):
         cols, rows = self.view_size()
         reply = await self.client.request(p.SessionAttach(target=target, cols=cols, rows=rows))
         assert isinstance(reply, p.Attached)
-        if self.session is not None and self.session.id != reply.session.id:
+        self.attached_to(reply.session)
+
+    def attached_to(self, session: p.SessionInfo) -> None:
+        """The daemon attached this client to `session`: its frames follow."""
+        assert self.client is not None
+        if self.session is not None and self.session.id != session.id:
             self.previous_id = self.session.id
-        self.session = reply.session
-        self.title = f"scarab: {reply.session.name}"
+        self.session = session
+        self.title = f"scarab: {session.name}"
+        self.show_title()
         self.attached.set()
         if self.unsent:
-            self.client.send(p.Input(target=reply.session.id, data=bytes(self.unsent)))
+            self.client.send(p.Input(target=session.id, data=bytes(self.unsent)))
             self.unsent.clear()
         # Not awaited: the session's first frame is already queued behind this reply, and the
         # status bar's listing must not delay it (a cold attach or a switch is timed to that frame).
@@ -191,6 +226,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         match msg:
             case p.Frame() if self.session is not None and msg.session_id == self.session.id:
                 self.view.apply(msg)
+                self.show_title()
                 if msg.bell:
                     self.bell()
             case p.Kicked(reason=reason) if self.session is not None and msg.session_id == self.session.id:
@@ -206,11 +242,44 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert isinstance(listing, p.List)
         others = [s for s in listing.sessions if s.state == "running" and (gone is None or s.id != gone.id)]
         if not others:
-            self.exit(f"[exited: {gone.name if gone else 'session'}: {reason}]")
+            self.leave(f"[exited: {gone.name if gone else 'session'}: {reason}]")
             return
         self.session = None
         preferred = next((s for s in others if s.id == self.previous_id), others[0])
         await self.attach(preferred.id)
+
+    # -- the outer terminal -----------------------------------------------------------------------
+
+    def show_title(self) -> None:
+        """The session's title (OSC 0/2 from its program) as the outer terminal's, like tmux's
+        set-titles; the session's name while the program sets none."""
+        if self.session is None:
+            return
+        title = _UNPRINTABLE.sub("", self.view.title) or f"scarab: {self.session.name}"
+        if title == self.terminal_title or self._driver is None or self.is_headless:
+            return
+        self._driver.write((PUSH_TITLE if self.terminal_title is None else "") + f"\x1b]2;{title}\x07")
+        self._driver.flush()
+        self.terminal_title = title
+
+    def leave(self, message: str, return_code: int = 0) -> None:
+        """End the client: the terminal is given back first, then the process ends at once.
+
+        Textual's own exit takes ~0.4 s (it joins an input thread that polls every 0.1 s, twice), all
+        of it after the user asked to leave. Nothing here needs that: the daemon sees the
+        connection close and detaches this client. Headless (tests) it is an ordinary exit."""
+        driver = self._driver
+        if driver is None or self.is_headless:
+            self.exit(message, return_code=return_code)
+            return
+        driver.write(GIVE_BACK + (POP_TITLE if self.terminal_title is not None else ""))
+        driver.close()  # its writer thread writes what is queued, then stops
+        if self.tty_attrs is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(driver_fd(), termios.TCSANOW, self.tty_attrs)
+        with contextlib.suppress(OSError):  # sys.stdout is Textual's capture until the app ends
+            os.write(sys.__stdout__.fileno() if sys.__stdout__ else 1, (message + "\n").encode())
+        os._exit(return_code)
 
     async def refresh_status(self) -> None:
         client = self.client
@@ -258,7 +327,7 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     def action_detach_client(self) -> None:
         name = self.session.name if self.session else "?"
-        self.exit(f"[detached (from session {name})]")
+        self.leave(f"[detached (from session {name})]")
 
     def action_choose_session(self) -> None:
         self.open_picker()
@@ -398,6 +467,11 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.push_screen(ScrollbackScreen(text, self.session.name))
 
 
+def driver_fd() -> int:
+    """The terminal Textual's driver reads from (and sets the modes of)."""
+    return sys.__stdin__.fileno() if sys.__stdin__ else 0
+
+
 def run_app(
     target: str | None,
     connect: Callable[[], Awaitable[Client]] | None = None,
@@ -409,13 +483,20 @@ def run_app(
     config = config or load_config(Paths.default().config_file)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise ScarabError("the TUI needs a terminal; use `scarab ls`, `capture` or `send` from scripts")
-    app = ScarabApp(target, config, connect, remote, painted)
+    try:
+        tty_attrs = painted.tty_attrs if painted is not None else termios.tcgetattr(sys.stdout.fileno())
+    except termios.error:
+        tty_attrs = None
+    app = ScarabApp(target, config, connect, remote, painted, tty_attrs)
     try:
         result = app.run(mouse=True)
     finally:
         if painted is not None:
             # Textual gives back the settings it found, which the first paint had made raw.
             restore_tty(sys.stdout, painted)
+        # Textual leaves the cursor shape and the title as the session last set them.
+        sys.stdout.write(DEFAULT_CURSOR + (POP_TITLE if app.terminal_title is not None else ""))
+        sys.stdout.flush()
     if result:
         print(result)
     return app.return_code or 0

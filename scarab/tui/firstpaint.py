@@ -3,7 +3,8 @@
 Importing and starting Textual takes ~250-350 ms; the session's screen is known ~50 ms after
 `scarab attach` starts. So the attach command first fetches one full frame over a plain blocking
 socket and paints it with ANSI on the alternate screen, then starts the app, which enters the same
-alternate screen (a no-op there) and repaints the same rows. Keys typed meanwhile wait in the tty,
+alternate screen (a no-op there) and repaints the same rows, taking over the first paint's
+connection, already attached, rather than attaching a second time. Keys typed meanwhile wait in the tty,
 which is put in raw mode at once (no echo over the painted screen, no line editing), for the app;
 its settings from before are given back when the app ends (`restore_tty`). No Textual here, and
 anything unexpected (no daemon, no such session, a slow answer) just skips the first paint: the
@@ -39,6 +40,9 @@ class FirstPaint(NamedTuple):
     session: p.SessionInfo
     frame: p.Frame
     tty_attrs: list[Any]  # the terminal's settings before the first paint made it raw
+    connection: socket.socket  # attached to `session`: the app's connection to the daemon
+    pending: bytes  # what was read from `connection` past `frame`: the start of the app's stream
+    daemon_pid: int
 
 
 def default_session(sessions: list[p.SessionInfo]) -> p.SessionInfo | None:
@@ -56,18 +60,21 @@ def first_paint(socket_path: Path, target: str | None, status_bar: bool, out: Te
     rows -= 1 if status_bar else 0  # the app's terminal view is this size, so no resize follows
     if cols < 1 or rows < 1:
         return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        fetched = _fetch(socket_path, target, cols, rows)
+        fetched = _fetch(sock, socket_path, target, cols, rows)
         if fetched is None:
+            sock.close()
             return None
-        screen = render_frame(fetched[1])
+        screen = render_frame(fetched.frame)
         attrs = termios.tcgetattr(out.fileno())
     except (OSError, EOFError, ProtocolError, termios.error, ValueError, TypeError, IndexError):
+        sock.close()
         return None  # no daemon, no answer in time, or a frame that does not add up: the app copes
     tty.setraw(out.fileno(), termios.TCSANOW)  # TCSANOW: keys typed so far stay queued for the app
     out.write(ENTER + screen)
     out.flush()
-    return FirstPaint(fetched[0], fetched[1], attrs)
+    return fetched._replace(tty_attrs=attrs)
 
 
 def restore_tty(out: TextIO, painted: FirstPaint) -> None:
@@ -78,6 +85,7 @@ def restore_tty(out: TextIO, painted: FirstPaint) -> None:
 
 def leave_first_paint(out: TextIO, painted: FirstPaint) -> None:
     """Undo the first paint when the app never started (it restores the screen itself)."""
+    painted.connection.close()
     restore_tty(out, painted)
     out.write(LEAVE)
     out.flush()
@@ -93,29 +101,30 @@ def render_frame(frame: p.Frame) -> str:
     return "".join(parts)
 
 
-def _fetch(socket_path: Path, target: str | None, cols: int, rows: int) -> tuple[p.SessionInfo, p.Frame] | None:
-    deadline = time.monotonic() + BUDGET
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        conn = _Blocking(sock, deadline)
-        sock.settimeout(BUDGET)
-        sock.connect(str(socket_path))
-        conn.send(p.Hello(version=p.PROTOCOL_VERSION, role="client", pid=os.getpid()))
-        p.check_hello(conn.recv())
-        if target is None:
-            conn.send(p.SessionList())
-            listing = conn.recv()
-            chosen = default_session(listing.sessions) if isinstance(listing, p.List) else None
-            if chosen is None:
-                return None  # the app will create a session: nothing to show yet
-            target = chosen.id
-        conn.send(p.SessionAttach(target=target, cols=cols, rows=rows))
-        attached = conn.recv()
-        if not isinstance(attached, p.Attached):
-            return None
-        while True:
-            msg = conn.recv()
-            if isinstance(msg, p.Frame) and msg.full and msg.session_id == attached.session.id:
-                return attached.session, msg
+def _fetch(sock: socket.socket, socket_path: Path, target: str | None, cols: int, rows: int) -> FirstPaint | None:
+    """Attach on `sock` and read up to the session's first full frame (tty_attrs left empty)."""
+    conn = _Blocking(sock, time.monotonic() + BUDGET)
+    sock.settimeout(BUDGET)
+    sock.connect(str(socket_path))
+    conn.send(p.Hello(version=p.PROTOCOL_VERSION, role="client", pid=os.getpid()))
+    hello = conn.recv()
+    p.check_hello(hello)
+    assert isinstance(hello, p.Hello)
+    if target is None:
+        conn.send(p.SessionList())
+        listing = conn.recv()
+        chosen = default_session(listing.sessions) if isinstance(listing, p.List) else None
+        if chosen is None:
+            return None  # the app will create a session: nothing to show yet
+        target = chosen.id
+    conn.send(p.SessionAttach(target=target, cols=cols, rows=rows))
+    attached = conn.recv()
+    if not isinstance(attached, p.Attached):
+        return None
+    while True:
+        msg = conn.recv()
+        if isinstance(msg, p.Frame) and msg.full and msg.session_id == attached.session.id:
+            return FirstPaint(attached.session, msg, [], sock, conn.unread(), hello.pid)
 
 
 class _Blocking:
@@ -142,3 +151,7 @@ class _Blocking:
             self.buffer += data
             self.ready = p.split_frames(self.buffer)
         return p.decode(self.ready.pop(0))
+
+    def unread(self) -> bytes:
+        """The bytes received but not yet returned as messages, as they came."""
+        return b"".join(p.HEADER.pack(len(payload)) + payload for payload in self.ready) + bytes(self.buffer)

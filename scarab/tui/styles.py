@@ -34,6 +34,3 @@ def rich_style(fg: int, bg: int, flags: int) -> RichStyle:
         strike=bool(flags & Attr.STRIKE) or None,
         blink=bool(flags & Attr.BLINK) or None,
     )
-
-
-CURSOR = RichStyle(reverse=True)

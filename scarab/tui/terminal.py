@@ -1,8 +1,10 @@
 """Terminal widget layer: draws a session's grid from frames and turns keys, mouse and paste into bytes.
 
-Line API: each row is kept as a Strip and only rows a frame changed are refreshed. Input leaves as
-a `TerminalView.ToProgram` message carrying bytes; the app sends them to the daemon. Keys are
-encoded by `scarab.keys` (tmux's encoding), the one encoder the CLI's `send` uses too.
+Line API: each row is kept as a Strip and only rows a frame changed are refreshed, and painted at
+once (`paint_now`) instead of at Textual's next frame tick. The session's cursor is the outer
+terminal's own cursor, placed, shaped (DECSCUSR) and shown or hidden as the session asks. Input
+leaves as a `TerminalView.ToProgram` message carrying bytes; the app sends them to the daemon. Keys
+are encoded by `scarab.keys` (tmux's encoding), the one encoder the CLI's `send` uses too.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.segment import Segment
-from rich.style import Style as RichStyle
 from textual import events
+from textual.geometry import Offset, Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -21,9 +23,32 @@ from scarab.config import DEFAULT_PREFIX
 from scarab.keys import Key, encode, key_from_textual
 from scarab.styles import Mode
 from scarab.tui.keys import encode_mouse, encode_paste
-from scarab.tui.styles import CURSOR, rich_style
+from scarab.tui.styles import rich_style
 
-__all__ = ["TerminalView"]
+__all__ = ["TerminalView", "paint_now"]
+
+HIDE_CURSOR = "\x1b[?25l"
+DEFAULT_CURSOR = "\x1b[0 q"  # DECSCUSR 0: the terminal's own default shape
+
+
+def paint_now(widget: Widget) -> None:
+    """Put `widget`'s pending refreshes on the terminal now, not at Textual's next frame tick.
+
+    A refresh reaches the terminal through three message hops (widget idle -> Update to the screen
+    -> screen idle) and then a 60 Hz timer: a keystroke's echo waited up to a tick for it, most of
+    its latency through the client. This hands the widget to its screen at once and runs the
+    screen's same update (layout if needed, then the compositor's partial render of the dirty
+    regions), so what lies over the view (a dialog, the picker) is composed exactly as a timed
+    update would be; only the wait goes. While the app batches updates or the widget's screen is
+    not the one shown, the timer does it as before."""
+    app = widget.app
+    screen = widget.screen
+    if app._batch_count or screen is not app.screen or not screen.is_current or not widget.display:
+        return
+    if widget._repaint_required:
+        widget._repaint_required = False  # what the widget's idle handler would have posted
+        screen._dirty_widgets.add(widget)
+    screen._on_timer_update()
 
 
 class TerminalView(Widget, can_focus=True):
@@ -69,6 +94,7 @@ class TerminalView(Widget, can_focus=True):
         self.cursor = (0, 0, True, 0)
         self.lines: list[list[Segment]] = []
         self._strips: dict[int, Strip] = {}
+        self._terminal_cursor = ""  # the visibility and shape last sent to the outer terminal
 
     # -- frames -----------------------------------------------------------------------------------
 
@@ -96,30 +122,21 @@ class TerminalView(Widget, can_focus=True):
             self._strips.pop(y, None)
             if dirty is not None:
                 dirty.add(y)
-        old_cursor_row = self.cursor[1]
         self.cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor[2]), frame.cursor[3])
-        if dirty is not None:
-            dirty |= {old_cursor_row, self.cursor[1]}
-            for y in dirty:
-                self._strips.pop(y, None)
         self.modes = frame.modes
         self.title = frame.title
         if dirty is None:
             self.refresh()
         else:
             for y in dirty:
-                self.refresh_line(y)
-
-    def refresh_line(self, y: int) -> None:
-        self.refresh(self.region.__class__(0, y, self.size.width, 1))
+                self.refresh(Region(0, y, self.size.width, 1))
+        self.place_cursor()
+        paint_now(self)
 
     def render_line(self, y: int) -> Strip:
         strip = self._strips.get(y)
         if strip is None:
             segments = self.lines[y] if y < len(self.lines) else []
-            x, cy, visible, _shape = self.cursor
-            if visible and cy == y and self.has_focus:
-                segments = _with_cursor(segments, x)
             strip = Strip(segments).extend_cell_length(self.size.width).crop(0, self.size.width)
             self._strips[y] = strip
         return strip
@@ -127,13 +144,48 @@ class TerminalView(Widget, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._strips.clear()
         self.post_message(self.Resized(event.size.width, event.size.height))
+        self.place_cursor()
 
     def on_focus(self) -> None:
-        self._strips.pop(self.cursor[1], None)
-        self.refresh_line(self.cursor[1])
+        self.place_cursor()
 
     def on_blur(self) -> None:
-        self.on_focus()
+        self.place_cursor()
+
+    # -- the outer terminal's cursor --------------------------------------------------------------
+
+    def place_cursor(self) -> None:
+        """The outer terminal's cursor on the session's, with its shape, as tmux does.
+
+        Textual moves the terminal cursor to `app.cursor_position` after each update it paints (and
+        keeps it hidden); visibility and shape are sent here when they change. Hidden while the
+        view does not have the focus (a dialog is open) or the session hides it."""
+        x, y, visible, shape = self.cursor
+        region = self.content_region
+        shown = visible and self.has_focus and 0 <= x < region.width and 0 <= y < region.height
+        position = Offset(region.x + x, region.y + y)
+        wanted = f"\x1b[?25h\x1b[{shape} q" if shown else HIDE_CURSOR
+        app = self.app
+        moved = position != app.cursor_position
+        app.cursor_position = position
+        driver = app._driver
+        if driver is None or app.is_headless:
+            self._terminal_cursor = wanted
+            return
+        out = ""
+        if moved and shown:
+            # A frame that only moves the cursor changes no row, so no update would move it.
+            out += f"\x1b[{position.y + 1};{position.x + 1}H"
+        if wanted != self._terminal_cursor:
+            out += wanted
+            self._terminal_cursor = wanted
+        if out:
+            driver.write(out)
+            driver.flush()
+
+    def terminal_cursor(self) -> str:
+        """The cursor visibility and shape last sent to the terminal (for tests)."""
+        return self._terminal_cursor
 
     def text(self) -> list[str]:
         """The grid as plain text rows (for tests and screenshots)."""
@@ -196,32 +248,3 @@ class TerminalView(Widget, can_focus=True):
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         self._report(event, 65, True)
-
-
-def _with_cursor(segments: list[Segment], x: int) -> list[Segment]:
-    """Segments with the cell at column `x` drawn in reverse video."""
-    out: list[Segment] = []
-    col = 0
-    placed = False
-    for seg in segments:
-        width = seg.cell_length
-        if not placed and col <= x < col + width:
-            before, rest = seg.split_cells(x - col)
-            if before.text:
-                out.append(before)
-            if rest.text:
-                cell, after = rest.split_cells(1 if rest.cell_length else 0)
-                if not cell.text:  # a wide character straddles x
-                    cell, after = rest.split_cells(2)
-                out.append(Segment(cell.text, (cell.style or RichStyle()) + CURSOR))
-                if after.text:
-                    out.append(after)
-            placed = True
-        else:
-            out.append(seg)
-        col += width
-    if not placed:
-        if x > col:
-            out.append(Segment(" " * (x - col)))
-        out.append(Segment(" ", CURSOR))
-    return out
