@@ -509,7 +509,10 @@ class SessionManager:
         if cols or rows:
             validate_size(cols, rows)
         for other in self.sessions.values():
-            other.viewers.discard(viewer)
+            if other is not session and viewer in other.viewers:
+                # A switch: the session left behind has one client fewer, in the database too.
+                other.viewers.discard(viewer)
+                self._commit(other, other.record.with_(attached=len(other.viewers)))
         viewer.expect_full()
         session.viewers.add(viewer)
         record = session.record.with_(last_attached=int(time.time()), attached=len(session.viewers))
