@@ -263,11 +263,16 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
         _refuse_nesting()
     paths = Paths.default()
     config = load_config(paths.config_file)
-    painted = None
+    painted = relay = None
     if not ssh and sys.stdin.isatty() and sys.stdout.isatty():
-        from scarab.tui.firstpaint import first_paint
+        from scarab.keys import encode
+        from scarab.tui.firstpaint import KeyRelay, first_paint
 
         painted = first_paint(paths.socket, target, config.status_bar, sys.stdout)
+        if painted is not None:
+            prefix = encode(config.prefix) or b""
+            relay = KeyRelay(painted, prefix, sys.stdin.fileno(), sys.stdout.fileno())
+            relay.start()
     try:
         # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
         os.environ.setdefault("ESCDELAY", "10")
@@ -279,9 +284,12 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
         if painted is not None:  # the app never started, so nothing else will give the terminal back
             from scarab.tui.firstpaint import leave_first_paint
 
-            leave_first_paint(sys.stdout, painted)
+            leave_first_paint(sys.stdout, relay.handover()[0] if relay is not None else painted)
         raise
-    return run_app(target, _connector(ssh), remote=bool(ssh), config=config, painted=painted)
+    held = b""
+    if relay is not None:  # the app reads the tty from here on
+        painted, held = relay.handover()
+    return run_app(target, _connector(ssh), remote=bool(ssh), config=config, painted=painted, held=held)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Client library layer: the one connection to the daemon that the CLI and the TUI share.
 
-Requests are answered in order; pushed messages (frames, kicks) go to `events`. The daemon is
+Requests are answered in order; pushed messages (frames, kicks, session list changes) go to `events`. The daemon is
 started on first use (`daemon run --fork`, which reports readiness on a pipe) and a stale socket
 left by a killed daemon is handled by the new daemon, which holds the lock.
 """
@@ -139,7 +139,7 @@ class Client:
                     if self.acks:  # at once: a proxy on a slow link sends more only after this
                         self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
                     self.events.put_nowait(msg)
-                elif isinstance(msg, p.Kicked):
+                elif isinstance(msg, p.Kicked | p.SessionsChanged):
                     self.events.put_nowait(msg)
                 elif self._waiting:
                     self._waiting[0].put_nowait(msg)

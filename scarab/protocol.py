@@ -29,7 +29,7 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4  # 4: SessionsChanged pushed to attached clients
 
 # Anything bigger is hostile: replies that can be large (captures, snapshots) travel as bounded pages.
 MAX_FRAME = 32 * 1024 * 1024
@@ -426,6 +426,15 @@ class Kicked(Message):
     reason: str
 
 
+@_value
+class SessionsChanged(Message):
+    """Pushed (never a reply) to attached clients: sessions were created, ended, renamed, attached
+    or detached; the list as `ls` shows it now (a status bar follows it without polling)."""
+
+    TAG = 46
+    sessions: list[SessionInfo]
+
+
 # -- daemon <-> host -------------------------------------------------------------------------------
 
 
@@ -584,6 +593,7 @@ MESSAGES: dict[int, type[Message]] = {
         Frame,
         CleanedUp,
         Kicked,
+        SessionsChanged,
         FrameAck,
         Respawned,
         History,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import socket
@@ -9,6 +10,7 @@ import sys
 import termios
 import threading
 import time
+import tty
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from ptyprocess import PtyProcess
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.host import encode_frame
-from scarab.tui.firstpaint import ENTER, default_session, first_paint, render_frame
+from scarab.tui.firstpaint import ENTER, FirstPaint, KeyRelay, default_session, first_paint, render_frame
 from tests.helpers import ScarabEnv, wait_for
 
 
@@ -126,3 +128,54 @@ def test_a_frame_that_does_not_add_up_is_not_painted(tmp_path: Path) -> None:
         os.close(master)
         thread.join(5)
         server.close()
+
+
+def test_key_relay_sends_keys_paints_frames_and_holds_the_prefix_for_the_app() -> None:
+    # The relay between first paint and app, on a real pty and a real socket pair (the test is the daemon).
+    ours, theirs = socket.socketpair()
+    master, slave = pty.openpty()
+    tty.setraw(slave)  # as the first paint leaves it
+    info = session("x", "running", 0)
+    full = p.Frame(session_id="x", seq=1, cols=20, rows=3, cursor=[0, 0, 1, 0], modes=0, title="", full=True,
+                   lines=[[0, "", []], [1, "", []], [2, "", []]], styles=[])  # fmt: skip
+    painted = FirstPaint(info, full, [], ours, b"", 1)
+    relay = KeyRelay(painted, b"\x02", slave, slave)
+    relay.start()
+    daemon = bytearray()
+
+    def inputs() -> bytes:
+        theirs.settimeout(0.05)
+        with contextlib.suppress(TimeoutError):
+            daemon.extend(theirs.recv(65536))
+        return b"".join(m.data for m in map(p.decode, p.split_frames(bytearray(daemon))) if isinstance(m, p.Input))
+
+    try:
+        os.write(master, b"ls\r")
+        wait_for(lambda: inputs() == b"ls\r", what="the keys at the session")
+        echo = p.Frame(session_id="x", seq=2, cols=20, rows=3, cursor=[5, 1, 1, 5], modes=0, title="", full=False,
+                       lines=[[1, "$ ls", [[4, 0]]]], styles=[[-1, -1, 0]])  # fmt: skip
+        theirs.sendall(p.encode(echo) + p.encode(p.Kicked(session_id="x", reason="later")))
+        screen = Emulator(20, 3)
+        shown = bytearray()
+
+        def painted_echo() -> bool:
+            with contextlib.suppress(BlockingIOError):
+                os.set_blocking(master, False)
+                shown.extend(os.read(master, 65536))
+            screen.feed(bytes(shown))
+            shown.clear()
+            return screen.row(1).text == "$ ls" and screen.cursor[:2] == (5, 1)
+
+        wait_for(painted_echo, what="the frame painted with the cursor")
+        assert screen.screen.cursor_shape == 5
+        os.write(master, b"x\x02d")  # x for the session; the prefix and d are a command for the app
+        wait_for(lambda: inputs().endswith(b"x"), what="the key before the prefix")
+    finally:
+        handed, held = relay.handover()
+        os.close(master)
+        os.close(slave)
+        theirs.close()
+    assert held == b"\x02d"
+    assert handed.frame.lines[1][1] == "$ ls" and handed.frame.full  # the app starts from the screen shown
+    assert [type(p.decode(m)) for m in p.split_frames(bytearray(handed.pending))] == [p.Kicked]
+    ours.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import socket
@@ -15,6 +16,7 @@ from pathlib import Path
 from ptyprocess import PtyProcess
 
 from scarab import protocol as p
+from scarab.client import Client
 from scarab.daemon.emulator import Emulator
 from tests.helpers import ScarabEnv, wait_for
 
@@ -161,3 +163,31 @@ def test_a_cold_attach_attaches_once_on_the_first_paints_connection(scarab: Scar
         acceptor.join(5)
         server.close()
         Path(scarab.paths.socket).unlink(missing_ok=True)
+
+
+def test_attached_clients_are_told_of_session_changes_and_the_status_bar_follows(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "work", "--", "sh")
+    term = Terminal([sys.executable, "-m", "scarab", "attach", "work"], scarab.env)
+
+    async def pushed() -> list[str]:
+        # A client attached through the library gets the list pushed, with no request of its own.
+        client = await Client.connect(scarab.paths)
+        try:
+            await client.request(p.SessionAttach(target="work", cols=40, rows=10))
+            scarab.ok("new", "-d", "-s", "other", "--", "sh")
+            while True:
+                msg = await asyncio.wait_for(client.events.get(), 20)
+                if isinstance(msg, p.SessionsChanged) and len(msg.sessions) == 2:
+                    return sorted(s.name for s in msg.sessions)
+        finally:
+            await client.close()
+
+    try:
+        term.wait(lambda: "[work] 1/1" in term.text(), "the status bar")
+        assert asyncio.run(pushed()) == ["other", "work"]
+        term.wait(lambda: "[work] 1/2" in term.text(), "the status bar to count the new session")
+        scarab.ok("rename", "other", "renamed")
+        scarab.ok("kill", "renamed")
+        term.wait(lambda: "[work] 1/1" in term.text(), "the status bar to drop the killed session")
+    finally:
+        term.close()

@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -114,6 +114,7 @@ class SessionManager:
         self.sessions: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.zygote: Zygote | None = None  # set by the daemon; without it hosts start as fresh interpreters
+        self.on_change: Callable[[], None] = lambda: None  # the session list changed (the daemon tells clients)
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -208,6 +209,7 @@ class SessionManager:
             self.sessions.pop(record.id, None)
             await self._end_host(session)
             raise
+        self.on_change()
         return self.info(session)
 
     def _spawn_request(self, record: SessionRecord, restore_path: Path | None = None) -> SpawnRequest:
@@ -392,6 +394,7 @@ class SessionManager:
         session.resurrected = time.monotonic()
         await self._connect(session)
         self.store.put(session.record)
+        self.on_change()
 
     # -- host events ------------------------------------------------------------------------------
 
@@ -435,6 +438,7 @@ class SessionManager:
     async def _mark_exited(self, session: Session, status: int, reason: str) -> None:
         session.record = session.record.with_(state="exited", exit_status=status, attached=0)
         self.store.put(session.record)
+        self.on_change()
         for viewer in list(session.viewers):
             viewer.push(p.Kicked(session_id=session.record.id, reason=reason))
         session.viewers.clear()
@@ -537,6 +541,7 @@ class SessionManager:
     def _commit(self, session: Session, record: SessionRecord) -> None:
         self.store.put(record)
         session.record = record
+        self.on_change()
 
     def rename_session(self, target: str, new_name: str) -> p.SessionInfo:
         session = self.get_session(target)
@@ -557,6 +562,7 @@ class SessionManager:
         self.store.delete(session.record.id)  # committed first: the session is gone even if we crash now
         session.ending = True
         del self.sessions[session.record.id]
+        self.on_change()
         for viewer in list(session.viewers):
             viewer.push(p.Kicked(session_id=session.record.id, reason="the session was killed"))
         session.viewers.clear()

@@ -49,6 +49,7 @@ class ClientConn:
         self.behind = False
         self._redraw = redraw
         self._redraw_asked = False
+        self.attached = False  # attached at least once: a TUI, which follows the session list
 
     def push(self, msg: p.Message) -> None:
         if isinstance(msg, p.Frame):
@@ -68,6 +69,7 @@ class ClientConn:
     def expect_full(self) -> None:
         self.behind = True
         self._redraw_asked = True  # attach already asked for a full frame
+        self.attached = True
 
 
 class Daemon:
@@ -78,6 +80,22 @@ class Daemon:
         self.started = time.monotonic()
         self.stopping = asyncio.Event()
         self._conn_tasks: set[asyncio.Task[None]] = set()
+        self._change_pending = False
+        self.manager.on_change = self._sessions_changed
+
+    def _sessions_changed(self) -> None:
+        """Tell attached clients the new session list, once per burst of changes (one loop turn)."""
+        if not self._change_pending:
+            self._change_pending = True
+            asyncio.get_running_loop().call_soon(self._push_sessions)
+
+    def _push_sessions(self) -> None:
+        self._change_pending = False
+        listeners = [c for c in self.clients if c.attached]
+        if listeners:
+            msg = p.SessionsChanged(sessions=self.manager.list_sessions())
+            for client in listeners:
+                client.channel.send_nowait(msg)
 
     async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

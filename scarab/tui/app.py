@@ -67,6 +67,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         remote: bool = False,
         painted: FirstPaint | None = None,
         tty_attrs: list[Any] | None = None,
+        held: bytes = b"",
     ) -> None:
         # ansi_color: palette colours reach the terminal as palette colours, as in tmux, so the
         # user's theme applies (and the first paint's colours are the app's).
@@ -86,6 +87,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.unsent = bytearray()  # keys typed while not attached
         self.tty_attrs = tty_attrs  # the terminal's settings before the app (and the first paint) took it
         self.terminal_title: str | None = None  # what the outer terminal's title was set to
+        self.held = held  # the prefix key and what followed, typed while the first paint relayed keys
 
     def compose(self) -> ComposeResult:
         yield TerminalView(self.config.prefix, id="terminal")
@@ -109,7 +111,6 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.session, self.status.clients = self.painted.session.name, 1
         self.view.focus()
         self.connection()
-        self.set_interval(2.0, self.refresh_status)
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -147,6 +148,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             try:
                 if attached is not None:
                     self.attached_to(attached)
+                    await self.replay_held()
                 else:
                     await self.attach(self.session.id if self.session else await self.initial_target())
                 self.status.notice = ""
@@ -222,6 +224,21 @@ class ScarabApp(App[str], inherit_bindings=False):
         # status bar's listing must not delay it (a cold attach or a switch is timed to that frame).
         self.call_later(self.refresh_status)
 
+    async def replay_held(self) -> None:
+        """The prefix and the command key after it, typed before the app read the tty."""
+        if not self.held:
+            return
+        held, self.held = self.held[len(encode(self.config.prefix) or b"") :], b""
+        if not held:
+            self.view.prefix_pending = self.status.prefix_active = bool(self.config.prefix)
+            return
+        char = held[:1].decode("latin-1")
+        if char.isprintable():
+            await self.run_command(char, char)
+            held = held[1:]
+        if held:
+            self.on_terminal_view_to_program(TerminalView.ToProgram(held))
+
     async def on_daemon_message(self, msg: p.Message) -> None:
         match msg:
             case p.Frame() if self.session is not None and msg.session_id == self.session.id:
@@ -229,6 +246,8 @@ class ScarabApp(App[str], inherit_bindings=False):
                 self.show_title()
                 if msg.bell:
                     self.bell()
+            case p.SessionsChanged(sessions=sessions):
+                self.show_sessions(sessions)
             case p.Kicked(reason=reason) if self.session is not None and msg.session_id == self.session.id:
                 await self.session_gone(reason)
             case p.Error(message=message):
@@ -288,13 +307,17 @@ class ScarabApp(App[str], inherit_bindings=False):
         with contextlib.suppress(ScarabError):
             listing = await client.request(p.SessionList())
             assert isinstance(listing, p.List)
-            self.sessions = listing.sessions
-            status = self.status
-            for i, s in enumerate(self.sessions):
-                if s.id == self.session.id:
-                    self.session = s
-                    status.session, status.index, status.clients = s.name, i + 1, s.attached
-            status.count = len(self.sessions)
+            self.show_sessions(listing.sessions)
+
+    def show_sessions(self, sessions: list[p.SessionInfo]) -> None:
+        """The session list as the daemon has it now (asked, or pushed when it changes)."""
+        self.sessions = sessions
+        status = self.status
+        for i, s in enumerate(sessions):
+            if self.session is not None and s.id == self.session.id:
+                self.session = s
+                status.session, status.index, status.clients = s.name, i + 1, s.attached
+        status.count = len(sessions)
 
     # -- input from the terminal widget -------------------------------------------------------------
 
@@ -374,7 +397,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.notice = str(exc)
 
     async def cycle(self, step: int) -> None:
-        await self.refresh_status()
+        # self.sessions is current: the daemon pushes every change (SessionsChanged).
         running = [s for s in self.sessions if s.state == "running"]
         if not running or self.session is None:
             return
@@ -478,6 +501,7 @@ def run_app(
     remote: bool = False,
     config: Config | None = None,
     painted: FirstPaint | None = None,
+    held: bytes = b"",
 ) -> int:
     """`scarab` / `scarab attach`: run the TUI; print why it ended, as tmux does."""
     config = config or load_config(Paths.default().config_file)
@@ -487,7 +511,7 @@ def run_app(
         tty_attrs = painted.tty_attrs if painted is not None else termios.tcgetattr(sys.stdout.fileno())
     except termios.error:
         tty_attrs = None
-    app = ScarabApp(target, config, connect, remote, painted, tty_attrs)
+    app = ScarabApp(target, config, connect, remote, painted, tty_attrs, held)
     try:
         result = app.run(mouse=True)
     finally:

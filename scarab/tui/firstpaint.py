@@ -4,9 +4,11 @@ Importing and starting Textual takes ~250-350 ms; the session's screen is known 
 `scarab attach` starts. So the attach command first fetches one full frame over a plain blocking
 socket and paints it with ANSI on the alternate screen, then starts the app, which enters the same
 alternate screen (a no-op there) and repaints the same rows, taking over the first paint's
-connection, already attached, rather than attaching a second time. Keys typed meanwhile wait in the tty,
-which is put in raw mode at once (no echo over the painted screen, no line editing), for the app;
-its settings from before are given back when the app ends (`restore_tty`). No Textual here, and
+connection, already attached, rather than attaching a second time. The tty is put in raw mode at
+once (no echo over the painted screen, no line editing); while Textual imports, `KeyRelay` sends
+the keys typed to the session and paints its frames; keys typed in the app's own last ~100 ms of
+start-up wait in the tty for it. The tty's settings from before are given back when the app ends
+(`restore_tty`). No Textual here, and
 anything unexpected (no daemon, no such session, a slow answer) just skips the first paint: the
 app does the real attach either way.
 """
@@ -15,23 +17,35 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import termios
+import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from scarab import protocol as p
 from scarab.errors import ProtocolError
-from scarab.styles import Line, Style, line_to_ansi
+from scarab.styles import Line, Mode, Style, line_to_ansi
 
-__all__ = ["FirstPaint", "default_session", "first_paint", "leave_first_paint", "render_frame", "restore_tty"]
+__all__ = [
+    "FirstPaint",
+    "KeyRelay",
+    "default_session",
+    "first_paint",
+    "leave_first_paint",
+    "render_frame",
+    "restore_tty",
+]
 
 BUDGET = 0.3  # seconds: past this the app, which attaches anyway, is nearly up itself
 
 ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"  # alternate screen, cursor hidden, cleared
 LEAVE = "\x1b[2J\x1b[?25h\x1b[?1049l"
+CURSOR_KEYS_ON, CURSOR_KEYS_OFF = "\x1b[?1h", "\x1b[?1l"  # DECCKM: arrows as the session wants them
 
 
 class FirstPaint(NamedTuple):
@@ -125,6 +139,92 @@ def _fetch(sock: socket.socket, socket_path: Path, target: str | None, cols: int
         msg = conn.recv()
         if isinstance(msg, p.Frame) and msg.full and msg.session_id == attached.session.id:
             return FirstPaint(attached.session, msg, [], sock, conn.unread(), hello.pid)
+
+
+class KeyRelay(threading.Thread):
+    """While Textual imports and starts: keys typed reach the session, and its frames are painted.
+
+    Importing Textual takes most of a cold attach (~200 ms here); meanwhile this thread does the
+    app's two jobs over the first paint's connection: bytes read from the tty go to the session as
+    they came (the outer terminal is switched to the session's cursor-key mode, so they are what the
+    app would send), and the session's frames are painted as they arrive, with the real cursor. At
+    the prefix key it stops reading the tty and holds that key and what followed, a command for the
+    app. `handover` stops it before the app reads the tty and gives the app the screen as last
+    painted and every byte not consumed."""
+
+    def __init__(self, painted: FirstPaint, prefix: bytes, tty_in: int, out: int) -> None:
+        super().__init__(name="scarab-first-keys", daemon=True)
+        self.painted = painted
+        self.prefix = prefix
+        self.tty_in = tty_in
+        self.out = out
+        self.frame = painted.frame
+        self.buffer = bytearray(painted.pending)
+        self.kept: list[bytes] = []  # messages that are not this session's frames, whole, for the app
+        self.held = b""
+        self._stop_r, self._stop_w = os.pipe()
+        self._cursor_keys = bool(self.frame.modes & Mode.CURSOR_KEYS)
+        self._merge: Callable[[p.Frame, p.Frame], p.Frame] = lambda old, new: new
+
+    def run(self) -> None:
+        from scarab.outbox import merge_frames  # asyncio comes with it: off the first paint's path
+
+        self._merge = merge_frames
+        sock = self.painted.connection
+        session = self.painted.session.id
+        reading = True
+        sock.settimeout(None)  # select says when to read; an Input is small enough to go at once
+        with contextlib.suppress(OSError, EOFError, ProtocolError, ValueError, TypeError, IndexError):
+            os.write(self.out, (CURSOR_KEYS_ON if self._cursor_keys else "").encode() + _cursor(self.frame))
+            self._take_frames()
+            while True:
+                fds = [self._stop_r, sock.fileno(), *([self.tty_in] if reading else [])]
+                ready = select.select(fds, [], [])[0]
+                if self._stop_r in ready:
+                    return
+                if self.tty_in in ready:
+                    data = os.read(self.tty_in, 4096)
+                    cut = data.find(self.prefix) if self.prefix else -1
+                    if cut >= 0:
+                        data, self.held, reading = data[:cut], data[cut:], False
+                    if data:
+                        sock.sendall(p.encode(p.Input(target=session, data=data)))
+                if sock.fileno() in ready:
+                    chunk = sock.recv(1 << 16)
+                    if not chunk:
+                        return  # the daemon went away: the app reconnects
+                    self.buffer += chunk
+                    self._take_frames()
+
+    def _take_frames(self) -> None:
+        for payload in p.split_frames(self.buffer):
+            if not self.kept:  # after a message kept for the app, everything is the app's, in order
+                with contextlib.suppress(ProtocolError, ValueError, TypeError, IndexError):
+                    msg = p.decode(payload)
+                    if isinstance(msg, p.Frame) and msg.session_id == self.frame.session_id and (
+                        msg.cols, msg.rows) == (self.frame.cols, self.frame.rows):  # fmt: skip
+                        screen = render_frame(msg)  # first: a frame that does not add up is the app's
+                        self.frame = self._merge(self.frame, msg)
+                        os.write(self.out, screen.encode() + _cursor(msg))
+                        continue
+            self.kept.append(p.HEADER.pack(len(payload)) + payload)
+
+    def handover(self) -> tuple[FirstPaint, bytes]:
+        """Stop; the first paint as the app should start from it, and the keys held for the app."""
+        os.write(self._stop_w, b"x")
+        self.join()
+        os.close(self._stop_r)
+        os.close(self._stop_w)
+        with contextlib.suppress(OSError):
+            os.write(self.out, (CURSOR_KEYS_OFF if self._cursor_keys else "").encode())
+        painted = self.painted._replace(frame=self.frame, pending=b"".join(self.kept) + bytes(self.buffer))
+        return painted, self.held
+
+
+def _cursor(frame: p.Frame) -> bytes:
+    x, y, visible, shape = (int(v) for v in frame.cursor[:4])
+    shown = f"\x1b[?25h\x1b[{shape} q" if visible else "\x1b[?25l"
+    return f"\x1b[{y + 1};{x + 1}H{shown}".encode()
 
 
 class _Blocking:
