@@ -10,6 +10,7 @@ one builds rows directly instead of re-parsing escape sequences.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -49,13 +50,24 @@ def pack_lines(lines: Iterable[Line]) -> dict[str, Any]:
 
 
 def unpack_lines(packed: dict[str, Any]) -> list[Line]:
-    """The inverse of pack_lines; ValueError/TypeError/KeyError/IndexError for a damaged value."""
+    """The inverse of pack_lines; ValueError/TypeError/KeyError/IndexError for a damaged value.
+
+    A restore of 440,000 rows comes through here: rows with a few runs (most rows) share one runs
+    tuple through a cache instead of building their own (rows unpacked with use_list=False)."""
     styles = [Style(int(fg), int(bg), int(flags)) for fg, bg, flags in packed["styles"]]
-    lines = []
+    shared: dict[Any, tuple[tuple[int, Style], ...]] = {}
+    lines: list[Line] = []
+    append = lines.append
     for text, runs in packed["rows"]:
         if not isinstance(text, str):
             raise TypeError("row text is not a string")
-        lines.append(Line(text, tuple((int(count), styles[index]) for count, index in runs)))
+        key = runs if isinstance(runs, tuple) and len(runs) <= 4 else None
+        decoded = shared.get(key) if key is not None else None
+        if decoded is None:
+            decoded = tuple([(int(count), styles[index]) for count, index in runs])
+            if key is not None:
+                shared[key] = decoded
+        append(Line(text, decoded))
     return lines
 
 
@@ -133,7 +145,7 @@ def saved_lines(head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]]) -
     for start, stop, data in pages:
         if stop <= next_index or start >= upto:
             continue
-        rows = unpack_lines(msgpack.unpackb(data, raw=False))
+        rows = unpack_lines(msgpack.unpackb(data, raw=False, use_list=False))
         history += rows[next_index - start : upto - start]
         next_index = min(stop, upto)
     return history, unpack_lines(head["screen"])
@@ -146,7 +158,13 @@ def restore(emu: Emulator, head: dict[str, Any], pages: Iterable[tuple[int, int,
         # A snapshot saved by an older Scarab: lists of ANSI lines.
         emu.restore(list(head.get("screen", [])), list(head.get("scrollback", [])), marker)
         return
-    history, screen = saved_lines(head, pages)
+    # Millions of new tuples, none of them cyclic: the collector would rescan them over and over
+    # (measured: half the time of a big restore).
+    gc.disable()
+    try:
+        history, screen = saved_lines(head, pages)
+    finally:
+        gc.enable()
     emu.history.extend(history)
     emu.screen.pushed += len(history)  # they are history rows of this host now, numbered on from 0
     # The screen is one screenful: drawn through the emulator so the marker and the new shell's
