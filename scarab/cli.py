@@ -22,7 +22,7 @@ from scarab import __version__
 from scarab import protocol as p
 from scarab.client import Client, start_daemon
 from scarab.config import load_config
-from scarab.errors import BadRequest, DaemonUnreachable, ScarabError
+from scarab.errors import BadRequest, DaemonUnreachable, ScarabError, SessionNotFound
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
 from scarab.paths import Paths
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     kill = sub.add_parser("kill", help="end a session and its programs")
     _target(kill, "session name or id")
     kill.add_argument("--force", action="store_true", help="detach attached clients first")
+
+    sub.add_parser("kill-server", help="end every session and its programs, then the daemon (like tmux)")
 
     respawn = sub.add_parser("respawn", help="start an exited session's program again")
     _target(respawn, "session name or id")
@@ -365,6 +367,22 @@ def _stop_daemon() -> None:
     raise ScarabError(f"the daemon (pid {status.pid}) did not stop within 15s; `kill {status.pid}` ends it")
 
 
+def cmd_kill_server() -> int:
+    """tmux's kill-server: every session ended with its programs (attached clients detached), then
+    the daemon stopped, so nothing is left to bring back."""
+
+    async def kill_all(client: Client) -> None:
+        listing = await client.request(p.SessionList())
+        assert isinstance(listing, p.List)
+        for session in listing.sessions:
+            with contextlib.suppress(SessionNotFound):  # ended meanwhile by someone else
+                await client.request(p.SessionDelete(target=session.id, force=True))
+
+    asyncio.run(_with_client(kill_all))
+    _stop_daemon()
+    return 0
+
+
 def _daemon_fork(paths: Paths) -> int:
     """Fork a background daemon; print the line it reports (`ready PID`, `running PID`, `error ...`)."""
     from scarab.daemon.server import run_daemon
@@ -442,6 +460,8 @@ def dispatch(args: argparse.Namespace) -> int:
         case "kill":
             _call(p.SessionDelete(target=args.target, force=args.force))
             return 0
+        case "kill-server":
+            return cmd_kill_server()
         case "cleanup":
             cleaned: p.CleanedUp = _call(p.Cleanup(older_than=args.older_than))
             if args.json:
