@@ -62,7 +62,7 @@ def assert_healthy(env: ScarabEnv, daemon: int) -> None:
 @pytest.mark.parametrize(
     ("payload", "needle"),
     [
-        (random.Random(7).randbytes(3000), ""),  # any clear error will do
+        (struct.pack(">I", 3000) + random.Random(7).randbytes(3000), "malformed"),
         (b"\x00\x00\x00\x05\x93\x01", "truncated frame"),
         (struct.pack(">I", 2**31) + b"x" * 100, "exceeds"),
         (frame([1, {"version": 999, "role": "client"}]), "peer speaks 999, this scarab speaks"),
