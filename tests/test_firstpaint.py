@@ -39,10 +39,10 @@ def test_default_session_is_the_most_recently_attached_running_one() -> None:
 
 def test_render_frame_draws_what_the_frame_holds() -> None:
     # Round trip: emulator -> frame -> ANSI -> another emulator shows the same cells.
-    source = Emulator(30, 4)
+    source = Emulator(30, 4, strict=True)
     source.feed("plain\r\n\x1b[1;31mbold red\x1b[0m and \x1b[48;5;22mbg\x1b[0m\r\nwide 日本\r\n".encode())
     frame = encode_frame(source, "s", 1, list(range(4)), True)
-    shown = Emulator(30, 4)
+    shown = Emulator(30, 4, strict=True)
     shown.feed(render_frame(frame).encode())
     assert shown.capture(ansi=True) == source.capture(ansi=True)
 
@@ -71,7 +71,7 @@ def test_first_paint_shows_the_session_before_the_app(scarab: ScarabEnv) -> None
         if expected == "None":
             assert ENTER.encode() not in output  # nothing painted for a session that is not there
             continue
-        screen = Emulator(40, 10)
+        screen = Emulator(40, 10, strict=True)
         screen.feed(output.split(b"\r\nRESULT")[0])
         assert screen.capture().startswith("first paint here\n")
     # The painting client detached again: the app attaches for real afterwards.

@@ -49,7 +49,7 @@ def check_bounds(e: Emulator) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams, cols=st.integers(1, 30), rows=st.integers(1, 8))
 def test_never_raises_and_cursor_in_bounds(data: bytes, cols: int, rows: int) -> None:
-    e = Emulator(cols, rows, scrollback=50, on_reply=lambda _b: None)
+    e = Emulator(cols, rows, scrollback=50, on_reply=lambda _b: None, strict=True)
     e.feed(data)
     check_bounds(e)
     e.resize(max(1, cols // 2), max(1, rows - 1))
@@ -61,9 +61,9 @@ def test_never_raises_and_cursor_in_bounds(data: bytes, cols: int, rows: int) ->
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=streams, cols=st.integers(2, 30), rows=st.integers(1, 8))
 def test_same_screen_whole_or_byte_by_byte(data: bytes, cols: int, rows: int) -> None:
-    whole = Emulator(cols, rows, scrollback=50)
+    whole = Emulator(cols, rows, scrollback=50, strict=True)
     whole.feed(data)
-    split = Emulator(cols, rows, scrollback=50)
+    split = Emulator(cols, rows, scrollback=50, strict=True)
     for i in range(len(data)):
         split.feed(data[i : i + 1])
     assert state(split) == state(whole)
@@ -72,9 +72,9 @@ def test_same_screen_whole_or_byte_by_byte(data: bytes, cols: int, rows: int) ->
 @settings(max_examples=200, deadline=None)
 @given(data=streams, cuts=st.lists(st.integers(0, 400), max_size=6))
 def test_same_screen_split_anywhere(data: bytes, cuts: list[int]) -> None:
-    whole = Emulator(20, 6, scrollback=50)
+    whole = Emulator(20, 6, scrollback=50, strict=True)
     whole.feed(data)
-    split = Emulator(20, 6, scrollback=50)
+    split = Emulator(20, 6, scrollback=50, strict=True)
     points = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
     for a, b in itertools.pairwise(points):
         split.feed(data[a:b])
@@ -97,8 +97,8 @@ def test_fast_path_gives_the_same_screen_as_the_slow_path(
     setup: list[bytes], lines: list[str], cols: int, rows: int, cuts: list[int], repeat: int
 ) -> None:
     data = b"".join(setup) + ("\r\n".join(lines) * repeat).encode()
-    fast = Emulator(cols, rows, scrollback=50)
-    slow = Emulator(cols, rows, scrollback=50)
+    fast = Emulator(cols, rows, scrollback=50, strict=True)
+    slow = Emulator(cols, rows, scrollback=50, strict=True)
     slow.fast_path = False
     points = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
     for a, b in itertools.pairwise(points):
@@ -120,7 +120,7 @@ def test_fast_path_is_taken_for_plain_floods(monkeypatch: pytest.MonkeyPatch) ->
         return result
 
     monkeypatch.setattr(emulator._Screen, "write_lines", spy)
-    e = Emulator(80, 24)
+    e = Emulator(80, 24, strict=True)
     data = "".join(f"{i}\r\n" for i in range(1, 20001)).encode()
     for start in range(0, len(data), 4096):  # reads split lines, and CR from LF, anywhere
         e.feed(data[start : start + 4096])

@@ -46,7 +46,7 @@ def tmux_screen(env: ScarabEnv, fixture: Path, cols: int = 80, rows: int = 24) -
 @pytest.mark.parametrize("name", NAMES)
 def test_same_visible_text_as_tmux(scarab: ScarabEnv, name: str) -> None:
     fixture = FIXTURES / f"{name}.bin"
-    emu = Emulator(80, 24)
+    emu = Emulator(80, 24, strict=True)
     emu.feed(fixture.read_bytes())
     ours = [emu.row(y).text.rstrip() for y in range(24)]
     theirs = [line.rstrip() for line in tmux_screen(scarab, fixture)]

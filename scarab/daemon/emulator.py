@@ -1,12 +1,15 @@
 """Emulator layer: bytes in, screen + scrollback + dirty rows out; replies through one callback.
 
-A hardened pyte `Screen` subclass behind a stateful pre-filter (prefilter.py). pyte does what it does
-well (cursor motion, erasing, scrolling regions, modes); Scarab handles what pyte lacks or gets
-wrong: SGR (so 256-colour indexes and truecolor stay distinct, with dim and colon forms), wide and
-zero-width characters, the alternate screen, SU/SD, REP, `CSI s/u`, DECSCUSR, DECSTR, keypad mode,
-DEC line drawing in UTF-8 mode, OSC title/cwd, and replies to DSR/CPR/DA1/DA2/DECRQM/XTVERSION.
+A hardened pyte `Screen` subclass behind a stateful pre-filter (prefilter.py). The pre-filter parses
+the stream once; its tokens are dispatched here, through tables, straight to the screen's verbs
+(pyte's own parser is not used). pyte does what it does well (cursor motion, scrolling regions,
+modes); Scarab handles what pyte lacks or gets wrong: SGR (sgr.py; a cell holds a `Style`), wide
+and zero-width characters, erasing as tmux does (the background colour only, at a cost bounded by
+the cells that change), the alternate screen, SU/SD, REP, `CSI s/u`, DECSCUSR, DECSTR, keypad mode,
+DEC line drawing in UTF-8 mode, OSC title, and replies to DSR/CPR/DA1/DA2/DECRQM/XTVERSION.
 Rows leaving the top of the main screen are frozen into a compact scrollback (text + style runs);
-`HistoryScreen` is never used. No IO happens here.
+`HistoryScreen` is never used. No IO happens here, except one line on stderr when a sequence
+fails to apply (counted in `Emulator.errors`; a strict emulator raises instead).
 
 References: ECMA-48; DEC STD 070 / VT510 manual (DECSCUSR, DECRQM, DECSTR); xterm ctlseqs.
 """
@@ -15,20 +18,21 @@ from __future__ import annotations
 
 import codecs
 import re
-import urllib.parse
+import sys
 from collections import deque
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyte
 from pyte import modes as mo
+from pyte.screens import StaticDefaultDict
 from wcwidth import wcwidth
 
 from scarab.daemon.prefilter import Csi, Designate, Esc, Osc, Prefilter, Shift, Text, Token
-from scarab.styles import DEFAULT_STYLE, TRUECOLOR, Attr, Line, Mode, Style, line_to_ansi
+from scarab.daemon.sgr import apply_sgr
+from scarab.styles import DEFAULT_STYLE, Line, Mode, Style, line_to_ansi
 
-__all__ = ["DEFAULT_SCROLLBACK", "Emulator"]
+__all__ = ["DEFAULT_SCROLLBACK", "Cell", "Emulator"]
 
 DEFAULT_SCROLLBACK = 10_000
 MAX_PARAM = 9999  # as pyte: larger parameters are clamped, never trusted as counts
@@ -52,47 +56,36 @@ _PRIVATE_MODES = {
     1004: Mode.FOCUS,
 }
 _ALT_SCREEN_MODES = (47, 1047, 1049)
+# DECCOLM would resize to 132 columns under the user; DECSCNM (reverse screen) is not kept by tmux.
+_IGNORED_PRIVATE_MODES = (3, 5)
 _DECCKM = 1 << 5
 
-# Colours travel inside pyte's Char.fg/bg strings in our own form: "default", "p<index>",
-# "#rrggbb"; a "d:" prefix on fg marks dim (pyte's Char has no field for it).
-_SGR_FLAGS = {1: "bold", 3: "italics", 4: "underscore", 5: "blink", 7: "reverse", 9: "strikethrough"}
-_SGR_CLEAR = {22: ("bold",), 23: ("italics",), 24: ("underscore",), 25: ("blink",), 27: ("reverse",),
-              29: ("strikethrough",)}  # fmt: skip
+
+class Cell(NamedTuple):
+    """One screen cell: its characters ("" for the right half of a wide character) and style."""
+
+    data: str
+    style: Style
 
 
-@lru_cache(maxsize=4096)
-def _colour(value: str) -> int:
-    if value.startswith("p"):
-        return int(value[1:])
-    if value.startswith("#"):
-        return TRUECOLOR | int(value[1:], 16)
-    return -1
-
-
+BLANK = Cell(" ", DEFAULT_STYLE)
 _EMPTY_LINE = Line("", ())
-# Cell attributes (Char fields after `data`) -> Style; bounded by the distinct styles a session uses.
-_STYLE_OF: dict[tuple[Any, ...], Style] = {}
 
 
-@lru_cache(maxsize=8192)
-def _style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike: bool, reverse: bool,
-           blink: bool) -> Style:  # fmt: skip
-    dim = fg.startswith("d:")
-    if dim:
-        fg = fg[2:]
-    flags = (
-        (Attr.BOLD if bold else 0)
-        | (Attr.DIM if dim else 0)
-        | (Attr.ITALIC if italics else 0)
-        | (Attr.UNDERLINE if underscore else 0)
-        | (Attr.STRIKE if strike else 0)
-        | (Attr.REVERSE if reverse else 0)
-        | (Attr.BLINK if blink else 0)
-    )
-    style = Style(_colour(fg), _colour(bg), int(flags))
-    # The default style is one shared object, so rows can test it with `is`.
-    return DEFAULT_STYLE if style == DEFAULT_STYLE else style
+# Cells are shared, per style and character: a screen holds few distinct ones. Bounded, so a
+# hostile stream of distinct colours or characters cannot grow memory.
+_CELLS: dict[Style, dict[str, Cell]] = {}
+MAX_SHARED_CELLS = 4096
+
+
+def _cells(style: Style) -> dict[str, Cell]:
+    """The shared cells of `style`, by character."""
+    cells = _CELLS.get(style)
+    if cells is None or len(cells) > MAX_SHARED_CELLS:
+        if len(_CELLS) > MAX_SHARED_CELLS:
+            _CELLS.clear()
+        cells = _CELLS[style] = {}
+    return cells
 
 
 def _plain_line(text: str, style: Style) -> Line:
@@ -105,6 +98,8 @@ def _plain_line(text: str, style: Style) -> Line:
 # Printable ASCII lines joined by CR LF, worth the fast path when long.
 _PLAIN_LINES = re.compile(r"[\x20-\x7e]*(?:\r\n[\x20-\x7e]*)+\Z")
 FAST_PATH_MIN = 256
+# C0 controls (and DEL) inside a Text token: executed or dropped, never drawn.
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 def _params(text: str, default: int = 0) -> list[int]:
@@ -117,7 +112,13 @@ def _params(text: str, default: int = 0) -> list[int]:
 
 
 class _Screen(pyte.Screen):  # type: ignore[misc]
-    """pyte's screen with scrollback capture, the alternate screen and correct wide characters."""
+    """pyte's screen with `Cell`s, scrollback capture, the alternate screen and correct wide
+    characters. A row is pyte's sparse dict of cells whose `default` is what its unwritten cells
+    show: BLANK, or a blank in the background colour a whole-row erase left."""
+
+    # pyte types its rows and cursor with its own Char; here they hold Cells.
+    buffer: Any
+    cursor: Any
 
     def __init__(self, columns: int, lines: int, scrollback: int) -> None:
         self.history: deque[Line] = deque(maxlen=max(0, scrollback))
@@ -127,12 +128,15 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         self.private_modes = Mode(0)
         self.cursor_shape = 0
         self.last_char = ""
-        self._cells: dict[str, Any] = {}
-        self._cells_attrs: Any = None
         super().__init__(columns, lines)
+
+    @property
+    def default_char(self) -> Any:
+        return BLANK
 
     def reset(self) -> None:
         super().reset()
+        self.cursor = pyte.screens.Cursor(0, 0, BLANK)  # type: ignore[arg-type]
         self.alt_saved = None
         self.alt_cursor = None
         self.private_modes = Mode(0)
@@ -149,10 +153,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         cursor = self.cursor
         autowrap = mo.DECAWM in self.mode
         insert = mo.IRM in self.mode
-        attrs = cursor.attrs
-        if attrs is not self._cells_attrs:
-            self._cells, self._cells_attrs = {}, attrs
-        cells = self._cells
+        style = cursor.attrs.style
+        cells = _cells(style)
         line = self.buffer[cursor.y]
         for char in data:
             width = 1 if " " <= char <= "~" else wcwidth(char)
@@ -165,7 +167,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             if cursor.x + width > columns:
                 if autowrap:
                     if cursor.x < columns and width == 2:
-                        line[cursor.x] = attrs._replace(data=" ")  # the half cell a wide char cannot use
+                        line[cursor.x] = Cell(" ", style)  # the half cell a wide char cannot use
                     self.dirty.add(cursor.y)
                     cursor.x = 0
                     self.linefeed()
@@ -177,18 +179,18 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 self.insert_characters(width)
             # Overwriting half of a wide character blanks its other half.
             if x and line[x].data == "":
-                line[x - 1] = line[x - 1]._replace(data=" ")
+                line[x - 1] = Cell(" ", line[x - 1].style)
             end = x + width
             if end < columns and line[end].data == "" and line[end - 1].data != "":
-                line[end] = line[end]._replace(data=" ")
+                line[end] = Cell(" ", line[end].style)
             cell = cells.get(char)
             if cell is None:
-                cell = cells[char] = attrs._replace(data=char)
+                cell = cells[char] = Cell(char, style)
             line[x] = cell
             if width == 2 and x + 1 < columns:
                 stub = cells.get("")
                 if stub is None:
-                    stub = cells[""] = attrs._replace(data="")
+                    stub = cells[""] = Cell("", style)
                 line[x + 1] = stub
             cursor.x = end
             self.last_char = char
@@ -205,7 +207,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         if line[x].data == "" and x:
             x -= 1  # the second half of a wide character: join the character itself
         if len(line[x].data) < MAX_CELL:
-            line[x] = line[x]._replace(data=line[x].data + char)
+            line[x] = Cell(line[x].data + char, line[x].style)
             self.dirty.add(y)
 
     def write_lines(self, text: str) -> bool:
@@ -239,8 +241,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 physical.append(seg)
             else:
                 physical.extend(seg[k : k + columns] for k in range(0, len(seg), columns))
-        attrs = self.cursor.attrs
-        style = _STYLE_OF.get(attrs[1:]) or _style(*attrs[1:9])
+        style = self.cursor.attrs.style
         n = len(physical)
         old_rows = min(n, lines)
         maxlen = self.history.maxlen
@@ -255,9 +256,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 append(_plain_line(chunk, style))
             self.pushed += old_rows + len(scrolled)  # the skipped ones too: they were pushed, then dropped
         keep = [self.buffer[y] for y in range(old_rows, lines)]
-        if attrs is not self._cells_attrs:
-            self._cells, self._cells_attrs = {}, attrs
-        cells = self._cells
+        cells = _cells(style)
         buffer = type(self.buffer)(self.buffer.default_factory)  # type: ignore[attr-defined]
         for y, line in enumerate(keep):
             buffer[y] = line
@@ -266,7 +265,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             for x, char in enumerate(chunk):
                 cell = cells.get(char)
                 if cell is None:
-                    cell = cells[char] = attrs._replace(data=char)
+                    cell = cells[char] = Cell(char, style)
                 row[x] = cell
         self.buffer = buffer
         self.cursor.x = len(physical[-1])
@@ -277,10 +276,11 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         self.dirty.update(range(lines))
         return True
 
-    def repeat(self, count: int) -> None:
-        """REP: the last graphic character again, `count` times (bounded by the screen)."""
+    def repeat(self, count: int = 1) -> None:
+        """REP: the last graphic character again, `count` times but never past the end of the line,
+        as tmux does: one sequence costs at most a row, however large its count."""
         if self.last_char:
-            self.draw(self.last_char * min(max(count, 1), self.columns * self.lines))
+            self.draw(self.last_char * min(max(count, 1), self.columns - self.cursor.x))
 
     # -- scrolling --------------------------------------------------------------------------------
 
@@ -293,62 +293,139 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         super().index()
 
     def scroll(self, count: int, up: bool) -> None:
-        """SU / SD: scroll the region without moving the cursor."""
+        """SU / SD: scroll the region by `count` rows without moving the cursor, in one pass over
+        the region whatever the count. Rows scrolled off the top of a full-width main screen go to
+        scrollback, as `index()` sends them."""
         top, bottom = self.margins or (0, self.lines - 1)
-        x, y = self.cursor.x, self.cursor.y
-        self.cursor.y = bottom if up else top
-        for _ in range(min(max(count, 1), bottom - top + 1)):
-            self.index() if up else self.reverse_index()
-        self.cursor.x, self.cursor.y = x, y
+        n = min(max(count, 1), bottom - top + 1)
+        buffer = self.buffer
+        if up:
+            if top == 0 and self.alt_saved is None and self.history.maxlen:
+                self.history.extend(self.row(y) for y in range(n))
+                self.pushed += n
+            moves = [(y, y + n) for y in range(top, bottom + 1)]
+        else:
+            moves = [(y, y - n) for y in range(bottom, top - 1, -1)]
+        for y, source in moves:
+            line = buffer.pop(source, None) if top <= source <= bottom else None
+            if line is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = line
+        self.dirty.update(range(top, bottom + 1))
+
+    # -- erasing ----------------------------------------------------------------------------------
+
+    def _fill(self) -> Cell:
+        """What erased cells become: blanks in the current background colour only (tmux, xterm)."""
+        bg = self.cursor.attrs.style.bg
+        return BLANK if bg == -1 else Cell(" ", Style(bg=bg))
+
+    def _erase(self, y: int, start: int, stop: int) -> None:
+        """Erase columns start..stop-1 of row `y`, costing what changes: a whole row is replaced
+        by an empty one whose default is the fill, and unwritten cells are not visited."""
+        start, stop = max(start, 0), min(stop, self.columns)
+        if start >= stop:
+            return
+        self.dirty.add(y)
+        fill = self._fill()
+        buffer = self.buffer
+        if start == 0 and stop == self.columns:
+            if fill is BLANK:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = StaticDefaultDict(fill)
+            return
+        line = buffer[y]
+        if fill == line.default:
+            # Unwritten cells already show the fill: drop the written ones in range.
+            span = range(start, stop)
+            doomed = [x for x in line if x in span] if len(line) < len(span) else [x for x in span if x in line]
+            for x in doomed:
+                del line[x]
+        else:
+            line.update(dict.fromkeys(range(start, stop), fill))
 
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        """ED; `CSI 3 J` erases the scrollback only (xterm's "erase saved lines", as tmux does),
-        where pyte would erase the screen."""
-        if how == 3:
-            self.history.clear()
+        """ED: 0 cursor to end, 1 start to cursor, 2 the whole screen; 3 the scrollback only
+        (xterm's "erase saved lines", as tmux does), where pyte would erase the screen."""
+        x, y = self.cursor.x, self.cursor.y
+        if how == 0:
+            self._erase(y, x, self.columns)
+            rows = range(y + 1, self.lines)
+        elif how == 1:
+            self._erase(y, 0, x + 1)
+            rows = range(y)
+        elif how == 2:
+            rows = range(self.lines)
         else:
-            super().erase_in_display(how, *args, **kwargs)
+            if how == 3:
+                self.history.clear()
+            return
+        for row in rows:
+            self._erase(row, 0, self.columns)
+
+    def erase_in_line(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        """EL: 0 cursor to end, 1 start to cursor, 2 the whole row."""
+        x, y = self.cursor.x, self.cursor.y
+        if how == 0:
+            self._erase(y, x, self.columns)
+        elif how == 1:
+            self._erase(y, 0, x + 1)
+        elif how == 2:
+            self._erase(y, 0, self.columns)
+
+    def erase_characters(self, count: int | None = None) -> None:
+        """ECH: `count` cells from the cursor, which does not move."""
+        x = self.cursor.x
+        self._erase(self.cursor.y, x, x + min(max(count or 1, 1), self.columns))
+
+    def alignment_display(self) -> None:
+        """DECALN: the screen filled with `E`, a row at a time (each row's default cell)."""
+        fill = Cell("E", DEFAULT_STYLE)
+        for y in range(self.lines):
+            self.buffer[y] = StaticDefaultDict(fill)
+        self.dirty.update(range(self.lines))
 
     # -- rows -------------------------------------------------------------------------------------
 
     def row(self, y: int) -> Line:
         """Row `y` as text + style runs. Only cells that were written are visited: pyte keeps
         rows as sparse dicts, and a row frozen into scrollback is usually short."""
-        line = self.buffer[y]
-        if not line:
+        line = self.buffer.get(y)
+        if not line and (line is None or line.default is BLANK):
             return _EMPTY_LINE
         columns = self.columns
+        blank = line.default
+        blank_style = blank.style
         chars: list[str] = []
         runs: list[tuple[int, Style]] = []
         last_style: Style | None = None
         count = 0
         expected = 0
-        styles = _STYLE_OF
-        for x in sorted(line):
-            if x >= columns:
-                break
-            cell = line[x]
-            data = cell.data
-            if x > expected:  # unwritten cells are default blanks
-                gap = x - expected
-                chars.append(" " * gap)
-                if last_style is DEFAULT_STYLE:
+        keys = sorted(line)
+        if blank is not BLANK:
+            keys.append(columns)  # unwritten cells up to the right edge show the row's default
+        for x in keys:
+            if x > expected:  # unwritten cells show the row's default
+                gap = min(x, columns) - expected
+                chars.append(blank.data * gap)
+                if blank_style is last_style or blank_style == last_style:
                     count += gap
                 else:
                     if last_style is not None:
                         runs.append((count, last_style))
-                    last_style, count = DEFAULT_STYLE, gap
+                    last_style, count = blank_style, gap
+            if x >= columns:
+                break
             expected = x + 1
+            cell = line[x]
+            data = cell.data
             if not data:
                 continue  # second half of a wide character
-            key = cell[1:]
-            style = styles.get(key)
-            if style is None:
-                if len(styles) > 65536:
-                    styles.clear()  # a hostile stream of distinct colours must not grow memory
-                style = styles[key] = _style(*key[:8])
+            style = cell.style
             chars.append(data)
-            if style is last_style:
+            if style is last_style or style == last_style:
                 count += len(data)
             else:
                 if last_style is not None:
@@ -367,61 +444,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 text = text[: len(text) - cut]
         return Line(text, tuple(runs))
 
-    # -- SGR --------------------------------------------------------------------------------------
-
-    def sgr(self, text: str) -> None:
-        """SGR with `;` or `:` separators; colours kept as palette index or rgb."""
-        groups = [part.split(":") for part in text.split(";")] if text else [[""]]
-        attrs = self.cursor.attrs
-        changes: dict[str, Any] = {}
-        fg = attrs.fg
-        i = 0
-        while i < len(groups):
-            group = groups[i]
-            head = group[0]
-            code = int(head) if head.isdigit() else 0
-            i += 1
-            if code == 0:
-                changes = {name: False for name in _SGR_FLAGS.values()}
-                fg, changes["bg"] = "default", "default"
-            elif code in _SGR_FLAGS:
-                if code == 4 and len(group) > 1 and group[1] == "0":
-                    changes["underscore"] = False  # 4:0 is "no underline"
-                else:
-                    changes[_SGR_FLAGS[code]] = True
-            elif code == 2:
-                fg = fg if fg.startswith("d:") else "d:" + fg
-            elif code == 22:
-                changes["bold"] = False
-                fg = fg.removeprefix("d:")
-            elif code in _SGR_CLEAR:
-                for name in _SGR_CLEAR[code]:
-                    changes[name] = False
-            elif 30 <= code <= 37 or 90 <= code <= 97 or code == 39:
-                colour = "default" if code == 39 else f"p{code - 30 if code < 90 else code - 82}"
-                fg = ("d:" if fg.startswith("d:") else "") + colour
-            elif 40 <= code <= 47 or 100 <= code <= 107 or code == 49:
-                changes["bg"] = "default" if code == 49 else f"p{code - 40 if code < 100 else code - 92}"
-            elif code in (38, 48, 58):
-                if len(group) > 1:
-                    args = group[1:]  # colon form: 38:5:n, 38:2::r:g:b or 38:2:r:g:b
-                    if args[0] == "2" and len(args) >= 5:
-                        args = ["2", *args[-3:]]
-                else:
-                    kind = groups[i][0] if i < len(groups) else ""
-                    take = 2 if kind == "5" else 4 if kind == "2" else 1
-                    args = [g[0] for g in groups[i : i + take]]
-                    i += take
-                picked = _sgr_colour(args)
-                if picked is not None and code != 58:  # 58 (underline colour) is not kept
-                    if code == 38:
-                        fg = ("d:" if fg.startswith("d:") else "") + picked
-                    else:
-                        changes["bg"] = picked
-        if fg != attrs.fg:
-            changes["fg"] = fg
-        if changes:
-            self.cursor.attrs = attrs._replace(**changes)
+    def sgr(self, params: str) -> None:
+        self.cursor.attrs = Cell(" ", apply_sgr(self.cursor.attrs.style, params))
 
     # -- modes ------------------------------------------------------------------------------------
 
@@ -446,8 +470,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                     continue
             if mode in _ALT_SCREEN_MODES:
                 self._alternate(on, save_cursor=mode == 1049)
-            elif mode == 3:
-                continue  # DECCOLM would resize to 132 columns under the user; tmux ignores it too
+            elif mode in _IGNORED_PRIVATE_MODES:
+                continue
             else:
                 rest.append(mode)
         return tuple(rest)
@@ -496,7 +520,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         self.mode.discard(_DECCKM)
         self.private_modes &= ~(Mode.CURSOR_KEYS | Mode.KEYPAD)
         self.margins = None
-        self.cursor.attrs = self.default_char
+        self.cursor.attrs = BLANK
         self.cursor_shape = 0
         self.savepoints.clear()
 
@@ -509,7 +533,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             excess = self.lines - lines
             blank = 0
             for y in range(self.lines - 1, self.cursor.y, -1):
-                if blank == excess or any(cell.data not in (" ", "") for cell in self.buffer[y].values()):
+                line = self.buffer.get(y)
+                if blank == excess or (line is not None and not _is_blank(line)):
                     break
                 blank += 1
             top = excess - blank
@@ -537,20 +562,14 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         self.cursor.y = min(self.cursor.y, self.lines - 1)
 
 
-def _sgr_colour(args: list[str]) -> str | None:
-    try:
-        if args[0] == "5" and len(args) >= 2:
-            return f"p{min(int(args[1] or 0), 255)}"
-        if args[0] == "2" and len(args) >= 4:
-            r, g, b = (min(int(v or 0), 255) for v in args[1:4])
-            return f"#{r:02x}{g:02x}{b:02x}"
-    except ValueError:
-        pass
-    return None
+def _is_blank(line: dict[int, Cell]) -> bool:
+    """Whether a row shows nothing but default blanks."""
+    return line.default is BLANK and all(cell.data in (" ", "") for cell in line.values())  # type: ignore[attr-defined]
 
 
 class Emulator:
-    """One session's terminal state."""
+    """One session's terminal state. `strict` (tests) raises what a sequence that fails to apply
+    raised; otherwise that sequence is dropped, counted in `errors`, and the stream goes on."""
 
     def __init__(
         self,
@@ -558,27 +577,81 @@ class Emulator:
         rows: int,
         scrollback: int = DEFAULT_SCROLLBACK,
         on_reply: Callable[[bytes], None] | None = None,
-        allow_clipboard: bool = False,
+        strict: bool = False,
     ) -> None:
-        self.screen = _Screen(cols, rows, scrollback)
-        self.stream = pyte.Stream(self.screen)
+        self.screen = screen = _Screen(cols, rows, scrollback)
         self.prefilter = Prefilter()
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._on_reply = on_reply
-        self.screen.write_process_input = self._reply  # type: ignore[method-assign]
+        screen.write_process_input = self._reply  # type: ignore[method-assign]  # DSR/CPR answers
         self.bell = False
-        self.screen.bell = self._ring  # type: ignore[method-assign]
         self.charsets = {"(": "B", ")": "B", "*": "B", "+": "B"}
         self.shift = 0
-        self.osc_cwd = ""
-        self.allow_clipboard = allow_clipboard
         self.fast_path = True  # off only in the test that compares both paths
-        self.clipboard: str | None = None
+        self.strict = strict
+        self.errors = 0  # sequences dropped because applying them raised
+        # The dispatch tables: each parsed token goes straight to a verb (pyte's Stream tables show
+        # the same mapping; its parser is not used). C0 controls, ECMA-48 8.3; others are dropped.
+        self._controls: dict[str, Callable[[], None]] = {
+            "\x07": self._ring,
+            "\x08": screen.backspace,
+            "\x09": screen.tab,
+            "\x0a": screen.linefeed,
+            "\x0b": screen.linefeed,
+            "\x0c": screen.linefeed,
+            "\x0d": screen.carriage_return,
+        }
+        # Two-character escapes and DECALN (VT510 manual); others are ignored.
+        self._escapes: dict[str, Callable[[], None]] = {
+            "\x1b7": screen.save_cursor,  # DECSC
+            "\x1b8": screen.restore_cursor,  # DECRC
+            "\x1bD": screen.index,  # IND
+            "\x1bE": self._next_line,  # NEL
+            "\x1bM": screen.reverse_index,  # RI
+            "\x1bH": screen.set_tab_stop,  # HTS
+            "\x1bc": self._reset,  # RIS
+            "\x1b=": self._keypad_application,  # DECKPAM
+            "\x1b>": self._keypad_numeric,  # DECKPNM
+            "\x1b#8": screen.alignment_display,  # DECALN
+        }
+        # CSI final byte (no marker, no intermediates) -> the verb and how many parameters it takes.
+        self._csi_verbs: dict[str, tuple[Callable[..., None], int]] = {
+            "@": (screen.insert_characters, 1),  # ICH
+            "A": (screen.cursor_up, 1),  # CUU
+            "B": (screen.cursor_down, 1),  # CUD
+            "C": (screen.cursor_forward, 1),  # CUF
+            "D": (screen.cursor_back, 1),  # CUB
+            "E": (screen.cursor_down1, 1),  # CNL
+            "F": (screen.cursor_up1, 1),  # CPL
+            "G": (screen.cursor_to_column, 1),  # CHA
+            "H": (screen.cursor_position, 2),  # CUP
+            "J": (screen.erase_in_display, 1),  # ED
+            "K": (screen.erase_in_line, 1),  # EL
+            "L": (screen.insert_lines, 1),  # IL
+            "M": (screen.delete_lines, 1),  # DL
+            "P": (screen.delete_characters, 1),  # DCH
+            "S": (self._scroll_up, 1),  # SU
+            "T": (self._scroll_down, 1),  # SD
+            "X": (screen.erase_characters, 1),  # ECH
+            "`": (screen.cursor_to_column, 1),  # HPA
+            "a": (screen.cursor_forward, 1),  # HPR
+            "b": (screen.repeat, 1),  # REP
+            "c": (self._device_attributes, 1),  # DA1
+            "d": (screen.cursor_to_line, 1),  # VPA
+            "e": (screen.cursor_down, 1),  # VPR
+            "f": (screen.cursor_position, 2),  # HVP
+            "g": (screen.clear_tab_stop, 1),  # TBC
+            "h": (screen.set_mode, MAX_PARAM),  # SM
+            "l": (screen.reset_mode, MAX_PARAM),  # RM
+            "n": (screen.report_device_status, 1),  # DSR
+            "r": (screen.set_margins, 2),  # DECSTBM
+            "t": (self._window_report, 1),  # XTWINOPS: only the size report
+        }
 
-    def take(self, cols: int, rows: int, scrollback: int, on_reply: Callable[[bytes], None] | None) -> None:
+    def reconfigure(self, cols: int, rows: int, scrollback: int, on_reply: Callable[[bytes], None] | None) -> None:
         """Turn this never-fed emulator into a fresh one of this size.
 
-        How a host forked from the zygote gets its emulator: building one (pyte's parser and its
+        How a host forked from the zygote gets its emulator: building one (the screen and the
         dispatch tables of bound methods) touches pages of the zygote that fork then copies into
         every host (measured: ~160 KB per idle host); a blank one the zygote built is shared until
         written to."""
@@ -591,9 +664,6 @@ class Emulator:
     def _reply(self, data: str) -> None:
         if self._on_reply is not None:
             self._on_reply(data.encode())
-
-    def _ring(self, *args: Any) -> None:
-        self.bell = True
 
     @property
     def cols(self) -> int:
@@ -651,8 +721,19 @@ class Emulator:
         for token in self.prefilter.feed(self.decoder.decode(data)):
             try:
                 self._dispatch(token)
-            except Exception:
-                continue
+            except Exception as exc:
+                if self.strict:
+                    raise
+                self._dropped(token, exc)
+
+    def _dropped(self, token: Token, exc: Exception) -> None:
+        """A sequence that raised is dropped and the stream goes on; the first failure and every
+        power of two after it leave one line in the host's log, so a bug shows without a flood."""
+        self.errors += 1
+        if self.errors & (self.errors - 1) == 0:
+            what = repr(token)[:80]
+            print(f"scarab: emulator dropped {what}: {type(exc).__name__}: {exc} ({self.errors} so far)",
+                  file=sys.stderr)  # fmt: skip
 
     def _dispatch(self, token: Token) -> None:
         match token:
@@ -667,31 +748,41 @@ class Emulator:
                     body = text[len(head) : len(text) - len(tail)]
                     if _PLAIN_LINES.match(body):
                         if head:
-                            self.stream.feed(head)
+                            self.screen.linefeed()
                         if self.screen.write_lines(body):
                             if tail:
-                                self.stream.feed(tail)
+                                self.screen.carriage_return()
                             return
                         text = body + tail
-                self.stream.feed(text)
+                self._text(text)
             case Csi():
                 self._csi(token)
             case Osc(payload=payload):
                 self._osc(payload)
             case Esc(seq=seq):
-                if seq == "\x1b=":
-                    self.screen.private_modes |= Mode.KEYPAD
-                elif seq == "\x1b>":
-                    self.screen.private_modes &= ~Mode.KEYPAD
-                else:
-                    if seq == "\x1bc":  # RIS: everything back to power-on state
-                        self.charsets = dict.fromkeys(self.charsets, "B")
-                        self.shift = 0
-                    self.stream.feed(seq)
+                verb = self._escapes.get(seq)
+                if verb is not None:
+                    verb()
             case Designate(slot=slot, code=code):
                 self.charsets[slot] = code
             case Shift(g=g):
                 self.shift = g
+
+    def _text(self, text: str) -> None:
+        """Printable runs are drawn; C0 controls between them go to their verbs."""
+        draw = self.screen.draw
+        controls = self._controls
+        pos = 0
+        for match in _CONTROLS.finditer(text):
+            start = match.start()
+            if start > pos:
+                draw(text[pos:start])
+            verb = controls.get(text[start])
+            if verb is not None:
+                verb()
+            pos = start + 1
+        if pos < len(text):
+            draw(text[pos:] if pos else text)
 
     def _csi(self, seq: Csi) -> None:
         screen = self.screen
@@ -712,56 +803,79 @@ class Emulator:
             elif final == "q":  # XTVERSION
                 self._reply("\x1bP>|scarab\x1b\\")
             return  # XTMODKEYS (`CSI > 4;2 m`) and friends: ignored, never drawn
-        if marker in ("<", "="):
-            return
         if marker == "?":
-            if final in "hlJK":
-                self.stream.feed(f"\x1b[?{params.replace(':', ';')}{final}")
-            elif final == "n" and _params(params)[0] == 6:  # DECXCPR
+            args = _params(params.replace(":", ";"))
+            if final == "h":
+                screen.set_mode(*args, private=True)
+            elif final == "l":
+                screen.reset_mode(*args, private=True)
+            elif final in "JK":  # DECSED / DECSEL: no protected cells here, so plain erasing
+                (screen.erase_in_display if final == "J" else screen.erase_in_line)(args[0])
+            elif final == "n" and args[0] == 6:  # DECXCPR
                 self._reply(f"\x1b[?{screen.cursor.y + 1};{min(screen.cursor.x, self.cols - 1) + 1}R")
             return
+        if marker:
+            return  # `<` and `=` private sequences: nothing here uses them
         if final == "m":
             screen.sgr(params)
-            return
-        if ":" in params:
+        elif ":" in params:
             return  # colon parameters mean nothing outside SGR
-        n = _params(params)[0]
-        if final == "S":
-            screen.scroll(n or 1, up=True)
-        elif final == "T":
-            screen.scroll(n or 1, up=False)
-        elif final == "b":
-            screen.repeat(n or 1)
-        elif final == "s" and not params:
-            screen.save_cursor()
-        elif final == "u" and not params:
-            screen.restore_cursor()
-        elif final == "c":
-            if n == 0:
-                self._reply("\x1b[?1;2c")  # DA1: VT100 with advanced video, as tmux answers
-        elif final == "t":
-            if n == 18:
-                self._reply(f"\x1b[8;{self.rows};{self.cols}t")
-        elif final in "pqxyz{|}~w":
-            return  # DEC private controls with no meaning here; pyte would draw some of them
+        elif final in "su":  # SCOSC / SCORC; with parameters it would be DECSLRM, not supported
+            if not params:
+                (screen.save_cursor if final == "s" else screen.restore_cursor)()
         else:
-            self.stream.feed(f"\x1b[{params}{final}")
+            entry = self._csi_verbs.get(final)
+            if entry is not None:
+                verb, count = entry
+                verb(*_params(params)[:count])
 
     def _osc(self, payload: str) -> None:
         code, _, rest = payload.partition(";")
         if code in ("0", "2"):
             self.screen.title = rest[:256]
-        elif code == "7":
-            url = urllib.parse.urlparse(rest)
-            if url.scheme == "file" and url.path:
-                self.osc_cwd = urllib.parse.unquote(url.path)
         elif code in ("10", "11") and rest == "?":
             # Programs ask the background to choose a palette; report a dark terminal.
             colour = "ffff/ffff/ffff" if code == "10" else "0000/0000/0000"
             self._reply(f"\x1b]{code};rgb:{colour}\x1b\\")
-        elif code == "52" and self.allow_clipboard:
-            self.clipboard = rest.partition(";")[2]
-        # OSC 8 hyperlinks: the text stays, the link is dropped. Anything else is ignored.
+        # Ignored: OSC 7 (the host reads the child's working directory from /proc, right for every
+        # program, where OSC 7 from a shell over ssh would name a remote path); OSC 52 (programs
+        # do not set the clipboard, as under tmux's default `set-clipboard external`); OSC 8
+        # hyperlinks (the text stays, the link is dropped); anything else.
+
+    # -- verbs the screen does not have -----------------------------------------------------------
+
+    def _ring(self) -> None:
+        self.bell = True
+
+    def _next_line(self) -> None:
+        self.screen.carriage_return()
+        self.screen.index()
+
+    def _reset(self) -> None:
+        """RIS: everything back to power-on state."""
+        self.charsets = dict.fromkeys(self.charsets, "B")
+        self.shift = 0
+        self.screen.reset()
+
+    def _keypad_application(self) -> None:
+        self.screen.private_modes |= Mode.KEYPAD
+
+    def _keypad_numeric(self) -> None:
+        self.screen.private_modes &= ~Mode.KEYPAD
+
+    def _scroll_up(self, count: int) -> None:
+        self.screen.scroll(count or 1, up=True)
+
+    def _scroll_down(self, count: int) -> None:
+        self.screen.scroll(count or 1, up=False)
+
+    def _device_attributes(self, kind: int) -> None:
+        if kind == 0:
+            self._reply("\x1b[?1;2c")  # DA1: VT100 with advanced video, as tmux answers
+
+    def _window_report(self, op: int) -> None:
+        if op == 18:
+            self._reply(f"\x1b[8;{self.rows};{self.cols}t")
 
     # -- output -----------------------------------------------------------------------------------
 

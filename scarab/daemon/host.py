@@ -100,7 +100,7 @@ class SessionHost:
             self.emu = Emulator(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
         else:
             self.emu = blank
-            blank.take(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
+            blank.reconfigure(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
         # The capture being paged out (HostCapture page 0 takes the rows) and its next page.
         self.capture: Iterator[str] | None = None
         self.capture_ahead: str | None = None

@@ -1,10 +1,10 @@
-"""Pre-filter layer (pure): splits a decoded stream into text pyte can take and sequences Scarab handles.
+"""Pre-filter layer (pure): the parser; splits a decoded stream into text and parsed sequences.
 
 pyte's parser cannot be extended for private markers (`CSI > 4;2 m`), intermediates (`CSI 2 SP q`),
 colon parameters (`CSI 38:2::1:2:3 m`), string sequences (DCS/APC/PM/SOS) or charset designation in
-UTF-8 mode; fed those, it draws their bytes as text. This state machine runs first and emits tokens:
-`Text` for pyte (plain text, C0 controls and the simple sequences pyte implements), and parsed
-`Csi`, `Osc`, `Esc`, `Designate` and `Shift` tokens that the emulator dispatches itself.
+UTF-8 mode; fed those, it draws their bytes as text. So this state machine is the only parser: it
+emits `Text` (printable text and C0 controls) and parsed `Csi`, `Osc`, `Esc`, `Designate` and
+`Shift` tokens, which the emulator dispatches to its screen's verbs.
 
 It is stateful across chunks, so output is identical however the stream is split, and bounded: a
 CSI longer than MAX_CSI or a string longer than MAX_STRING is dropped without buffering the rest.
@@ -81,9 +81,6 @@ class Prefilter:
         self.overflow = False
         self.kind = ""  # for _STRING: "]" OSC, "P" DCS, "_" APC, "^" PM, "X" SOS
         self.inter = ""
-
-    def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
     def feed(self, data: str) -> list[Token]:
         out: list[Token] = []

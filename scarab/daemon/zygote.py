@@ -180,7 +180,7 @@ def _spawn(config: dict[str, object], log: str) -> str:
     return line.decode(errors="replace").strip() or f"error no ready signal; see {log}"
 
 
-# Every host's emulator, built once here (see Emulator.take); each fork gets its own copy-on-write.
+# Every host's emulator, built once here (see Emulator.reconfigure); each fork gets its own copy-on-write.
 _BLANK = Emulator(80, 24)
 
 
