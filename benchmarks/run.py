@@ -31,7 +31,7 @@ from ptyprocess import PtyProcess  # noqa: E402
 
 from scarab import protocol as p  # noqa: E402
 from scarab.client import Client  # noqa: E402
-from tests.helpers import ScarabEnv, destroy_env, make_env, wait_for  # noqa: E402
+from scarab.testkit import Sandbox, frame_with, shows, wait_for  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []
 
@@ -60,7 +60,7 @@ def pss_kb(pid: int) -> int:
 
 
 class Tmux:
-    def __init__(self, env: ScarabEnv) -> None:
+    def __init__(self, env: Sandbox) -> None:
         self.env = dict(env.env, TERM="xterm-256color")
         self.socket = str(env.root / "bench-tmux.sock")
 
@@ -211,7 +211,7 @@ def prefix_then(screen: PtyScreen, key: bytes) -> float:
 class Clients:
     """How to start each real client and how to ask each server for a session."""
 
-    def __init__(self, env: ScarabEnv, tmux: Tmux) -> None:
+    def __init__(self, env: Sandbox, tmux: Tmux) -> None:
         self.env = env
         self.tmux = tmux
 
@@ -322,14 +322,6 @@ def headline(clients: Clients) -> None:
 # -- scarab -----------------------------------------------------------------------------------------
 
 
-async def frame_with(client: Client, predicate: Callable[[p.Frame], bool], timeout: float = 120) -> p.Frame:
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = await asyncio.wait_for(client.events.get(), max(0.01, deadline - time.monotonic()))
-        if isinstance(msg, p.Frame) and predicate(msg):
-            return msg
-
-
 async def echo_samples(
     client: Client, target: str, count: int, stop: asyncio.Task[p.Frame] | None = None, pause: float = 0.0
 ) -> list[float]:
@@ -343,29 +335,25 @@ async def echo_samples(
         start = time.perf_counter()
         client.send(p.Input(target=target, data=b"abcdefghijklmnopqrstuvwxyz"[i % 26 : i % 26 + 1]))
         column += 1
-        await frame_with(client, lambda f, column=column: f.cursor[0] == column)
+        await frame_with(client, lambda f, column=column: f.cursor[0] == column, timeout=120)
         samples.append((time.perf_counter() - start) * 1000)
         if column == 26:
             client.send(p.Input(target=target, data=b"\x15"))
-            await frame_with(client, lambda f: f.cursor[0] == 0)
+            await frame_with(client, lambda f: f.cursor[0] == 0, timeout=120)
             column = 0
         if pause:
             await asyncio.sleep(pause)
     return samples
 
 
-def shows(text: str) -> Callable[[p.Frame], bool]:
-    return lambda f: any(text in row for _y, row, _r in f.lines)
-
-
-async def scarab_figures(env: ScarabEnv, tmux_memory: str) -> None:
+async def scarab_figures(env: Sandbox, tmux_memory: str) -> None:
     """The client library's and the daemon's own figures (no terminal, no Textual)."""
     control = await Client.connect()
     # Echo through an attached client.
     await control.request(p.SessionCreate(name="bench", command=["sleep", "100000"]))
     viewer = await Client.connect()
     await viewer.request(p.SessionAttach(target="bench", cols=80, rows=24))
-    await frame_with(viewer, lambda f: f.full)
+    await frame_with(viewer, lambda f: f.full, timeout=120)
     samples = await echo_samples(viewer, "bench", 200)
     record("(library) keystroke echo, input sent until its frame arrives (p50 / p99)", "-",
            f"{statistics.median(samples):.2f} / {pct(samples, 0.99):.2f} ms")  # fmt: skip
@@ -376,13 +364,13 @@ async def scarab_figures(env: ScarabEnv, tmux_memory: str) -> None:
     await control.request(p.SessionCreate(name="other", command=["sleep", "100000"]))
     flood = await Client.connect()
     await flood.request(p.SessionAttach(target="flood", cols=80, rows=24))
-    await frame_with(flood, shows("$"))
+    await frame_with(flood, shows("$"), timeout=120)
     other = await Client.connect()
     await other.request(p.SessionAttach(target="other", cols=80, rows=24))
-    await frame_with(other, lambda f: f.full)
+    await frame_with(other, lambda f: f.full, timeout=120)
     start = time.perf_counter()
     flood.send(p.Input(target="flood", data=b"seq 1 1000000; echo flood-$((1+1))done\r"))
-    done = asyncio.create_task(frame_with(flood, shows("flood-2done")))
+    done = asyncio.create_task(frame_with(flood, shows("flood-2done"), timeout=120))
     echo = await echo_samples(other, "other", 2000, stop=done, pause=0.01)
     await done
     flood_s = time.perf_counter() - start
@@ -399,7 +387,7 @@ async def scarab_figures(env: ScarabEnv, tmux_memory: str) -> None:
         target = "bench" if i % 2 else "other"
         start = time.perf_counter()
         await switcher.request(p.SessionAttach(target=target))
-        await frame_with(switcher, lambda f: f.full)
+        await frame_with(switcher, lambda f: f.full, timeout=120)
         switches.append((time.perf_counter() - start) * 1000)
     await switcher.close()
     record("(library) session switch, attach request until the full frame (p50 / max)", "<= 10 ms",
@@ -455,7 +443,7 @@ async def scarab_figures(env: ScarabEnv, tmux_memory: str) -> None:
     t0 = time.perf_counter()
     for s in listing.sessions:
         await attach.request(p.SessionAttach(target=s.id))
-        await frame_with(attach, lambda f: f.full)
+        await frame_with(attach, lambda f: f.full, timeout=120)
     attach_s = time.perf_counter() - t0
     await attach.close()
     record("200 sessions: create 150 more, list, attach each", "all work, list <= 50 ms",
@@ -507,7 +495,7 @@ def main() -> int:
     tmux_version = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, "
           f"{tmux_version}")  # fmt: skip
-    env = make_env()
+    env = Sandbox.create()
     try:
         for key in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME", "SHELL", "PS1"):
             os.environ[key] = env.env[key]
@@ -523,7 +511,7 @@ def main() -> int:
         asyncio.run(scarab_figures(env, memory))
         scrollback_memory()
     finally:
-        destroy_env(env)
+        env.destroy()
     print("\n| figure | target | scarab | tmux |\n|---|---|---|---|")
     for row in ROWS:
         print("| " + " | ".join(row) + " |")

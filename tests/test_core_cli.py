@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import stat
@@ -29,6 +30,8 @@ def test_new_send_capture(scarab: ScarabEnv) -> None:
     new_sh(scarab, "w")
     type_line(scarab, "w", "echo hi")
     wait_for(lambda: "hi" in scarab.capture("w").splitlines(), what="echo output")
+    # The command prints what the poll saw (polls ask the daemon from the test process).
+    assert scarab.ok("capture", "w") == scarab.capture("w")
 
 
 def test_ls_shows_all_columns_and_json(scarab: ScarabEnv) -> None:
@@ -37,7 +40,8 @@ def test_ls_shows_all_columns_and_json(scarab: ScarabEnv) -> None:
     header = table.splitlines()[0].split()
     assert header == ["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "STATE", "COMMAND", "CWD"]
     assert sid[:8] in table and "100x30" in table and "running" in table
-    (info,) = scarab.sessions()
+    (info,) = json.loads(scarab.ok("ls", "--json"))
+    assert [info] == scarab.sessions()
     assert info["id"] == sid and info["name"] == "work" and info["cols"] == 100 and info["rows"] == 30
     assert info["cwd"] == str(scarab.root / "home") and info["command"] == ["sh"] and info["attached"] == 0
 
@@ -106,7 +110,8 @@ def test_survives_daemon_kill9(scarab: ScarabEnv) -> None:
     os.kill(daemon, signal.SIGKILL)
     wait_for(lambda: not pid_alive(daemon), what="the daemon to die")
     assert scarab.paths.socket.exists()  # stale socket left behind, replaced by the next daemon
-    after = scarab.session("w")  # auto-starts a new daemon that adopts the host
+    assert "w" in scarab.ok("ls")  # a command auto-starts a new daemon, which adopts the host
+    after = scarab.session("w")
     assert scarab.daemon_pid() not in (None, daemon)
     assert (after["host_pid"], after["child_pid"]) == (before["host_pid"], before["child_pid"])
     assert after["state"] == "running"

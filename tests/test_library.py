@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -14,14 +12,8 @@ from scarab.daemon.registry import ManagerConfig, SessionManager
 from scarab.daemon.store import Store
 from scarab.errors import BadRequest, DuplicateName, SessionBusy, SessionNotFound
 from scarab.paths import Paths
-from tests.helpers import ScarabEnv
-
-
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
+from scarab.testkit import frame_with
+from tests.helpers import ScarabEnv, until
 
 
 class Sink:
@@ -78,7 +70,8 @@ def test_session_manager_api(in_env: ScarabEnv) -> None:
             assert renamed.name == "alpha" and store.get(a.id).name == "alpha"  # type: ignore[union-attr]
 
             assert await manager.cleanup_detached_sessions(older_than=3600) == []
-            assert sorted(await manager.cleanup_detached_sessions(older_than=-10)) == sorted([a.id, b.id])
+            removed = await manager.cleanup_detached_sessions(older_than=-10)
+            assert sorted(removed) == sorted([(a.id, "alpha"), (b.id, "b")])
             assert manager.session_count() == 0 and store.sessions() == []
         finally:
             await manager.close()
@@ -119,16 +112,15 @@ def test_client_attach_receives_frames_and_input(in_env: ScarabEnv) -> None:
             assert isinstance(attached, p.Attached) and attached.session.attached == 1
             client.send(p.Input(target="live", data=b"echo fr$((1+1))ame\r"))
             rows: dict[int, str] = {}
-            deadline = time.monotonic() + 10
-            while "fr2ame" not in rows.values():
-                msg = await asyncio.wait_for(client.events.get(), max(0.1, deadline - time.monotonic()))
-                if isinstance(msg, p.SessionsChanged):  # pushed to attached clients (the attach itself)
-                    continue
-                assert isinstance(msg, p.Frame), msg
-                assert (msg.cols, msg.rows) == (50, 12)
-                for y, text, runs in msg.lines:
+
+            def shows_echo(frame: p.Frame) -> bool:
+                assert (frame.cols, frame.rows) == (50, 12)
+                for y, text, runs in frame.lines:
                     assert sum(count for count, _style in runs) == len(text)
                     rows[y] = text
+                return "fr2ame" in rows.values()
+
+            await frame_with(client, shows_echo)
             # A second client killing the attached session needs --force, and kicks the first.
             other = await Client.connect()
             with pytest.raises(SessionBusy, match="attached"):

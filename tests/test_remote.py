@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from scarab import protocol as p
 from scarab.client import Client
 from scarab.outbox import Outbox, merge_frames
 from scarab.remote import SshTarget
-from tests.helpers import ScarabEnv
+from scarab.testkit import measure_slow_link
+from tests.helpers import ScarabEnv, until
 
 FAKE_SSH = f"{sys.executable} {Path(__file__).parent / 'fake_ssh.py'}"
 
@@ -86,14 +86,9 @@ def test_tui_attaches_over_ssh(in_env: ScarabEnv, monkeypatch: pytest.MonkeyPatc
     async def scenario() -> None:
         app = ScarabApp("far", connect=lambda: Client.connect_ssh(target), remote=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            deadline = time.monotonic() + 20
-            while not (app.attached.is_set() and "$" in "\n".join(app.view.text())):
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.02)
+            await until(lambda: app.attached.is_set() and "$" in "\n".join(app.view.text()), 20, what="a prompt")
             await pilot.press(*"echo over-ssh", "enter")
-            while "over-ssh" not in app.view.text():
-                assert time.monotonic() < deadline, app.view.text()
-                await asyncio.sleep(0.02)
+            await until(lambda: "over-ssh" in app.view.text(), 20, what=lambda: f"the echo in {app.view.text()}")
             assert app.client is not None and app.client.proc is not None
             await pilot.press("ctrl+b", "d")
 
@@ -126,12 +121,10 @@ def test_version_mismatch_names_both_versions(scarab: ScarabEnv) -> None:
 
 def test_slow_link_carries_latest_state_not_the_backlog(in_env: ScarabEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through a 20 KB/s link with 50 ms latency, a flood does not queue behind keystrokes."""
-    sys.path.insert(0, str(Path(__file__).parents[1]))
-    from benchmarks.slow_link import measure
-
     for key in ("SCARAB_SSH", "SCARAB_REMOTE_COMMAND", "FAKE_SSH_RATE", "FAKE_SSH_DELAY", "FAKE_SSH_STATS"):
         monkeypatch.setenv(key, "")
-    figures = asyncio.run(asyncio.wait_for(measure(20_000, 0.05, flood_lines=40_000), 120))
+    fake_ssh = Path(__file__).parent / "fake_ssh.py"
+    figures = asyncio.run(asyncio.wait_for(measure_slow_link(20_000, 0.05, fake_ssh, flood_lines=40_000), 120))
     assert max(figures.echo_ms) < 1000, figures.echo_ms
     # Sending the flood itself would need ~11 s and 230 KB; only screens of it cross the link.
     assert figures.link_bytes < figures.flood_bytes / 3, figures

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import pytest
 
 from scarab.client import Client
 from scarab.remote import SshTarget
-from tests.helpers import ScarabEnv, wait_for
+from tests.helpers import ScarabEnv, until, wait_for
 
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
 pytestmark = pytest.mark.skipif(SSHD is None or shutil.which("ssh") is None, reason="OpenSSH is not installed")
@@ -106,14 +105,11 @@ def test_ls_and_attach_over_real_ssh(scarab: ScarabEnv, sshd: Sshd, monkeypatch:
     async def scenario() -> None:
         app = ScarabApp("far", connect=lambda: Client.connect_ssh(target), remote=True)
         async with app.run_test(size=(80, 24)) as pilot:
-            deadline = time.monotonic() + 30
-            while not (app.attached.is_set() and "$" in "\n".join(app.view.text())):
-                assert time.monotonic() < deadline, "no prompt over ssh"
-                await asyncio.sleep(0.02)
+            await until(
+                lambda: app.attached.is_set() and "$" in "\n".join(app.view.text()), 30, what="a prompt over ssh"
+            )
             await pilot.press(*"echo via-sshd", "enter")
-            while "via-sshd" not in app.view.text():
-                assert time.monotonic() < deadline, app.view.text()
-                await asyncio.sleep(0.02)
+            await until(lambda: "via-sshd" in app.view.text(), 30, what=lambda: f"the echo in {app.view.text()}")
             await pilot.press("ctrl+b", "d")
 
     asyncio.run(asyncio.wait_for(scenario(), 90))

@@ -13,17 +13,10 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
+from scarab.testkit import frame_with, shows
 from tests.helpers import ScarabEnv, rss_kb
 
 pytestmark = [pytest.mark.stress, pytest.mark.timeout(900)]
-
-
-async def wait_frame_with(client: Client, needle: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = await asyncio.wait_for(client.events.get(), max(0.01, deadline - time.monotonic()))
-        if isinstance(msg, p.Frame) and any(needle in text for _y, text, _runs in msg.lines):
-            return
 
 
 def test_flood_keeps_other_sessions_responsive(in_env: ScarabEnv) -> None:
@@ -37,12 +30,12 @@ def test_flood_keeps_other_sessions_responsive(in_env: ScarabEnv) -> None:
             await control.request(p.SessionCreate(name=f"s{i}", command=["sh"]))
             client = await Client.connect()
             await client.request(p.SessionAttach(target=f"s{i}"))
-            await wait_frame_with(client, "$")
+            await frame_with(client, shows("$"))
             for k in range(20):
                 token = f"{chr(97 + k)}"
                 start = time.perf_counter()
                 client.send(p.Input(target=f"s{i}", data=token.encode()))
-                await wait_frame_with(client, f"$ {'abcdefghijklmnopqrstuvwxyz'[: k + 1]}")
+                await frame_with(client, shows(f"$ {'abcdefghijklmnopqrstuvwxyz'[: k + 1]}"))
                 samples.append((time.perf_counter() - start) * 1000)
             await client.close()
         await flood_viewer.close()
@@ -68,7 +61,7 @@ def test_10mb_paste_arrives_intact(in_env: ScarabEnv) -> None:
         await client.request(p.SessionAttach(target="paste"))
         for start in range(0, len(data), 65536):
             await client.request(p.Input(target="paste", data=data[start : start + 65536], ack=True))
-        await wait_frame_with(client, "pasted-ok", timeout=120)
+        await frame_with(client, shows("pasted-ok"), timeout=120)
         await client.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 300))
@@ -86,7 +79,7 @@ def test_resize_storm(in_env: ScarabEnv) -> None:
             client.send(p.Resize(target="rs", cols=cols, rows=rows))
             await asyncio.sleep(max(0, start + (i + 1) / 100 - time.monotonic()))  # 100 per second
         client.send(p.Input(target="rs", data=b"stty size\r"))
-        await wait_frame_with(client, f"{sizes[-1][1]} {sizes[-1][0]}")
+        await frame_with(client, shows(f"{sizes[-1][1]} {sizes[-1][0]}"))
         await client.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 120))

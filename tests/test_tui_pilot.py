@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,17 +14,15 @@ from scarab.tui.app import ScarabApp
 from scarab.tui.dialogs import ConfirmScreen, RenameScreen
 from scarab.tui.picker import PickerScreen
 from tests.helpers import ScarabEnv, pid_alive
+from tests.helpers import until as poll_until
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
 async def until(pilot: object, predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            app = pilot.app  # type: ignore[attr-defined]
-            raise AssertionError(f"timed out waiting for {what or predicate}; screen:\n{screen_text(app)}")
-        await asyncio.sleep(0.02)
+    """`until`, saying what the app showed when it gives up."""
+    app = pilot.app  # type: ignore[attr-defined]
+    await poll_until(predicate, timeout, what=lambda: f"{what or predicate}; screen:\n{screen_text(app)}")
 
 
 def screen_text(app: ScarabApp) -> str:

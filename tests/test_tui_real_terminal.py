@@ -56,7 +56,10 @@ def test_echo_detach_reattach_in_real_terminal(scarab: ScarabEnv, tmux: Tmux) ->
     wait_for(lambda: not children(shell), what="ctrl+c to end sleep")
     wait_for(lambda: prompt_is_last(tmux.screen()), what="the shell's prompt after ^C")
     tmux.type("echo $((20+22))", "Enter")
-    wait_for(lambda: "42" in tmux.screen().splitlines(), what="ctrl+c to interrupt sleep")
+    wait_for(
+        lambda: "42" in tmux.screen().splitlines(),
+        what=lambda: f"ctrl+c to interrupt sleep; terminal:\n{tmux.screen()}\nsession:\n{scarab.capture('main')}",
+    )
     tmux.type("C-b", "d")
     wait_for(lambda: tmux.screen().count("[detached (from session main)]") == 1)
 
