@@ -10,6 +10,7 @@ for a frame; `measure_slow_link` drives a session through a slow ssh stand-in.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import os
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -120,6 +121,17 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def _run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to the end, from plain code or from inside a running loop (a Pilot test): there
+    it runs on a loop of its own in another thread, blocking the caller as a command would."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @dataclass
 class Sandbox:
     root: Path
@@ -172,11 +184,11 @@ class Sandbox:
                 await client.close()
 
         try:
-            return asyncio.run(ask())
+            return _run_blocking(ask())
         except DaemonUnreachable:
             argv = [sys.executable, "-m", "scarab", "daemon", "run", "--fork"]
             subprocess.run(argv, env=self.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
-            return asyncio.run(ask())
+            return _run_blocking(ask())
 
     def sessions(self) -> list[dict[str, Any]]:
         """The session list, as `scarab ls --json` prints it."""

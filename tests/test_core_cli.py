@@ -156,7 +156,9 @@ def test_reboot_resurrects_every_session(scarab: ScarabEnv) -> None:
     sessions = {s["name"]: s for s in scarab.sessions()}
     assert {n: s["id"] for n, s in sessions.items()} == ids
     for name in ids:
-        assert sessions[name]["state"] == "running"
+        # Resurrection runs in the background: `restoring` until the new host is up.
+        assert sessions[name]["state"] in ("restoring", "running")
+        wait_for(lambda name=name: scarab.session(name)["state"] == "running", what=f"{name} to be running again")
         wait_for(lambda name=name: f"text-of-{name}" in scarab.capture(name, "--scrollback"))
 
 
