@@ -425,7 +425,7 @@ class Attached:
         )  # fmt: skip
         os.close(slave)
         os.set_blocking(self.master, False)
-        self.emulator = Emulator(cols, rows)
+        self.emulator = Emulator(cols, rows, strict=True)
         self.cols, self.rows = cols, rows
 
     def cells(self) -> dict[tuple[int, int], bool]:
