@@ -423,7 +423,7 @@ async def scarab_figures(env: Sandbox, tmux_memory: str) -> None:
     control = await Client.connect()
     listing = await control.request(p.SessionList())
     adopt_s = time.perf_counter() - start
-    assert isinstance(listing, p.List)
+    assert isinstance(listing, p.Listed)
     running = sum(1 for s in listing.sessions if s.state == "running" and s.host_pid)
     record("daemon restart with 50 live sessions until all are adopted", "<= 1 s",
            f"{adopt_s:.2f} s ({running}/50 adopted)")  # fmt: skip
@@ -438,7 +438,7 @@ async def scarab_figures(env: Sandbox, tmux_memory: str) -> None:
         t0 = time.perf_counter()
         listing = await control.request(p.SessionList())
         lists.append((time.perf_counter() - t0) * 1000)
-    assert isinstance(listing, p.List) and len(listing.sessions) == 200
+    assert isinstance(listing, p.Listed) and len(listing.sessions) == 200
     attach = await Client.connect()
     t0 = time.perf_counter()
     for s in listing.sessions:

@@ -47,8 +47,8 @@ def positive_size(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad size {text!r}: expected a whole number") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"bad size {value}: must be between 1 and 1000")
+    if not 1 <= value <= p.MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"bad size {value}: must be between 1 and {p.MAX_SIZE}")
     return value
 
 
@@ -297,7 +297,7 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     if args.format is not None:
         format_line(args.format, _EXAMPLE)  # a bad field is an error even with no sessions
-    reply: p.List = _call(p.SessionList(), ssh=args.ssh)
+    reply: p.Listed = _call(p.SessionList(), ssh=args.ssh)
     if args.json:
         print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
     elif args.format is not None:
@@ -327,7 +327,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         return 0
     if args.action == "status":
         try:
-            status: p.Status = _call(p.DaemonStatus(), autostart=False)
+            status: p.StatusReport = _call(p.DaemonStatus(), autostart=False)
         except DaemonUnreachable as exc:
             print(f"scarab: daemon not running ({exc})", file=sys.stderr)
             return 1
@@ -353,7 +353,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 def _stop_daemon() -> None:
     """Ask the daemon to stop (hosts keep running) and wait until its pid is gone."""
     try:
-        status: p.Status = _call(p.DaemonStatus(), autostart=False)
+        status: p.StatusReport = _call(p.DaemonStatus(), autostart=False)
         _call(p.DaemonStop(), autostart=False)
     except DaemonUnreachable:
         return

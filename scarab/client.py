@@ -145,7 +145,7 @@ class Client:
                     self._waiting[0].put_nowait(msg)
                     if not (isinstance(msg, p.Captured) and msg.more):
                         self._waiting.popleft()  # the request's last (often only) reply
-                elif isinstance(msg, p.Error):
+                elif isinstance(msg, p.Failed):
                     # An unsolicited error precedes the daemon closing this connection.
                     self.events.put_nowait(msg)
         except (EOFError, OSError, ProtocolError):
@@ -199,6 +199,6 @@ class Client:
 def _checked(reply: p.Message | None) -> p.Message:
     if reply is None:
         raise DaemonUnreachable("the connection to the daemon was lost")
-    if isinstance(reply, p.Error):
+    if isinstance(reply, p.Failed):
         raise error_from_code(reply.code, reply.message)
     return reply

@@ -35,6 +35,7 @@ PROTOCOL_VERSION = 4  # 4: SessionsChanged pushed to attached clients
 MAX_FRAME = 32 * 1024 * 1024
 # Rows per History reply: a page of a tall view, small enough to travel in a few milliseconds.
 MAX_HISTORY_ROWS = 1000
+MAX_SIZE = 1000  # columns and rows a session may have, in every layer (CLI, daemon, host)
 HEADER = struct.Struct(">I")
 
 
@@ -217,7 +218,7 @@ class Input(Message):
     TAG = 17
     target: str
     data: bytes
-    ack: bool = False  # reply Ok/Error (the CLI); the TUI sends without, and bad targets are Kicked
+    ack: bool = False  # reply Done/Failed (the CLI); the TUI sends without, and bad targets are Kicked
 
 
 @_value
@@ -244,9 +245,7 @@ class DaemonStop(Message):
     TAG = 21
 
 
-@_value
-class Ping(Message):
-    TAG = 22
+# TAG 22 was Ping, which nothing sent: retired, not reused.
 
 
 @_value
@@ -259,7 +258,7 @@ class SessionRespawn(Message):
 
 @_value
 class ClearHistory(Message):
-    """Forget the session's scrollback (tmux's clear-history); answered by Ok."""
+    """Forget the session's scrollback (tmux's clear-history); answered by Done."""
 
     TAG = 24
     target: str
@@ -297,7 +296,7 @@ class Deleted(Message):
 
 
 @_value
-class List(Message):
+class Listed(Message):
     TAG = 32
     sessions: list[SessionInfo]
 
@@ -322,7 +321,7 @@ class Renamed(Message):
 
 
 @_value
-class Error(Message):
+class Failed(Message):
     TAG = 36
     code: str
     message: str
@@ -338,12 +337,12 @@ class Captured(Message):
 
 
 @_value
-class Ok(Message):
+class Done(Message):
     TAG = 38
 
 
 @_value
-class Status(Message):
+class StatusReport(Message):
     TAG = 39
     pid: int
     version: str
@@ -576,20 +575,19 @@ MESSAGES: dict[int, type[Message]] = {
         Cleanup,
         DaemonStatus,
         DaemonStop,
-        Ping,
         SessionRespawn,
         ClearHistory,
         HistoryRequest,
         Created,
         Deleted,
-        List,
+        Listed,
         Attached,
         Detached,
         Renamed,
-        Error,
+        Failed,
         Captured,
-        Ok,
-        Status,
+        Done,
+        StatusReport,
         Frame,
         CleanedUp,
         Kicked,
@@ -754,10 +752,5 @@ def preload() -> None:
     _hints(SessionInfo)
 
 
-def message_name(tag: int) -> str:
-    cls = MESSAGES.get(tag)
-    return cls.__name__ if cls else f"tag {tag}"
-
-
 __all__ += [cls.__name__ for cls in MESSAGES.values()]
-__all__ += ["SessionInfo", "check_hello", "frame_length", "message_name", "preload", "split_frames"]
+__all__ += ["SessionInfo", "check_hello", "frame_length", "preload", "split_frames"]

@@ -193,7 +193,7 @@ class Sandbox:
     def sessions(self) -> list[dict[str, Any]]:
         """The session list, as `scarab ls --json` prints it."""
         reply = self.request(p.SessionList())
-        assert isinstance(reply, p.List), reply
+        assert isinstance(reply, p.Listed), reply
         return [asdict(s) for s in reply.sessions]  # type: ignore[call-overload]
 
     def session(self, name: str) -> dict[str, Any]:

@@ -119,13 +119,13 @@ def test_a_bad_frame_gets_an_error_and_closes_only_that_connection(loop: Loop) -
     good = FrameConn(loop, good_ours, lambda conn, msg: got.append(msg), closed.append)
     bad = FrameConn(loop, bad_ours, lambda conn, msg: got.append(msg), closed.append)
     bad_theirs.sendall(p.HEADER.pack(p.MAX_FRAME + 1))  # 32 MB + 1: refused before any payload
-    good_theirs.sendall(p.encode(p.Ping()))
+    good_theirs.sendall(p.encode(p.SessionList()))
     run_until(loop, lambda: closed and got)
     assert closed == [bad] and bad.closed and not good.closed
-    assert got == [p.Ping()]
+    assert got == [p.SessionList()]
     reply = bad_theirs.recv(65536)
     error = p.decode(reply[p.HEADER.size :])
-    assert isinstance(error, p.Error) and "exceeds" in error.message
+    assert isinstance(error, p.Failed) and "exceeds" in error.message
     assert bad_theirs.recv(10) == b""  # closed after the error
     good.close()
     for sock in (good_theirs, bad_theirs):
@@ -161,7 +161,7 @@ def test_the_zygote_and_hosts_do_not_load_asyncio() -> None:
 
 
 valid_frames = st.sampled_from(
-    [p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="daemon")), p.encode(p.HostRedraw()), p.encode(p.Ping())]
+    [p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="daemon")), p.encode(p.HostRedraw()), p.encode(p.SessionList())]
 )
 hostile = st.lists(st.one_of(valid_frames, st.binary(max_size=64)), max_size=8).map(b"".join)
 

@@ -9,11 +9,17 @@ import pytest
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.daemon.registry import ManagerConfig, SessionManager
-from scarab.daemon.store import Store
+from scarab.daemon.store import SessionRecord, Store
 from scarab.errors import BadRequest, DuplicateName, SessionBusy, SessionNotFound
 from scarab.paths import Paths
 from scarab.testkit import frame_with
 from tests.helpers import ScarabEnv, until
+
+
+def stored(store: Store, session_id: str) -> SessionRecord:
+    """The session's row as the database has it."""
+    (record,) = [r for r in store.sessions() if r.id == session_id]
+    return record
 
 
 class Sink:
@@ -49,7 +55,7 @@ def test_session_manager_api(in_env: ScarabEnv) -> None:
             viewer = Sink()
             info = await manager.attach_client("b", viewer, 120, 40)
             assert (info.attached, info.cols, info.rows) == (1, 120, 40)
-            assert store.get(b.id).attached == 1  # type: ignore[union-attr]
+            assert stored(store, b.id).attached == 1  # type: ignore[union-attr]
 
             async def got_full_frame() -> bool:
                 return any(isinstance(m, p.Frame) and m.cols == 120 for m in viewer.messages)
@@ -64,10 +70,10 @@ def test_session_manager_api(in_env: ScarabEnv) -> None:
             with pytest.raises(SessionBusy):
                 await manager.delete_session("b")
             assert manager.detach_client(viewer) == [b.id]
-            assert store.get(b.id).attached == 0  # type: ignore[union-attr]
+            assert stored(store, b.id).attached == 0  # type: ignore[union-attr]
 
             renamed = manager.rename_session("a", "alpha")
-            assert renamed.name == "alpha" and store.get(a.id).name == "alpha"  # type: ignore[union-attr]
+            assert renamed.name == "alpha" and stored(store, a.id).name == "alpha"  # type: ignore[union-attr]
 
             assert await manager.cleanup_detached_sessions(older_than=3600) == []
             removed = await manager.cleanup_detached_sessions(older_than=-10)

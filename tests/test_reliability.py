@@ -83,7 +83,7 @@ def test_hostile_frames_drop_only_the_offender(scarab: ScarabEnv, payload: bytes
     assert daemon
     replies = raw_exchange(scarab.paths.socket, payload)
     assert replies is not None, "the daemon kept a malformed connection open"
-    errors = [m for m in replies if isinstance(m, p.Error)]
+    errors = [m for m in replies if isinstance(m, p.Failed)]
     assert errors and errors[-1].code == "protocol" and needle in errors[-1].message, replies
     assert_healthy(scarab, daemon)
 
@@ -117,7 +117,7 @@ def test_500_clients_at_once(in_env: ScarabEnv) -> None:
         client = await Client.connect(autostart=False)
         try:
             listing = await client.request(p.SessionList())
-            assert isinstance(listing, p.List)
+            assert isinstance(listing, p.Listed)
             return len(listing.sessions)
         finally:
             await client.close()
@@ -159,7 +159,7 @@ def test_another_uid_is_refused(scarab: ScarabEnv) -> None:
     data = bytes.fromhex(out)
     (n,) = struct.unpack(">I", data[:4])
     reply = p.decode(data[4 : 4 + n])
-    assert isinstance(reply, p.Error) and "may not use this daemon" in reply.message
+    assert isinstance(reply, p.Failed) and "may not use this daemon" in reply.message
     assert_healthy(scarab, daemon or 0)
 
 

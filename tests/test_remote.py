@@ -54,7 +54,7 @@ def test_outbox_merges_while_the_writer_is_slow() -> None:
         await asyncio.sleep(0)  # the pump takes the first frame and blocks on the link
         for i in range(2, 1000):
             box.put(frame(i, [[i % 3, str(i), [[len(str(i)), 0]]]], [[-1, -1, 0]]))
-        box.put(p.Ok())
+        box.put(p.Done())
         assert len(box) == 2 and box.merged == 997
         gate.set()
         while len(written) < 3:

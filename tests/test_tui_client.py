@@ -132,7 +132,7 @@ def test_a_cold_attach_attaches_once_on_the_first_paints_connection(scarab: Scar
                         case p.SessionAttach():
                             conn.sendall(p.encode(p.Attached(session=info)) + p.encode(frame(1, "painted", True)))
                         case p.SessionList():
-                            conn.sendall(p.encode(p.List(sessions=[info])))
+                            conn.sendall(p.encode(p.Listed(sessions=[info])))
                             # Later output of the session, on the connection the app now owns.
                             conn.sendall(p.encode(frame(2, "after-handover", False)))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 from scarab import protocol as p
@@ -27,7 +28,7 @@ async def host_says_hello(req: SpawnRequest) -> int:
     link = await HostLink.connect(req.socket, lambda link, msg: None)
     reader = asyncio.create_task(link.run())
     try:
-        assert link.info.name == req.name and (link.info.cols, link.info.rows) == (req.cols, req.rows)
+        assert link.greeting.name == req.name and (link.greeting.cols, link.greeting.rows) == (req.cols, req.rows)
         for _ in range(200):
             captured = await link.request(p.HostCapture(scrollback=False, ansi=False))
             assert isinstance(captured, p.Captured)
@@ -36,8 +37,8 @@ async def host_says_hello(req: SpawnRequest) -> int:
             await asyncio.sleep(0.02)
         else:
             raise AssertionError(f"no output from {req.name}: {captured.text!r}")
-        assert isinstance(await link.request(p.HostTerminate()), p.Ok)
-        return link.info.host_pid
+        assert isinstance(await link.request(p.HostTerminate()), p.Done)
+        return link.greeting.host_pid
     finally:
         reader.cancel()
         await link.close()
@@ -80,10 +81,10 @@ def test_a_host_answers_a_peer_that_skips_hello_and_carries_on(in_env: ScarabEnv
             req = request(in_env, "strict")
             await spawn_host(req, zygote)
             reader, writer = await asyncio.open_unix_connection(str(req.socket))
-            writer.write(p.encode(p.Ping()))
+            writer.write(p.encode(p.HostRedraw()))
             header = await reader.readexactly(p.HEADER.size)
             error = p.decode(await reader.readexactly(p.frame_length(header)))
-            assert isinstance(error, p.Error) and "expected Hello first" in error.message
+            assert isinstance(error, p.Failed) and "expected Hello first" in error.message
             assert await reader.read() == b""  # and closed
             writer.close()
             return await host_says_hello(req)  # the session is fine
@@ -92,3 +93,24 @@ def test_a_host_answers_a_peer_that_skips_hello_and_carries_on(in_env: ScarabEnv
 
     pid = asyncio.run(asyncio.wait_for(scenario(), 60))
     wait_for(lambda: not pid_alive(pid), what="the host to end after HostTerminate")
+
+
+def test_a_late_answer_to_an_earlier_spawn_is_not_taken_for_this_one(tmp_path: Path) -> None:
+    # A zygote that answers an earlier request (one that timed out) before this one.
+    script = (
+        "import json, sys\nrequest = json.loads(sys.stdin.readline())\n"
+        "print(json.dumps({'id': request['id'] - 1, 'line': 'ready 1 2'}))\n"
+        "print(json.dumps({'id': request['id'], 'line': 'ready 3 4'}), flush=True)\nsys.stdin.read()\n"
+    )
+
+    async def scenario() -> str:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        zygote = Zygote(proc)
+        try:
+            return await zygote.spawn({}, tmp_path / "log")
+        finally:
+            await zygote.close()
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == "ready 3 4"

@@ -324,7 +324,7 @@ class SessionHost:
             case p.HostInput(data=data):
                 self.write_input(data)
             case p.HostResize(cols=cols, rows=rows):
-                if 1 <= cols <= 10000 and 1 <= rows <= 10000:
+                if 1 <= cols <= p.MAX_SIZE and 1 <= rows <= p.MAX_SIZE:
                     self.emu.resize(cols, rows)
                     if self.child is not None and self.exit_status is None:
                         self.child.resize(cols, rows)
@@ -338,7 +338,7 @@ class SessionHost:
                 conn.send(self.history(start, count))
             case p.HostClearHistory():
                 self.emu.clear_history()
-                conn.send(p.Ok())
+                conn.send(p.Done())
             case p.HostCapture(scrollback=scrollback, ansi=ansi, page=page):
                 conn.send(self.capture_page(scrollback, ansi, page))
             case p.HostSnapshot():
@@ -347,10 +347,10 @@ class SessionHost:
                 first, end, data = history_page(self.emu, start, stop)
                 conn.send(p.SaveRows(start=first, stop=end, data=data))
             case p.HostTerminate():
-                conn.send(p.Ok())
+                conn.send(p.Done())
                 self.loop.stop()
             case _:
-                conn.send(p.Error(code="protocol", message=f"host: unexpected {type(msg).__name__}"))
+                conn.send(p.Failed(code="protocol", message=f"host: unexpected {type(msg).__name__}"))
 
     def shutdown(self) -> None:
         """End the child (as a closing terminal does) and say goodbye to the daemon."""

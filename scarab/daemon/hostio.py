@@ -182,7 +182,7 @@ class FrameConn:
                     return
                 self._on_message(self, msg)
         except ProtocolError as exc:
-            self.send(p.Error(code="protocol", message=str(exc)))
+            self.send(p.Failed(code="protocol", message=str(exc)))
             self.flush(1.0)
             self.close()
         except Exception:

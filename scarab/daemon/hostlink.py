@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,14 +67,19 @@ class Zygote:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         async with self._lock:
             self._ids += 1
-            request = {"id": self._ids, "config": config, "log": str(log)}
+            ident = self._ids
+            request = {"id": ident, "config": config, "log": str(log)}
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             await self.proc.stdin.drain()
-            raw = await asyncio.wait_for(self.proc.stdout.readline(), SPAWN_TIMEOUT + 5)
-        if not raw:
-            raise ConnectionError("the zygote exited")
-        reply = json.loads(raw)
-        return str(reply.get("line", ""))
+            end = time.monotonic() + SPAWN_TIMEOUT + 5
+            while True:
+                raw = await asyncio.wait_for(self.proc.stdout.readline(), max(0.01, end - time.monotonic()))
+                if not raw:
+                    raise ConnectionError("the zygote exited")
+                reply = json.loads(raw)
+                # A late answer to an earlier request that timed out is not this host's ready line.
+                if reply.get("id") == ident:
+                    return str(reply.get("line", ""))
 
     async def close(self) -> None:
         if self.proc.stdin is not None:
@@ -150,11 +156,12 @@ class HostLink:
     def __init__(
         self,
         channel: Channel,
-        info: p.HostInfo,
+        greeting: p.HostInfo,
         on_event: Callable[[HostLink, p.Message], None],
     ) -> None:
         self.channel = channel
-        self.info = info
+        self.session_id = greeting.session_id  # which session this link is to, for good
+        self.greeting = greeting  # what the host said when the link was made; stale after that
         self._on_event = on_event
         self._waiting: deque[asyncio.Future[p.Message]] = deque()
         self.closed = asyncio.Event()

@@ -43,7 +43,6 @@ from scarab.paths import Paths
 
 __all__ = ["ManagerConfig", "SessionManager", "Viewer"]
 
-MAX_SIZE = 1000
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f:]")
 # A host that dies this soon after a resurrection is not resurrected again (it would loop).
 MIN_LIFETIME = 2.0
@@ -92,8 +91,8 @@ class Session:
 
 
 def validate_size(cols: int, rows: int) -> None:
-    if not (1 <= cols <= MAX_SIZE and 1 <= rows <= MAX_SIZE):
-        raise BadRequest(f"bad size {cols}x{rows}: columns and rows must be between 1 and {MAX_SIZE}")
+    if not (1 <= cols <= p.MAX_SIZE and 1 <= rows <= p.MAX_SIZE):
+        raise BadRequest(f"bad size {cols}x{rows}: columns and rows must be between 1 and {p.MAX_SIZE}")
 
 
 def validate_name(name: str) -> str:
@@ -246,7 +245,7 @@ class SessionManager:
                 except (OSError, TimeoutError, ScarabError) as exc:
                     _log(f"a host socket with no session, {sock}, did not answer ({exc or type(exc).__name__})")
                     continue
-                info = link.info
+                info = link.greeting
                 await link.close()
                 now = int(time.time())
                 name = info.name
@@ -331,7 +330,7 @@ class SessionManager:
             _log(f"session {record.name!r}: host pid {record.host_pid} is not answering: {why}; waiting for it")
 
     async def _adopt(self, session: Session, link: HostLink) -> None:
-        info = link.info
+        info = link.greeting
         record = session.record
         start = record.host_start if info.host_pid == record.host_pid and record.host_start else 0
         session.record = record.with_(
@@ -399,7 +398,7 @@ class SessionManager:
     # -- host events ------------------------------------------------------------------------------
 
     def _on_host_event(self, link: HostLink, msg: p.Message) -> None:
-        session = self.sessions.get(link.info.session_id)
+        session = self.sessions.get(link.session_id)
         if session is None or session.host is not link:
             return
         match msg:

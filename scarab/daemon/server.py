@@ -106,7 +106,7 @@ class Daemon:
         try:
             uid = peer_uid(writer)
             if uid != os.getuid():
-                await channel.send(p.Error(code="protocol", message=f"uid {uid} may not use this daemon"))
+                await channel.send(p.Failed(code="protocol", message=f"uid {uid} may not use this daemon"))
                 return
             check_hello(await asyncio.wait_for(channel.recv(), 10))
             await channel.send(p.Hello(version=p.PROTOCOL_VERSION, role="daemon", pid=os.getpid()))
@@ -119,7 +119,7 @@ class Daemon:
                     await channel.writer.drain()
         except ProtocolError as exc:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(channel.send(p.Error(code=exc.code, message=str(exc))), 1)
+                await asyncio.wait_for(channel.send(p.Failed(code=exc.code, message=str(exc))), 1)
         except (EOFError, OSError, TimeoutError, asyncio.CancelledError):
             pass
         finally:
@@ -136,7 +136,7 @@ class Daemon:
                 case p.SessionCreate(name=name, cols=cols, rows=rows, cwd=cwd, command=command):
                     return p.Created(session=await m.create_session(name, cols, rows, cwd, command))
                 case p.SessionList():
-                    return p.List(sessions=m.list_sessions())
+                    return p.Listed(sessions=m.list_sessions())
                 case p.SessionAttach(target=target, cols=cols, rows=rows):
                     # The reply goes out before the host's full frame can arrive.
                     client.channel.send_nowait(p.Attached(session=await m.attach_client(target, client, cols, rows)))
@@ -157,7 +157,7 @@ class Daemon:
                         if ack:
                             raise
                         return p.Kicked(session_id=target, reason=str(exc))
-                    return p.Ok() if ack else None
+                    return p.Done() if ack else None
                 case p.Resize(target=target, cols=cols, rows=rows):
                     m.resize(target, cols, rows)
                     return None
@@ -170,14 +170,12 @@ class Daemon:
                     return await m.history(target, start, count)
                 case p.ClearHistory(target=target):
                     await m.clear_history(target)
-                    return p.Ok()
+                    return p.Done()
                 case p.DaemonStatus():
                     return self.status()
                 case p.DaemonStop():
                     self.stopping.set()
-                    return p.Ok()
-                case p.Ping():
-                    return p.Ok()
+                    return p.Done()
                 case p.FrameAck():
                     return None  # local clients drain fast enough; proxies use acks for flow control
                 case _:
@@ -185,10 +183,10 @@ class Daemon:
         except ProtocolError:
             raise
         except ScarabError as exc:
-            return p.Error(code=exc.code, message=str(exc))
+            return p.Failed(code=exc.code, message=str(exc))
         except Exception as exc:
             traceback.print_exc()
-            return p.Error(code="error", message=f"internal error in the daemon: {exc.__class__.__name__}: {exc}")
+            return p.Failed(code="error", message=f"internal error in the daemon: {exc.__class__.__name__}: {exc}")
 
     @staticmethod
     async def stream_capture(client: ClientConn, pages: AsyncGenerator[str, None]) -> p.Captured:
@@ -203,8 +201,8 @@ class Daemon:
                 text = page
         return p.Captured(text=text or "")
 
-    def status(self) -> p.Status:
-        return p.Status(
+    def status(self) -> p.StatusReport:
+        return p.StatusReport(
             pid=os.getpid(),
             version=__version__,
             sessions=self.manager.session_count(),

@@ -280,10 +280,6 @@ class Store:
         rows = self.conn.execute("SELECT * FROM sessions ORDER BY created_at, rowid").fetchall()
         return [_row_to_record(r) for r in rows]
 
-    def get(self, session_id: str) -> SessionRecord | None:
-        row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return _row_to_record(row) if row else None
-
     def put(self, record: SessionRecord) -> None:
         """Insert or replace one session row, committed before returning."""
         values = [getattr(record, c) for c in _COLUMNS]

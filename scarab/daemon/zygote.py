@@ -185,11 +185,13 @@ _BLANK = Emulator(80, 24)
 
 
 def _handle(raw: bytes) -> bytes:
+    ident = None
     try:
         request = json.loads(raw)
-        reply = {"id": request.get("id"), "line": _spawn(dict(request["config"]), str(request["log"]))}
+        ident = request.get("id")
+        reply = {"id": ident, "line": _spawn(dict(request["config"]), str(request["log"]))}
     except Exception as exc:  # a bad request costs that spawn, never the zygote
-        reply = {"id": None, "line": f"error zygote: {exc}"}
+        reply = {"id": ident, "line": f"error zygote: {exc}"}
     return (json.dumps(reply) + "\n").encode()
 
 

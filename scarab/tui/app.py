@@ -173,7 +173,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             return self.target
         assert self.client is not None
         listing = await self.client.request(p.SessionList())
-        assert isinstance(listing, p.List)
+        assert isinstance(listing, p.Listed)
         chosen = default_session(listing.sessions)
         if chosen is not None:
             return chosen.id
@@ -250,7 +250,7 @@ class ScarabApp(App[str], inherit_bindings=False):
                 self.show_sessions(sessions)
             case p.Kicked(reason=reason) if self.session is not None and msg.session_id == self.session.id:
                 await self.session_gone(reason)
-            case p.Error(message=message):
+            case p.Failed(message=message):
                 self.status.notice = message
 
     async def session_gone(self, reason: str) -> None:
@@ -258,7 +258,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert self.client is not None
         gone = self.session
         listing = await self.client.request(p.SessionList())
-        assert isinstance(listing, p.List)
+        assert isinstance(listing, p.Listed)
         others = [s for s in listing.sessions if s.state == "running" and (gone is None or s.id != gone.id)]
         if not others:
             self.leave(f"[exited: {gone.name if gone else 'session'}: {reason}]")
@@ -306,7 +306,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             return
         with contextlib.suppress(ScarabError):
             listing = await client.request(p.SessionList())
-            assert isinstance(listing, p.List)
+            assert isinstance(listing, p.Listed)
             self.show_sessions(listing.sessions)
 
     def show_sessions(self, sessions: list[p.SessionInfo]) -> None:
@@ -409,7 +409,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.client is None:
             return []
         listing = await self.client.request(p.SessionList())
-        assert isinstance(listing, p.List)
+        assert isinstance(listing, p.Listed)
         return listing.sessions
 
     async def preview(self, session_id: str) -> str:

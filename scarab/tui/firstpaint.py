@@ -127,7 +127,7 @@ def _fetch(sock: socket.socket, socket_path: Path, target: str | None, cols: int
     if target is None:
         conn.send(p.SessionList())
         listing = conn.recv()
-        chosen = default_session(listing.sessions) if isinstance(listing, p.List) else None
+        chosen = default_session(listing.sessions) if isinstance(listing, p.Listed) else None
         if chosen is None:
             return None  # the app will create a session: nothing to show yet
         target = chosen.id
