@@ -171,15 +171,15 @@ class Sandbox:
 
     # -- looking at the daemon from this process --------------------------------------------------
 
-    def request(self, msg: p.Message) -> p.Message:
-        """One request to this world's daemon over a connection from this process: for polls, no
-        interpreter starts per look. Like any command, it starts the daemon when none is running
+    def ask(self, question: Callable[[Client], Coroutine[Any, Any, T]]) -> T:
+        """`question` asked of this world's daemon over a connection from this process: for polls,
+        no interpreter starts per look. Like any command, it starts the daemon when none is running
         (in this world's environment, which this process does not have)."""
 
-        async def ask() -> p.Message:
+        async def ask() -> T:
             client = await Client.connect(self.paths, autostart=False)
             try:
-                return await client.request(msg)
+                return await question(client)
             finally:
                 await client.close()
 
@@ -192,7 +192,7 @@ class Sandbox:
 
     def sessions(self) -> list[dict[str, Any]]:
         """The session list, as `scarab ls --json` prints it."""
-        reply = self.request(p.SessionList())
+        reply = self.ask(lambda client: client.request(p.SessionList()))
         assert isinstance(reply, p.Listed), reply
         return [asdict(s) for s in reply.sessions]  # type: ignore[call-overload]
 
@@ -203,10 +203,12 @@ class Sandbox:
         raise AssertionError(f"no session {name!r}")
 
     def capture(self, target: str, scrollback: bool = False, ansi: bool = False) -> str:
-        """What `scarab capture` prints."""
-        reply = self.request(p.Capture(target=target, scrollback=scrollback, ansi=ansi))
-        assert isinstance(reply, p.Captured), reply
-        return reply.text
+        """What `scarab capture` prints (all its pages)."""
+
+        async def pages(client: Client) -> str:
+            return "".join([text async for text in client.capture(target, scrollback, ansi)])
+
+        return self.ask(pages)
 
     def daemon_pid(self) -> int | None:
         try:

@@ -60,7 +60,7 @@ def test_outbox_merges_while_the_writer_is_slow() -> None:
         while len(written) < 3:
             await asyncio.sleep(0.01)
         pump.cancel()
-        assert [type(m).__name__ for m in written] == ["Frame", "Frame", "Ok"]
+        assert [type(m).__name__ for m in written] == ["Frame", "Frame", "Done"]
         merged = written[1]
         assert isinstance(merged, p.Frame) and merged.seq == 999
         assert {y: text for y, text, _ in merged.lines} == {0: "999", 1: "997", 2: "998"}
