@@ -64,9 +64,9 @@ def test_session_manager_api(in_env: ScarabEnv) -> None:
             # A switch from b to a and back: the session left behind counts one client fewer, in
             # SQLite too (it kept 1 while `ls` showed 0).
             await manager.attach_client("a", viewer)
-            assert (store.get(a.id).attached, store.get(b.id).attached) == (1, 0)  # type: ignore[union-attr]
+            assert (stored(store, a.id).attached, stored(store, b.id).attached) == (1, 0)
             await manager.attach_client("b", viewer)
-            assert (store.get(a.id).attached, store.get(b.id).attached) == (0, 1)  # type: ignore[union-attr]
+            assert (stored(store, a.id).attached, stored(store, b.id).attached) == (0, 1)
             with pytest.raises(SessionBusy):
                 await manager.delete_session("b")
             assert manager.detach_client(viewer) == [b.id]
