@@ -373,7 +373,7 @@ def cmd_kill_server() -> int:
 
     async def kill_all(client: Client) -> None:
         listing = await client.request(p.SessionList())
-        assert isinstance(listing, p.List)
+        assert isinstance(listing, p.Listed)
         for session in listing.sessions:
             with contextlib.suppress(SessionNotFound):  # ended meanwhile by someone else
                 await client.request(p.SessionDelete(target=session.id, force=True))
