@@ -529,11 +529,31 @@ def test_any_sequence_tiles_the_window_and_round_trips(cols: int, rows: int, ope
         restored = Layout.from_string(text)
         assert restored.to_string() == text
         assert restored.rects() == layout.copy().rects() or layout.zoomed
+        # select-layout fits the tree back to the clients' size (tmux's recalculate_sizes): the same
+        # string when the window is that size, else what resizing to it gives (a window the panes
+        # had kept larger can shrink once a pane has closed).
+        fitted = layout.copy()
+        fitted.unzoom()
+        fitted.resize(*layout.target)
         again = layout.copy()
         again.select_layout(text)
-        assert again.to_string() == text
+        assert again.to_string() == fitted.to_string()
+        if layout.size == layout.target:
+            assert again.to_string() == text
         if layout.zoomed:
             assert list(layout.visible().values()) == [Rect(0, 0, *layout.size)]
+
+
+def test_select_layout_of_a_window_kept_larger_than_asked_fits_it_to_the_asked_size() -> None:
+    layout = Layout(0, 1, 3)
+    layout.split(0, V, 1)
+    layout.resize(1, 1)  # two 1-row panes cannot shrink to one row: the window stays 1x3
+    assert layout.size == (1, 3) and layout.target == (1, 1)
+    layout.close(0)
+    text = layout.to_string()
+    assert text.split(",")[1] == "1x3"
+    layout.select_layout(text)  # as tmux: the tree is installed, then fitted to what the clients asked
+    assert layout.size == (1, 1) and layout.rects() == {1: Rect(0, 0, 1, 1)}
 
 
 # ----------------------------------------------------- where tmux 3.3a breaks, Scarab stays sound

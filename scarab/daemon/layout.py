@@ -476,6 +476,11 @@ class Layout:
         """The window's (cols, rows)."""
         return self._size
 
+    @property
+    def target(self) -> tuple[int, int]:
+        """The (cols, rows) the clients asked for; `size` exceeds it while the panes cannot shrink that far."""
+        return self._target
+
     def copy(self) -> Layout:
         other = Layout.__new__(Layout)
         other.__dict__.update(self.__dict__)
