@@ -7,6 +7,7 @@ import pytest
 from hypothesis import settings
 
 from tests.helpers import ScarabEnv, destroy_env, make_env
+from tests.tmux_oracle import tmux  # noqa: F401  (the shared tmux oracle fixture)
 
 # `make test` replays a fixed set of examples so CI is repeatable; `make stress` explores new ones.
 settings.register_profile("ci", derandomize=True)

@@ -16,14 +16,10 @@ import fcntl
 import os
 import random
 import shutil
-import signal
 import struct
 import subprocess
-import tempfile
 import termios
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -31,67 +27,12 @@ from scarab.daemon.emulator import Emulator
 from scarab.daemon.layout import PRESETS, Axis, Direction, Layout, _spread_fits
 from scarab.errors import BadRequest
 from tests.helpers import wait_for
+from tests.tmux_oracle import Tmux
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 PANE_FORMAT = "#{pane_id} #{pane_left} #{pane_top} #{pane_width} #{pane_height} #{pane_active}"
 WINDOW_FORMAT = "#{window_width} #{window_height} #{window_zoomed_flag} #{window_layout} #{window_visible_layout}"
-
-
-class Tmux:
-    """A private tmux server and one control-mode client to drive it."""
-
-    def __init__(self, root: Path) -> None:
-        self.socket = str(root / "oracle.sock")
-        env = {**os.environ, "SHELL": "/bin/sh", "HOME": str(root)}
-        env.pop("TMUX", None)
-        base = ["tmux", "-S", self.socket, "-f", "/dev/null"]
-        subprocess.run([*base, "new-session", "-d", "-s", "oracle", "-x", "80", "-y", "24", "exec cat"],
-                       env=env, check=True, timeout=20)  # fmt: skip
-        self.pid = int(subprocess.run([*base, "display-message", "-p", "#{pid}"], env=env, check=True,
-                                      capture_output=True, text=True, timeout=20).stdout)  # fmt: skip
-        self.client = subprocess.Popen(
-            [*base, "-C", "attach-session", "-t", "oracle"],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )  # fmt: skip
-        self.run(["set -g default-command 'exec cat'", "set -g status off", "set -g remain-on-exit off"])
-
-    def run(self, commands: list[str]) -> list[tuple[bool, str]]:
-        """Send commands in one go; their (ok, output) in order."""
-        assert self.client.stdin is not None and self.client.stdout is not None
-        self.client.stdin.write("".join(command + "\n" for command in commands))
-        self.client.stdin.flush()
-        replies: list[tuple[bool, str]] = []
-        lines: list[str] | None = None
-        while len(replies) < len(commands):
-            line = self.client.stdout.readline()
-            assert line, "tmux control client closed"
-            line = line.rstrip("\n")
-            if line.startswith("%begin ") and line.endswith(" 1"):
-                lines = []
-            elif lines is not None and (line.startswith("%end ") or line.startswith("%error ")):
-                replies.append((line.startswith("%end "), "\n".join(lines)))
-                lines = None
-            elif lines is not None:
-                lines.append(line)
-        return replies
-
-    def close(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        self.client.kill()
-        self.client.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def tmux() -> Iterator[Tmux]:
-    root = Path(tempfile.mkdtemp(prefix="sclay", dir="/tmp"))
-    server = Tmux(root)
-    try:
-        yield server
-    finally:
-        server.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
