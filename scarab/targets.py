@@ -346,8 +346,8 @@ class _Resolver:
         """cmd_find_get_pane: a pane id anywhere, else in the current window, else a window/session."""
         if name.startswith("%"):
             return self._pane_by_id(name, None)
-        current = self.current()
         try:
+            current = self.current()  # without one (the CLI outside a session) a word is a window or session
             return self.pane_in(current.session, current.window, name)
         except BadRequest:
             if only:

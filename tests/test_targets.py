@@ -44,6 +44,7 @@ def test_windows_panes_and_tokens() -> None:
     assert resolve("%12", Kind.PANE, SESSIONS) == Found(WORK.id, 3, 12)
     assert resolve("@5", Kind.WINDOW, SESSIONS) == Found(DOTTED.id, 0, 20)
     assert resolve("", Kind.PANE, SESSIONS, HERE) == HERE
+    assert resolve("work", Kind.PANE, SESSIONS) == Found(WORK.id, 0, 11)  # no current session: a session
 
 
 def test_free_window_indices() -> None:
