@@ -114,13 +114,16 @@ def test_target_resolution_matches_tmux(tmux: Tmux) -> None:
     commands = ["set -gw automatic-rename off"]
     for session, windows in SETUP.items():
         (name, panes), *rest = windows
-        commands.append(f"new-session -d -s {session} -n '{name}'")
+        if session == "alpha":  # the control client's own session: where targets without a session look
+            commands += ["rename-session -t =oracle alpha", f"rename-window -t =alpha:0 '{name}'"]
+        else:
+            commands.append(f"new-session -d -s {session} -n '{name}'")
         commands += [f"split-window -t '={session}:0'"] * (panes - 1)
         for index, (name, panes) in enumerate(rest, start=1):
             commands.append(f"new-window -t '={session}:{index}' -n '{name}'")
             commands += [f"split-window -t '={session}:{index}'"] * (panes - 1)
     commands += ["select-window -t =alpha:0", "select-window -t =alpha:2", "select-pane -t =alpha:2.0",
-                 "select-pane -t =alpha:2.2", "select-window -t =alphabet:0", "switch-client -t =alpha"]  # fmt: skip
+                 "select-pane -t =alpha:2.2", "select-window -t =alphabet:0"]  # fmt: skip
     for ok, out in tmux.run(commands):
         assert ok, out
     views = build(tmux)
