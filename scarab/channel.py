@@ -25,15 +25,50 @@ from scarab.protocol import (
     frame_length,
 )
 
-__all__ = ["Channel", "check_hello", "peer_uid"]
+__all__ = ["Channel", "FrameBudget", "check_hello", "peer_uid"]
+
+
+class FrameBudget:
+    """Memory shared by the incomplete frames of many connections (the daemon's clients): twenty
+    peers each announcing a big frame and sending it all but its last byte would otherwise hold
+    twenty big buffers. Frames up to `free` bytes (keys, commands) never count, so a peer holding
+    the budget cannot lock anybody out of ordinary messages."""
+
+    def __init__(self, total: int, free: int) -> None:
+        self.total = total
+        self.free = free
+        self.held = 0
+
+    def take(self, length: int) -> bool:
+        if length <= self.free:
+            return True
+        if self.held + length > self.total:
+            return False
+        self.held += length
+        return True
+
+    def give(self, length: int) -> None:
+        if length > self.free:
+            self.held -= length
 
 
 class Channel:
-    """Framed messages over a stream pair. `recv` raises EOFError on a clean close."""
+    """Framed messages over a stream pair. `recv` raises EOFError on a clean close.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    `max_frame` bounds what this peer may send (far below MAX_FRAME where only small messages are
+    expected); `budget`, when given, is shared with other channels for frames being received."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        max_frame: int = MAX_FRAME,
+        budget: FrameBudget | None = None,
+    ) -> None:
         self.reader = reader
         self.writer = writer
+        self.max_frame = max_frame
+        self.budget = budget
 
     @classmethod
     async def connect_unix(cls, path: str) -> Channel:
@@ -61,10 +96,20 @@ class Channel:
                 raise ProtocolError("truncated frame header") from None
             raise EOFError from None
         length = frame_length(header)
+        if length > self.max_frame:
+            raise ProtocolError(f"frame of {length} bytes exceeds the {self.max_frame} byte limit for this connection")
+        budget = self.budget
+        if budget is not None and not budget.take(length):
+            raise ProtocolError(
+                f"frame of {length} bytes refused: too much incomplete input is held right now; try again"
+            )
         try:
             payload = await self.reader.readexactly(length)
         except asyncio.IncompleteReadError:
             raise ProtocolError(f"truncated frame: expected {length} bytes") from None
+        finally:
+            if budget is not None:
+                budget.give(length)
         return decode(payload)
 
     def send_nowait(self, msg: Message) -> None:
@@ -81,9 +126,13 @@ class Channel:
         transport = self.writer.transport
         return transport.get_write_buffer_size() if transport else 0
 
-    async def hello(self, role: str) -> Hello:
-        """Exchange Hello both ways; refuse a peer speaking another protocol version."""
-        await self.send(Hello(version=PROTOCOL_VERSION, role=role, pid=os.getpid()))
+    async def hello(self, role: str, then: Message | None = None) -> Hello:
+        """Exchange Hello both ways; refuse a peer speaking another protocol version. `then` goes
+        right behind our Hello, without waiting for the peer's."""
+        self.send_nowait(Hello(version=PROTOCOL_VERSION, role=role, pid=os.getpid()))
+        if then is not None:
+            self.send_nowait(then)
+        await self.writer.drain()
         reply = await self.recv()
         check_hello(reply)
         assert isinstance(reply, Hello)

@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 
 from scarab import __version__
 from scarab import protocol as p
-from scarab.client import Client, start_daemon
+from scarab.client import INPUT_CHUNK, Client, start_daemon
 from scarab.config import load_config
 from scarab.errors import BadRequest, DaemonUnreachable, ScarabError, SessionNotFound
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
+from scarab.logfile import CappedLog, open_log
 from scarab.paths import Paths
 from scarab.remote import SshTarget
 
@@ -400,12 +401,17 @@ def _daemon_fork(paths: Paths) -> int:
     os.dup2(devnull, 0)
     try:
         paths.prepare_runtime()
-        log = os.open(paths.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    except (ScarabError, OSError) as exc:
+        log = open_log(paths.daemon_log)
+    except ScarabError as exc:
         os.write(write_fd, f"error {exc}\n".encode())
+        os._exit(1)
+    except OSError as exc:
+        os.write(write_fd, f"error cannot open the daemon log {paths.daemon_log}: {exc.strerror}\n".encode())
         os._exit(1)
     os.dup2(log, 1)
     os.dup2(log, 2)
+    os.close(log)
+    sys.stdout = sys.stderr = CappedLog(paths.daemon_log, (1, 2))
     code = 1
     try:
         code = asyncio.run(run_daemon(paths, ready=write_fd))
@@ -427,8 +433,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     data = send_keys_bytes(_split_target(args, "keys", "keys"), literal=args.literal)
 
     async def send(client: Client) -> None:
-        for start in range(0, max(len(data), 1), 65536):
-            await client.request(p.Input(target=args.target, data=data[start : start + 65536], ack=True))
+        for start in range(0, max(len(data), 1), INPUT_CHUNK):
+            await client.request(p.Input(target=args.target, data=data[start : start + INPUT_CHUNK], ack=True))
 
     asyncio.run(_with_client(send))
     return 0

@@ -23,10 +23,12 @@ from scarab.errors import DaemonUnreachable, ProtocolError, ScarabError, error_f
 from scarab.paths import Paths
 from scarab.remote import SshTarget, explain_ssh_failure, open_ssh_channel
 
-__all__ = ["Client", "start_daemon"]
+__all__ = ["INPUT_CHUNK", "Client", "start_daemon"]
 
 START_TIMEOUT = 60.0
+INPUT_CHUNK = 64 * 1024  # bytes of input per message: the daemon takes frames up to 1 MiB from a client
 SERVE_TIMEOUT = 10.0  # from a daemon reported running to it accepting connections
+HELLO_TIMEOUT = 5.0  # a daemon that accepted but says nothing this long is stopped or stuck
 
 
 def start_daemon(paths: Paths) -> int:
@@ -46,6 +48,17 @@ def start_daemon(paths: Paths) -> int:
         return int(words[1])
     detail = words[1].strip() if words[:1] == ["error"] else (proc.stderr.strip() or proc.stdout.strip())
     raise DaemonUnreachable(f"could not start the scarab daemon: {detail or 'no reason given'}")
+
+
+def _not_answering(paths: Paths) -> str:
+    try:
+        pid = int(paths.lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return f"the daemon at {paths.socket} is not answering (stopped or stuck)"
+    return (
+        f"the daemon at pid {pid} is not answering (stopped or stuck; {HELLO_TIMEOUT:g}s). If it was stopped, "
+        f"`kill -CONT {pid}`; else `kill {pid}` (sessions keep running) and run the command again"
+    )
 
 
 class Client:
@@ -86,7 +99,7 @@ class Client:
         for attempt in range(3):
             channel = await cls.open_raw(paths, autostart)
             try:
-                hello = await asyncio.wait_for(channel.hello("client"), 10)
+                hello = await asyncio.wait_for(channel.hello("client"), HELLO_TIMEOUT)
             except (EOFError, ConnectionError) as exc:
                 # A daemon that is dying (killed, its threads still exiting) can still accept a
                 # connection and then drop it: wait a moment and connect again (or start a new one).
@@ -95,9 +108,12 @@ class Client:
                     raise DaemonUnreachable(f"the daemon at {paths.socket} dropped the connection: {exc}") from None
                 await asyncio.sleep(0.1 * (attempt + 1))
                 continue
-            except (OSError, TimeoutError) as exc:
+            except TimeoutError:
                 await channel.close()
-                raise DaemonUnreachable(f"the daemon at {paths.socket} did not answer: {exc or 'timeout'}") from None
+                raise DaemonUnreachable(_not_answering(paths)) from None
+            except OSError as exc:
+                await channel.close()
+                raise DaemonUnreachable(f"the daemon at {paths.socket} did not answer: {exc}") from None
             except BaseException:
                 await channel.close()
                 raise
@@ -158,6 +174,11 @@ class Client:
     def send(self, msg: p.Message) -> None:
         """A message that gets no reply (input, resize)."""
         self.channel.send_nowait(msg)
+
+    def send_input(self, target: str, data: bytes) -> None:
+        """Keys or a paste of any size, in frames the daemon takes (it refuses big ones)."""
+        for start in range(0, len(data), INPUT_CHUNK):
+            self.channel.send_nowait(p.Input(target=target, data=data[start : start + INPUT_CHUNK]))
 
     async def request(self, msg: p.Message) -> p.Message:
         return _checked(await (await self._ask(msg)).get())

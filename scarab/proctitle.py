@@ -11,9 +11,10 @@ import contextlib
 import ctypes
 import ctypes.util
 
-__all__ = ["set_process_name", "set_process_title"]
+__all__ = ["HOST", "set_process_name", "set_process_title"]
 
 _PR_SET_NAME = 15
+HOST = "scarab-host"
 
 
 def set_process_name(name: str) -> None:

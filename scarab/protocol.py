@@ -557,6 +557,18 @@ class HostHistory(Message):
     count: int
 
 
+HOST_TOKEN_ENV = "SCARAB_HOST_TOKEN"  # how a host started as a fresh interpreter gets its token
+
+
+@_value
+class HostAuth(Message):
+    """Right after the daemon's Hello: the secret every host of this database was started with.
+    A host takes a connection as its daemon only with it (any process of the user could connect)."""
+
+    TAG = 68
+    token: str
+
+
 _install_inits()
 
 MESSAGES: dict[int, type[Message]] = {
@@ -604,6 +616,7 @@ MESSAGES: dict[int, type[Message]] = {
         HostRedraw,
         HostTerminate,
         HostRename,
+        HostAuth,
         ChildExited,
         HostClearHistory,
         HostHistory,

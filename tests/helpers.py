@@ -20,12 +20,17 @@ _CAPTURE_FLAGS = {"--scrollback": "scrollback", "-S": "scrollback", "--ansi": "a
 
 class ScarabEnv(Sandbox):
     def run(
-        self, *args: str, check: bool = False, timeout: float = 60, input: str | None = None
+        self,
+        *args: str,
+        check: bool = False,
+        timeout: float = 60,
+        input: str | None = None,
+        env_extra: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """`scarab ARGS` as a user runs it: a new process in this world."""
         proc = subprocess.run(
             [sys.executable, "-m", "scarab", *args],
-            env=self.env,
+            env={**self.env, **(env_extra or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

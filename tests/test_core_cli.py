@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
 
@@ -54,6 +56,38 @@ def test_default_names_and_targets(scarab: ScarabEnv) -> None:
     # Unique id prefixes work as targets, like names.
     scarab.ok("rename", first[:6], "alpha")
     assert scarab.session("alpha")["id"] == first
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u200b", "a\u200bb", "evil\u202etxt", "x\u0085y", "\u2066left", "a\u2028b", "\u200d"],
+    ids=["zwsp-alone", "zwsp-inside", "rlo", "c1-nel", "bidi-isolate", "line-separator", "zwj-alone"],
+)
+def test_invisible_and_bidi_names_are_refused(scarab: ScarabEnv, name: str) -> None:
+    new = scarab.run("new", "-d", "-s", name, "--", "sh")
+    assert new.returncode == 1 and "scarab: session name" in new.stderr and "Traceback" not in new.stderr
+    new_sh(scarab, "plain")
+    renamed = scarab.run("rename", "plain", name)
+    assert renamed.returncode == 1 and "scarab: session name" in renamed.stderr
+    assert [s["name"] for s in scarab.sessions()] == ["plain"]
+    # Visible non-ASCII (an emoji ZWJ sequence, accents, CJK) stays allowed.
+    scarab.ok("rename", "plain", "\U0001f469\u200d\U0001f4bb-caf\u00e9-\u65e5\u672c")
+
+
+def test_names_never_shadow_ids(scarab: ScarabEnv) -> None:
+    first = new_sh(scarab, "first")
+    second = new_sh(scarab, "second")
+    # A name equal to another session's id, or to the start of it, would make that id name it.
+    for bad in (first, first[:8], first[:4]):
+        renamed = scarab.run("rename", "second", bad)
+        assert renamed.returncode == 1 and "is (the start of) the id of session 'first'" in renamed.stderr
+        created = scarab.run("new", "-d", "-s", bad, "--", "sh")
+        assert created.returncode == 1 and "the id of session 'first'" in created.stderr
+    assert sorted(s["name"] for s in scarab.sessions()) == ["first", "second"]
+    # Its own id is fine, and an exact id wins over a name anyway (the database may hold old names).
+    scarab.ok("rename", "second", second)
+    assert scarab.session(second)["id"] == second
+    assert scarab.ok("rename", first, "renamed-by-id").strip().startswith(f"renamed {first[:8]}")
 
 
 def test_rename_kill_and_errors(scarab: ScarabEnv) -> None:

@@ -72,7 +72,7 @@ def test_session_manager_api(in_env: ScarabEnv) -> None:
             assert manager.detach_client(viewer) == [b.id]
             assert stored(store, b.id).attached == 0  # type: ignore[union-attr]
 
-            renamed = manager.rename_session("a", "alpha")
+            renamed = await manager.rename_session("a", "alpha")
             assert renamed.name == "alpha" and stored(store, a.id).name == "alpha"  # type: ignore[union-attr]
 
             assert await manager.cleanup_detached_sessions(older_than=3600) == []

@@ -19,13 +19,13 @@ def request(env: ScarabEnv, name: str) -> SpawnRequest:
     return SpawnRequest(
         session_id=f"id-{name}", name=name, socket=hosts / f"{name}.sock", log=hosts / f"{name}.log",
         cols=50, rows=6, cwd=str(env.root), command=("sh", "-c", f"echo hello from {name}; exec cat"),
-        scrollback=100,
+        scrollback=100, token="test-token",
     )  # fmt: skip
 
 
 async def host_says_hello(req: SpawnRequest) -> int:
     """Talk to the host as the daemon does; returns its pid after terminating it."""
-    link = await HostLink.connect(req.socket, lambda link, msg: None)
+    link = await HostLink.connect(req.socket, req.token, lambda link, msg: None)
     reader = asyncio.create_task(link.run())
     try:
         assert link.greeting.name == req.name and (link.greeting.cols, link.greeting.rows) == (req.cols, req.rows)

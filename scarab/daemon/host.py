@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hmac
 import os
 import signal
 import socket
@@ -26,8 +27,10 @@ from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
 from scarab.daemon.screens import capture_pages, history_page, restore, snapshot_head
+from scarab.errors import ProtocolError
+from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
-from scarab.proctitle import set_process_name, set_process_title
+from scarab.proctitle import HOST, set_process_name, set_process_title
 from scarab.styles import Line, Style
 
 __all__ = ["HostConfig", "SessionHost", "encode_frame", "encode_rows", "main"]
@@ -46,6 +49,10 @@ PARSE_BUDGET = 0.02
 MIN_SLICE = 64
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
+# Connections not yet proven to be the daemon; past this the oldest is dropped.
+MAX_GREETING = 8
+ACCEPT_BACKOFF = 0.5  # seconds: out of descriptors, wait before accepting again
+SOCKET_CHECK = 1.0  # seconds between looks at whether our socket's path still exists
 
 
 def encode_rows(rows: Iterable[tuple[int, Line]]) -> tuple[list[list[object]], list[list[int]]]:
@@ -83,6 +90,8 @@ class HostConfig(argparse.Namespace):
     session_id: str
     name: str
     socket: str
+    log: str
+    token: str  # what the daemon must say (HostAuth) to be taken as the daemon
     cols: int
     rows: int
     cwd: str
@@ -107,8 +116,12 @@ class SessionHost:
         self.child: Child | None = None
         self.exit_status: int | None = None
         self.daemon: FrameConn | None = None
-        self.greeting: set[FrameConn] = set()  # connected, no Hello yet
+        # Connected, not (yet) proven to be the daemon: no Hello yet (False) or no HostAuth (True).
+        # Insertion order is age: the oldest is dropped first when there are too many.
+        self.greeting: dict[FrameConn, bool] = {}
+        self.accept_paused = False
         self.listener: socket.socket | None = None
+        self.socket_ino = 0
         self.seq = 0
         self.pending_input = bytearray()
         self.flush_timer: Timer | None = None
@@ -287,34 +300,82 @@ class SessionHost:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(path)
-        os.chmod(path, 0o600)
-        sock.listen(16)
+        try:
+            sock.bind(path)
+            os.chmod(path, 0o600)
+            sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
         sock.setblocking(False)
+        if self.listener is not None:
+            self.loop.remove_reader(self.listener.fileno())
+            self.listener.close()
         self.listener = sock
+        self.socket_ino = os.stat(path).st_ino
         self.loop.add_reader(sock.fileno(), self._accept, urgent=True)
 
+    def keep_socket(self) -> None:
+        """Every SOCKET_CHECK seconds: if our socket's path is gone (the runtime directory removed
+        at logout), bind it again, so that a later daemon finds this host. A path that exists is
+        left alone, ours or not: two hosts must never take a socket from each other in turns."""
+        self.loop.call_later(SOCKET_CHECK, self.keep_socket)
+        path = self.config.socket
+        if os.path.lexists(path):
+            return
+        hosts = os.path.dirname(path)
+        with contextlib.suppress(OSError):
+            os.makedirs(os.path.dirname(os.path.dirname(hosts)), exist_ok=True)  # $XDG_RUNTIME_DIR
+            for private in (os.path.dirname(hosts), hosts):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(private, 0o700)
+            self.listen(path)
+            print(f"scarab-host: {path} was removed; listening there again", file=sys.stderr)
+
     def _accept(self) -> None:
-        assert self.listener is not None
+        listener = self.listener
+        assert listener is not None
         try:
-            sock, _addr = self.listener.accept()
+            sock, _addr = listener.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError as exc:
+            # Out of descriptors (EMFILE/ENFILE) or memory: the connection stays in the backlog and
+            # the listener stays readable; accepting again at once would spin. Look again later.
+            print(f"scarab-host: cannot accept a connection ({exc.strerror}); retrying in {ACCEPT_BACKOFF}s",
+                  file=sys.stderr)  # fmt: skip
+            self.loop.remove_reader(listener.fileno())
+            self.loop.call_later(ACCEPT_BACKOFF, lambda: self._resume_accept(listener))
             return
         if socket_peer_uid(sock) != os.getuid():
             sock.close()  # another user's process: nothing to say to it
             return
-        self.greeting.add(FrameConn(self.loop, sock, self.on_message, self.on_close))
+        if len(self.greeting) >= MAX_GREETING:
+            next(iter(self.greeting)).close()  # the oldest stranger: a daemon proves itself at once
+        self.greeting[FrameConn(self.loop, sock, self.on_message, self.on_close)] = False
+
+    def _resume_accept(self, listener: socket.socket) -> None:
+        if listener is self.listener:  # not replaced by a re-bind meanwhile
+            self.loop.add_reader(listener.fileno(), self._accept, urgent=True)
 
     def on_close(self, conn: FrameConn) -> None:
-        self.greeting.discard(conn)
+        self.greeting.pop(conn, None)
         if self.daemon is conn:
             self.daemon = None
 
     def on_message(self, conn: FrameConn, msg: p.Message) -> None:
-        if conn in self.greeting:
+        said_hello = self.greeting.get(conn)
+        if said_hello is False:
             p.check_hello(msg)  # a ProtocolError here is answered and closed by the FrameConn
-            self.greeting.discard(conn)
+            self.greeting[conn] = True
             conn.send(p.Hello(version=p.PROTOCOL_VERSION, role="host", pid=os.getpid()))
+            return
+        if said_hello:
+            if not (isinstance(msg, p.HostAuth) and hmac.compare_digest(msg.token, self.config.token)):
+                # Any process of this user can connect; only the daemon knows the token. The
+                # daemon's own connection carries on untouched.
+                raise ProtocolError("this session host takes only its daemon (HostAuth with its token)")
+            del self.greeting[conn]
             if self.daemon is not None:
                 self.daemon.close()  # a new daemon replaces a dead or old one
             self.daemon = conn
@@ -392,6 +453,7 @@ def parse_args(argv: list[str]) -> HostConfig:
     parser.add_argument("--session-id", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--socket", required=True)
+    parser.add_argument("--log", default=os.devnull)
     parser.add_argument("--cols", type=int, default=80)
     parser.add_argument("--rows", type=int, default=24)
     parser.add_argument("--cwd", default=os.path.expanduser("~"))
@@ -406,6 +468,7 @@ def _serve(config: HostConfig, ready_fd: int, blank: Emulator | None) -> int:
     host = SessionHost(config, loop, blank)
     _load_restore(config.restore, host.emu)
     host.listen(config.socket)
+    host.keep_socket()
     try:
         host.start_child()
         assert host.child is not None
@@ -424,13 +487,14 @@ def serve_detached(config: HostConfig, ready_fd: int, blank: Emulator | None = N
     """Be the host in this freshly forked process: own session, no stdio, until terminated.
 
     The ready line (`ready HOST_PID CHILD_PID` or `error ...`) goes to `ready_fd`."""
-    set_process_name("scarab-host")
-    set_process_title(f"scarab-host: {config.name}")
+    set_process_name(HOST)
+    set_process_title(f"{HOST}: {config.name}")
     os.setsid()  # no controlling terminal: terminal signals aimed at the daemon's group never reach us
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we reap our child
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)
+    sys.stderr = CappedLog(config.log)  # fd 2 is the log: a fault repeating in a loop cannot fill the disk
     try:
         return _serve(config, ready_fd, blank)
     except Exception as exc:
@@ -442,6 +506,8 @@ def serve_detached(config: HostConfig, ready_fd: int, blank: Emulator | None = N
 def main(argv: list[str] | None = None) -> int:
     """A host as a fresh interpreter (when there is no zygote); stdout is the daemon's ready pipe."""
     config = parse_args(sys.argv[1:] if argv is None else argv)
+    # Not on the command line: any user can read that in /proc; and not passed on to the child.
+    config.token = os.environ.pop(p.HOST_TOKEN_ENV, "")
     # Fork so the daemon's child exits at once and the host is re-parented to init: the daemon owes
     # it no wait(), and the host lives on when the daemon dies.
     if os.fork() != 0:

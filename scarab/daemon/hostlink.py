@@ -21,6 +21,7 @@ from pathlib import Path
 from scarab import protocol as p
 from scarab.channel import Channel
 from scarab.errors import HostUnavailable, ProtocolError
+from scarab.logfile import open_log
 
 __all__ = ["HostLink", "SpawnRequest", "host_gone", "pid_alive", "process_start", "spawn_host"]
 
@@ -39,6 +40,7 @@ class SpawnRequest:
     cwd: str
     command: tuple[str, ...]
     scrollback: int
+    token: str = ""
     restore: Path | None = None
 
 
@@ -98,6 +100,8 @@ def host_config(req: SpawnRequest) -> dict[str, object]:
         "session_id": req.session_id,
         "name": req.name,
         "socket": str(req.socket),
+        "log": str(req.log),
+        "token": req.token,
         "cols": req.cols,
         "rows": req.rows,
         "cwd": req.cwd,
@@ -111,7 +115,7 @@ def host_argv(config: dict[str, object]) -> list[str]:
     """The same config as a fresh host interpreter's command line."""
     args: list[str] = []
     for key, value in config.items():
-        if key != "command" and value is not None:
+        if key not in ("command", "token") and value is not None:
             args += [f"--{key.replace('_', '-')}", str(value)]
     command = config["command"]
     assert isinstance(command, list)
@@ -127,11 +131,18 @@ async def spawn_host(req: SpawnRequest, zygote: Zygote | None = None) -> tuple[i
             return _parse_ready(await zygote.spawn(config, req.log), req)
         except (ConnectionError, TimeoutError, ValueError, OSError):
             pass  # a broken zygote costs speed, not the session: start it the slow way
-    with open(req.log, "ab") as log:
+    try:
+        log = open_log(req.log)
+    except OSError:  # no log is better than no session
+        log = os.open(os.devnull, os.O_WRONLY)
+    try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "scarab.daemon.host", *host_argv(config),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
+            env={**os.environ, p.HOST_TOKEN_ENV: req.token},
         )  # fmt: skip
+    finally:
+        os.close(log)
     assert proc.stdout is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), SPAWN_TIMEOUT)
@@ -170,13 +181,17 @@ class HostLink:
 
     @classmethod
     async def connect(
-        cls, socket: Path, on_event: Callable[[HostLink, p.Message], None], timeout: float | None = REQUEST_TIMEOUT
+        cls,
+        socket: Path,
+        token: str,
+        on_event: Callable[[HostLink, p.Message], None],
+        timeout: float | None = REQUEST_TIMEOUT,
     ) -> HostLink:
         """Connect and greet. `timeout=None` waits as long as it takes: a host busy parsing a flood
         answers when it gets to it, and the caller watches its pid meanwhile."""
         channel = await asyncio.wait_for(Channel.connect_unix(str(socket)), timeout)
         try:
-            await asyncio.wait_for(channel.hello("daemon"), timeout)
+            await asyncio.wait_for(channel.hello("daemon", then=p.HostAuth(token=token)), timeout)
             info = await asyncio.wait_for(channel.recv(), timeout)
             if not isinstance(info, p.HostInfo):
                 raise ProtocolError(f"host sent {type(info).__name__} instead of HostInfo")

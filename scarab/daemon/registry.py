@@ -15,11 +15,14 @@ import asyncio
 import contextlib
 import os
 import re
+import resource
+import secrets
 import signal
 import sys
 import time
+import unicodedata
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +46,18 @@ from scarab.paths import Paths
 
 __all__ = ["ManagerConfig", "SessionManager", "Viewer"]
 
-_BAD_NAME = re.compile(r"[\x00-\x1f\x7f:]")
+# Categories a name may not contain: controls (C0 and C1), format characters (zero-width space,
+# bidi overrides such as U+202E, which make a name display as another), line/paragraph separators,
+# unassigned and surrogates. ZWJ alone is allowed: emoji sequences need it.
+_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Cs"})
+_ZWJ = "\u200d"
+# Visible characters: a name needs at least one (letters, digits, punctuation, symbols).
+_VISIBLE_CATEGORIES = ("L", "N", "P", "S")
+# A name this long that is the start of another session's id would shadow that id as a target
+# (`ls` shows 8 characters of it): refused.
+ID_PREFIX_SHADOW = 4
+# The state of a row whose delete was committed but not finished (its host may still be ending).
+DELETING = "deleting"
 # A host that dies this soon after a resurrection is not resurrected again (it would loop).
 MIN_LIFETIME = 2.0
 # A host that has not answered for this long is listed as `unresponsive` (and logged); the daemon
@@ -52,6 +66,8 @@ UNRESPONSIVE_AFTER = 0.5
 # How often a host that does not answer is checked (alive? same process?) and its socket retried.
 RECHECK = 0.25
 RETRY_MAX = 5.0
+# Descriptors kept free for clients and the database when adopting hosts under a low `ulimit -n`.
+FD_RESERVE = 16
 
 
 class Viewer(Protocol):
@@ -88,6 +104,9 @@ class Session:
     snapshot_due: asyncio.TimerHandle | None = None
     reader: asyncio.Task[None] | None = None
     ending: bool = False  # being deleted: its host going away is expected
+    # Create, rename and delete of one session run one at a time (two connections racing on one
+    # name must not interleave a spawn with a delete).
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def validate_size(cols: int, rows: int) -> None:
@@ -100,9 +119,48 @@ def validate_name(name: str) -> str:
         raise BadRequest("session name must not be empty")
     if len(name) > 64:
         raise BadRequest(f"session name is too long ({len(name)} characters, at most 64)")
-    if _BAD_NAME.search(name):
-        raise BadRequest(f"session name {name!r} contains a control character or ':'")
+    if ":" in name:
+        raise BadRequest(f"session name {name!r} contains ':'")
+    for ch in name:
+        if ch != _ZWJ and unicodedata.category(ch) in _BAD_CATEGORIES:
+            raise BadRequest(
+                f"session name {name!r} contains an invisible or control character "
+                f"(U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}); use visible characters only"
+            )
+    if not any(unicodedata.category(ch).startswith(_VISIBLE_CATEGORIES) for ch in name):
+        raise BadRequest(f"session name {name!r} has no visible character")
     return name
+
+
+def fds_left() -> int:
+    """How many more descriptors this process may open (RLIMIT_NOFILE's soft limit)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return soft
+    return soft - in_use if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def _host_token(path: Path) -> str:
+    """The secret every host of this database is started with, made once (0600 in the data dir):
+    any daemon of this database can then adopt any of its hosts, and nothing else can."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        token = path.read_text().strip()
+        if token:
+            return token
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+    token = secrets.token_hex(16)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def _shadows(name: str, session_id: str) -> bool:
+    """Would `name`, as a target, be taken for the session whose id this is?"""
+    return name == session_id or (len(name) >= ID_PREFIX_SHADOW and session_id.startswith(name))
 
 
 class SessionManager:
@@ -114,6 +172,8 @@ class SessionManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self.zygote: Zygote | None = None  # set by the daemon; without it hosts start as fresh interpreters
         self.on_change: Callable[[], None] = lambda: None  # the session list changed (the daemon tells clients)
+        self.host_token = _host_token(paths.host_key)
+        self._connecting = 0  # host connections being made (their descriptors not yet counted by the kernel)
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -149,12 +209,12 @@ class SessionManager:
         return "unresponsive" if session.unresponsive else "restoring"
 
     def get_session(self, target: str) -> Session:
-        """Resolve a name, an id, or a unique id prefix."""
+        """Resolve an exact id, then a name, then a unique id prefix."""
+        if target in self.sessions:
+            return self.sessions[target]
         for s in self.sessions.values():
             if s.record.name == target:
                 return s
-        if target in self.sessions:
-            return self.sessions[target]
         matches = [s for sid, s in self.sessions.items() if target and sid.startswith(target)]
         if len(matches) == 1:
             return matches[0]
@@ -164,8 +224,22 @@ class SessionManager:
 
     def _check_name_free(self, name: str, except_id: str = "") -> None:
         for s in self.sessions.values():
-            if s.record.name == name and s.record.id != except_id:
+            if s.record.id == except_id:
+                continue
+            if s.record.name == name:
                 raise DuplicateName(f"duplicate session name: {name!r} is already taken (id {s.record.id[:8]})")
+            if _shadows(name, s.record.id):
+                raise BadRequest(
+                    f"session name {name!r} is (the start of) the id of session {s.record.name!r}; "
+                    "choose another name, so the id keeps naming that session"
+                )
+
+    def _new_id(self) -> str:
+        """A fresh id that no existing name shadows."""
+        while True:
+            sid = uuid.uuid4().hex
+            if not any(_shadows(s.record.name, sid) for s in self.sessions.values()):
+                return sid
 
     def _next_name(self) -> str:
         taken = {s.record.name for s in self.sessions.values()}
@@ -185,6 +259,10 @@ class SessionManager:
         command: Iterable[str] | None = None,
     ) -> p.SessionInfo:
         validate_size(cols, rows)
+        if fds_left() < FD_RESERVE:
+            raise HostUnavailable(
+                "the daemon is out of file descriptors (`ulimit -n`); raise it and restart the daemon"
+            )
         name = validate_name(name) if name is not None else self._next_name()
         self._check_name_free(name)
         cwd = cwd or os.path.expanduser("~")
@@ -193,23 +271,27 @@ class SessionManager:
         argv = tuple(command or ()) or self.config.default_command or (default_shell(),)
         now = int(time.time())
         record = SessionRecord(
-            id=uuid.uuid4().hex, name=name, created_at=now, last_attached=now, cols=cols, rows=rows,
+            id=self._new_id(), name=name, created_at=now, last_attached=now, cols=cols, rows=rows,
             cwd=cwd, command=argv,
         )  # fmt: skip
         session = Session(record)
-        # Reserve the name while the host starts, so a concurrent create cannot take it too.
+        # Reserve the name while the host starts, so a concurrent create cannot take it too; the
+        # lock (free: the session is new) makes a rename or delete of it wait until it is complete.
         self.sessions[record.id] = session
-        try:
-            host_pid, child_pid = await spawn_host(self._spawn_request(record), self.zygote)
-            session.record = record.with_(host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid))
-            await self._connect(session)
-            self.store.put(session.record)
-        except BaseException:
-            self.sessions.pop(record.id, None)
-            await self._end_host(session)
-            raise
-        self.on_change()
-        return self.info(session)
+        async with session.lock:
+            try:
+                host_pid, child_pid = await spawn_host(self._spawn_request(record), self.zygote)
+                session.record = record.with_(
+                    host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid)
+                )
+                await self._connect(session)
+                self.store.put(session.record)
+            except BaseException:
+                self.sessions.pop(record.id, None)
+                await self._end_host(session)
+                raise
+            self.on_change()
+            return self.info(session)
 
     def _spawn_request(self, record: SessionRecord, restore_path: Path | None = None) -> SpawnRequest:
         return SpawnRequest(
@@ -222,11 +304,12 @@ class SessionManager:
             cwd=record.cwd or os.path.expanduser("~"),
             command=record.command or (default_shell(),),
             scrollback=self.config.scrollback,
+            token=self.host_token,
             restore=restore_path,
         )
 
     async def _connect(self, session: Session) -> None:
-        link = await HostLink.connect(self.paths.host_socket(session.record.id), self._on_host_event)
+        link = await HostLink.connect(self.paths.host_socket(session.record.id), self.host_token, self._on_host_event)
         session.host = link
         session.reader = self._spawn(self._watch_host(session, link))
 
@@ -237,11 +320,16 @@ class SessionManager:
         UNRESPONSIVE_AFTER: a busy or stopped host never holds up the daemon (it is listed as
         unresponsive and adopted in the background when it answers)."""
         records = {r.id: r for r in self.store.sessions()}
+        for record in [r for r in records.values() if r.state == DELETING]:
+            del records[record.id]
+            await self._finish_delete(record)
         # Hosts with no row (a database moved aside, a crash mid-create) are adopted too.
         for sock in sorted(self.paths.hosts.glob("*.sock")):
             if sock.stem not in records:
                 try:
-                    link = await HostLink.connect(sock, self._on_host_event, timeout=UNRESPONSIVE_AFTER)
+                    link = await HostLink.connect(
+                        sock, self.host_token, self._on_host_event, timeout=UNRESPONSIVE_AFTER
+                    )
                 except (OSError, TimeoutError, ScarabError) as exc:
                     _log(f"a host socket with no session, {sock}, did not answer ({exc or type(exc).__name__})")
                     continue
@@ -287,9 +375,19 @@ class SessionManager:
                 session.unresponsive = False
                 await self._replace_gone_host(session)
                 return
+            if (left := fds_left() - self._connecting) < FD_RESERVE:
+                # Each host costs a descriptor; the last few are kept for clients (`ls` must answer).
+                self._report_unresponsive(
+                    session, f"out of file descriptors ({left} left of `ulimit -n`); raise it and restart the daemon"
+                )
+                await asyncio.sleep(RETRY_MAX)
+                continue
             attempt = asyncio.ensure_future(
-                HostLink.connect(self.paths.host_socket(record.id), self._on_host_event, timeout=None)
+                HostLink.connect(self.paths.host_socket(record.id), self.host_token, self._on_host_event, timeout=None)
             )
+            # Counted until it is done: the next host's check must see this descriptor as taken.
+            self._connecting += 1
+            attempt.add_done_callback(self._connected)
             problem = ""
             try:
                 while not attempt.done():
@@ -319,6 +417,9 @@ class SessionManager:
                 return
             await self._adopt(session, link)
             return
+
+    def _connected(self, _attempt: asyncio.Future[HostLink]) -> None:
+        self._connecting -= 1
 
     def _wanted(self, session: Session) -> bool:
         return not session.ending and session.record.id in self.sessions and session.record.state != "exited"
@@ -362,6 +463,14 @@ class SessionManager:
         if session.host is not None:
             for _viewer in session.viewers:
                 session.host.send(p.HostRedraw())
+
+    async def _finish_delete(self, record: SessionRecord) -> None:
+        """A delete the previous daemon committed but did not finish: end the host, drop the row."""
+        session = Session(record, ending=True)
+        with contextlib.suppress(OSError, TimeoutError, ScarabError):
+            await self._connect(session)
+        await self._end_host(session)
+        self.store.delete(record.id)
 
     async def _resurrect(self, session: Session) -> None:
         """A new host in the saved cwd, showing the saved screen and scrollback above a marker.
@@ -542,33 +651,46 @@ class SessionManager:
         session.record = record
         self.on_change()
 
-    def rename_session(self, target: str, new_name: str) -> p.SessionInfo:
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, target: str) -> AsyncIterator[Session]:
+        """The session `target` names, with its lock held; still registered once the lock is ours."""
         session = self.get_session(target)
+        async with session.lock:
+            if self.sessions.get(session.record.id) is not session:
+                raise SessionNotFound(f"Session not found: {target}")
+            yield session
+
+    async def rename_session(self, target: str, new_name: str) -> p.SessionInfo:
         validate_name(new_name)
-        self._check_name_free(new_name, except_id=session.record.id)
-        self._commit(session, session.record.with_(name=new_name))
-        if session.host is not None:
-            session.host.send(p.HostRename(name=new_name))
-        return self.info(session)
+        async with self._exclusive(target) as session:
+            self._check_name_free(new_name, except_id=session.record.id)
+            self._commit(session, session.record.with_(name=new_name))
+            if session.host is not None:
+                session.host.send(p.HostRename(name=new_name))
+            return self.info(session)
 
     async def delete_session(self, target: str, force: bool = False) -> str:
-        session = self.get_session(target)
-        if session.viewers and not force:
-            raise SessionBusy(
-                f"session {session.record.name!r} has {len(session.viewers)} attached client(s); "
-                "detach them first or use --force"
-            )
-        self.store.delete(session.record.id)  # committed first: the session is gone even if we crash now
-        session.ending = True
-        del self.sessions[session.record.id]
-        self.on_change()
-        for viewer in list(session.viewers):
-            viewer.push(p.Kicked(session_id=session.record.id, reason="the session was killed"))
-        session.viewers.clear()
-        await self._end_host(session)
-        with contextlib.suppress(FileNotFoundError):
-            (self.paths.hosts / f"{session.record.id}.log").unlink()
-        return session.record.id
+        async with self._exclusive(target) as session:
+            if session.viewers and not force:
+                raise SessionBusy(
+                    f"session {session.record.name!r} has {len(session.viewers)} attached client(s); "
+                    "detach them first or use --force"
+                )
+            # Committed first: a daemon that crashes from here on leaves a row the next daemon
+            # finishes deleting (host ended, row removed), never a host without a row.
+            # Its name goes at once (the id stands in: unique), so it can be taken again meanwhile.
+            self._commit(session, session.record.with_(state=DELETING, name=session.record.id))
+            session.ending = True
+            del self.sessions[session.record.id]
+            self.on_change()
+            for viewer in list(session.viewers):
+                viewer.push(p.Kicked(session_id=session.record.id, reason="the session was killed"))
+            session.viewers.clear()
+            await self._end_host(session)
+            self.store.delete(session.record.id)
+            with contextlib.suppress(FileNotFoundError):
+                (self.paths.hosts / f"{session.record.id}.log").unlink()
+            return session.record.id
 
     async def _end_host(self, session: Session) -> None:
         session.ending = True
@@ -607,13 +729,13 @@ class SessionManager:
 
     async def respawn_session(self, target: str) -> p.SessionInfo:
         """Start an exited session's program again, in its last cwd, below its last screen."""
-        session = self.get_session(target)
-        if session.record.state != "exited" or session.host is not None:
-            raise BadRequest(f"session {session.record.name!r} is still running; only an exited session respawns")
-        session.ending = False
-        session.record = session.record.with_(host_pid=0, exit_status=0)
-        await self._resurrect(session)
-        return self.info(session)
+        async with self._exclusive(target) as session:  # a delete meanwhile must not leave its new host
+            if session.record.state != "exited" or session.host is not None:
+                raise BadRequest(f"session {session.record.name!r} is still running; only an exited session respawns")
+            session.ending = False
+            session.record = session.record.with_(host_pid=0, exit_status=0)
+            await self._resurrect(session)
+            return self.info(session)
 
     async def history(self, target: str, start: int, count: int) -> p.History:
         reply = await self._host(self.get_session(target)).request(p.HostHistory(start=start, count=count))

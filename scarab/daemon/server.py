@@ -18,24 +18,31 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from pathlib import Path
 from typing import IO
 
 from scarab import __version__
 from scarab import protocol as p
-from scarab.channel import Channel, check_hello, peer_uid
+from scarab.channel import Channel, FrameBudget, check_hello, peer_uid
 from scarab.config import load_config
 from scarab.daemon.hostlink import Zygote
 from scarab.daemon.registry import ManagerConfig, SessionManager
 from scarab.daemon.store import Store
 from scarab.errors import ProtocolError, ScarabError
+from scarab.logfile import CappedLog
 from scarab.paths import Paths
 from scarab.proctitle import set_process_name
 
-__all__ = ["Daemon", "acquire_lock", "run_daemon"]
+__all__ = ["Daemon", "RuntimeKeeper", "acquire_lock", "lock_holder", "run_daemon"]
 
 # A client that has this much unread output is behind: frames are dropped and it is resynced later.
 CLIENT_MAX_QUEUED = 4 * 1024 * 1024
+# What a client may send in one frame: commands and keys are small, and input is sent in chunks of
+# INPUT_CHUNK (client.py). The daemon's replies can be far bigger; those are the client's to read.
+CLIENT_MAX_FRAME = 1024 * 1024
+# All clients' incomplete frames together; frames up to 64 KiB (every ordinary message) never count.
+INCOMPLETE_BUDGET = 16 * 1024 * 1024
 
 
 class ClientConn:
@@ -82,6 +89,7 @@ class Daemon:
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self._change_pending = False
         self.manager.on_change = self._sessions_changed
+        self.incomplete = FrameBudget(INCOMPLETE_BUDGET, free=64 * 1024)
 
     def _sessions_changed(self) -> None:
         """Tell attached clients the new session list, once per burst of changes (one loop turn)."""
@@ -97,11 +105,22 @@ class Daemon:
             for client in listeners:
                 client.channel.send_nowait(msg)
 
+    async def keep_storage(self) -> None:
+        """Until cancelled: a deleted -wal file is repaired within a second even when only snapshots
+        are being written (control operations check after each commit)."""
+        store = self.manager.store
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                store.keep_wal()
+            except ScarabError as exc:
+                print(f"scarab: could not repair {store.wal}: {exc}", file=sys.stderr, flush=True)
+
     async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._conn_tasks.add(task)
-        channel = Channel(reader, writer)
+        channel = Channel(reader, writer, CLIENT_MAX_FRAME, self.incomplete)
         client = ClientConn(channel, self.manager.redraw)
         try:
             uid = peer_uid(writer)
@@ -145,7 +164,7 @@ class Daemon:
                     detached = m.detach_client(client, target or None)
                     return p.Detached(session_id=detached[0] if detached else "")
                 case p.SessionRename(target=target, new_name=new_name):
-                    return p.Renamed(session=m.rename_session(target, new_name))
+                    return p.Renamed(session=await m.rename_session(target, new_name))
                 case p.SessionDelete(target=target, force=force):
                     return p.Deleted(session_id=await m.delete_session(target, force))
                 case p.Capture(target=target, scrollback=scrollback, ansi=ansi):
@@ -225,9 +244,10 @@ class Daemon:
         await self.manager.close()
 
 
-def acquire_lock(paths: Paths) -> IO[str] | None:
-    """The single-instance lock: held for the daemon's lifetime, released by the kernel on death."""
-    lock = open(paths.lock, "a+")  # noqa: SIM115 - lives as long as the daemon
+def acquire_lock(path: Path, *lines: str) -> IO[str] | None:
+    """A single-instance lock: held for the daemon's lifetime, released by the kernel on death.
+    The file says who holds it: the pid, then `lines`."""
+    lock = open(path, "a+")  # noqa: SIM115 - lives as long as the daemon
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -235,24 +255,91 @@ def acquire_lock(paths: Paths) -> IO[str] | None:
         return None
     lock.seek(0)
     lock.truncate()
-    lock.write(f"{os.getpid()}\n")
+    lock.write("".join(f"{line}\n" for line in (str(os.getpid()), *lines)))
     lock.flush()
     return lock
 
 
-def locked_pid(paths: Paths) -> int | None:
-    """The pid of the running daemon, if one holds the lock."""
+def lock_holder(path: Path) -> list[str] | None:
+    """The lines of a held lock (pid first), or None if nobody holds it."""
     try:
-        with open(paths.lock) as f:
+        with open(path) as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
-                text = f.read().strip()
-                return int(text) if text.isdigit() else 0
+                return f.read().splitlines() or ["0"]
             fcntl.flock(f, fcntl.LOCK_UN)
     except FileNotFoundError:
         pass
     return None
+
+
+def _holder_pid(lines: list[str] | None) -> int:
+    return int(lines[0]) if lines and lines[0].isdigit() else 0
+
+
+class RuntimeKeeper:
+    """Keeps the daemon reachable when its runtime directory vanishes (logind removes
+    $XDG_RUNTIME_DIR at logout; a user may `rm -rf` it): the database, not the runtime directory, says
+    what exists, so the daemon re-creates the directory, its lock and its socket, and carries on."""
+
+    INTERVAL = 0.5
+
+    def __init__(self, paths: Paths, lock: IO[str], serve: Callable[[], Awaitable[asyncio.Server]]) -> None:
+        self.paths = paths
+        self.lock = lock
+        self._serve = serve
+        self.server: asyncio.Server | None = None
+        self._socket_ino = 0
+
+    async def listen(self) -> None:
+        # A socket left by a killed daemon is stale: we hold the locks, so nobody else serves it.
+        with contextlib.suppress(FileNotFoundError):
+            self.paths.socket.unlink()
+        old_umask = os.umask(0o177)
+        try:
+            server = await self._serve()
+        finally:
+            os.umask(old_umask)
+        if self.server is not None:
+            self.server.close()  # connected clients stay connected
+        self.server = server
+        self._socket_ino = self.paths.socket.stat().st_ino
+
+    async def run(self) -> None:
+        """Until cancelled: look every INTERVAL, repair what is gone."""
+        while True:
+            await asyncio.sleep(self.INTERVAL)
+            try:
+                await self.check()
+            except (OSError, ScarabError) as exc:  # e.g. the parent directory cannot be created yet
+                print(f"scarab: cannot re-create {self.paths.runtime}: {exc}", file=sys.stderr, flush=True)
+                await asyncio.sleep(5)
+
+    async def check(self) -> None:
+        if _same_file(self.paths.socket, self._socket_ino) and _same_file(
+            self.paths.lock, os.fstat(self.lock.fileno()).st_ino
+        ):
+            return
+        self.paths.prepare_runtime()
+        if isinstance(sys.stderr, CappedLog):
+            sys.stderr.reopen_if_gone()
+        if not _same_file(self.paths.lock, os.fstat(self.lock.fileno()).st_ino):
+            lock = acquire_lock(self.paths.lock)
+            if lock is None:
+                return  # another start holds it for a moment (it will find the data lock ours and go)
+            self.lock.close()
+            self.lock = lock
+        if not _same_file(self.paths.socket, self._socket_ino):
+            await self.listen()
+            print(f"scarab: {self.paths.socket} was removed; listening there again", file=sys.stderr, flush=True)
+
+
+def _same_file(path: Path, ino: int) -> bool:
+    try:
+        return path.stat().st_ino == ino
+    except OSError:
+        return False
 
 
 def _raise_fd_limit() -> None:
@@ -294,9 +381,29 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         return 1
     _raise_fd_limit()
     set_process_name("scarab-daemon")
-    lock = acquire_lock(paths)
+    # The database's lock first: one daemon per database, even when the runtime directory was removed
+    # under a running daemon or this command has another XDG_RUNTIME_DIR.
+    try:
+        paths.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data_lock = acquire_lock(paths.data_lock, str(paths.socket))
+    except OSError as exc:
+        report(f"error cannot lock {paths.data_lock}: {exc.strerror}")
+        return 1
+    if data_lock is None:
+        holder = lock_holder(paths.data_lock)
+        where = holder[1] if holder and len(holder) > 1 else str(paths.socket)
+        if where != str(paths.socket):
+            report(
+                f"error the daemon for {paths.database} (pid {_holder_pid(holder)}) listens on {where}, "
+                f"not in this XDG_RUNTIME_DIR; run with XDG_RUNTIME_DIR={Path(where).parent.parent}"
+            )
+            return 1
+        report(f"running {_holder_pid(holder)}")
+        return 0 if ready is not None else 1
+    lock = acquire_lock(paths.lock)
     if lock is None:
-        report(f"running {locked_pid(paths) or 0}")
+        data_lock.close()
+        report(f"running {_holder_pid(lock_holder(paths.lock))}")
         return 0 if ready is not None else 1
     try:
         try:
@@ -305,6 +412,12 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         except ScarabError as exc:
             report(f"error {exc}")
             return 1
+        if store.tightened:
+            print(
+                f"scarab: {paths.data} was open to other users; made it private (0700): it holds saved screens",
+                file=sys.stderr,
+                flush=True,
+            )
         if store.moved_aside is not None:
             print(
                 f"scarab: {paths.database} was corrupt; moved it to {store.moved_aside} and started a new "
@@ -319,21 +432,24 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         daemon.manager.zygote = await Zygote.start()
         # Adopt and resurrect before serving, so the first client already sees every session.
         await daemon.manager.restore_sessions()
-        # A socket left by a killed daemon is stale: we hold the lock, so nobody else serves it.
-        with contextlib.suppress(FileNotFoundError):
-            paths.socket.unlink()
-        old_umask = os.umask(0o177)
-        try:
-            server = await asyncio.start_unix_server(
-                daemon.serve_client, path=str(paths.socket), limit=p.MAX_FRAME, backlog=1024
-            )
-        finally:
-            os.umask(old_umask)
+        keeper = RuntimeKeeper(
+            paths,
+            lock,
+            lambda: asyncio.start_unix_server(
+                daemon.serve_client, path=str(paths.socket), limit=CLIENT_MAX_FRAME, backlog=1024
+            ),
+        )
+        await keeper.listen()
+        keeping = [asyncio.create_task(keeper.run()), asyncio.create_task(daemon.keep_storage())]
         try:
             report(f"ready {os.getpid()}")
             await daemon.stopping.wait()
         finally:
-            server.close()
+            for task in keeping:
+                task.cancel()
+            await asyncio.gather(*keeping, return_exceptions=True)
+            assert keeper.server is not None
+            keeper.server.close()
             await daemon.shutdown()
             with contextlib.suppress(FileNotFoundError):
                 paths.socket.unlink()
@@ -344,3 +460,4 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         raise
     finally:
         lock.close()
+        data_lock.close()

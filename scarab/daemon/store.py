@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +23,12 @@ from typing import Any
 
 import msgpack
 
-from scarab.errors import StorageError
+from scarab.errors import ScarabError, StorageError
+from scarab.paths import tighten_private_dir
 
 __all__ = ["SavedSnapshot", "SessionRecord", "Store"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each migration is a list of statements (executescript would commit behind our transaction).
 _MIGRATIONS: dict[int, list[str]] = {
@@ -71,6 +73,14 @@ _MIGRATIONS: dict[int, list[str]] = {
             data BLOB NOT NULL,
             PRIMARY KEY (session_id, epoch, row_start)
         )""",
+    ],
+    # Names unique in the database too (races once left one name on several rows): later
+    # duplicates get their id's start appended.
+    4: [
+        "UPDATE sessions SET name = name || '-' || substr(id, 1, 6) "
+        "WHERE rowid NOT IN (SELECT min(rowid) FROM sessions GROUP BY name)",
+        "DROP INDEX IF EXISTS idx_sessions_name",
+        "CREATE UNIQUE INDEX idx_sessions_name ON sessions(name)",
     ],
 }
 
@@ -136,9 +146,14 @@ class SnapshotWriter:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:  # e.g. its -wal file deleted a moment ago: reported, retried next time
+                conn.close()
+                raise StorageError(f"database {self.path}: {exc}") from None
+            self._conn = conn
         return self._conn
 
     async def _run(self, fn: Any, *args: Any) -> Any:
@@ -201,6 +216,16 @@ class SnapshotWriter:
     async def pages(self, session_id: str, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
         return await self._run(self._pages, session_id, saved)  # type: ignore[no-any-return]
 
+    def reconnect(self) -> None:
+        """Close this thread's connection (waiting for a write in progress); the next write opens a new one."""
+
+        def close_conn() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        self._pool.submit(close_conn).result()
+
     def close(self) -> None:
         def close_conn() -> None:
             if self._conn is not None:
@@ -214,17 +239,23 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.moved_aside: Path | None = None
+        self.tightened = False  # the data directory was open to others and has been made 0700
         self.conn = self._open()
         self.snapshots = SnapshotWriter(path)
+        self.wal = path.with_name(path.name + "-wal")
+        self._wal_ino = 0  # the -wal file our connection writes, once seen
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.tightened = tighten_private_dir(self.path.parent)
+            self._make_private()
         except OSError as exc:
             raise StorageError(
                 f"cannot create the data directory {self.path.parent}: {exc.strerror}; "
                 "check that the disk is writable and the directory's permissions"
             ) from None
+        except ScarabError as exc:
+            raise StorageError(str(exc)) from None
         try:
             return self._connect()
         except _Corrupt:
@@ -235,9 +266,19 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     self.path.with_name(self.path.name + suffix).rename(aside.with_name(aside.name + suffix))
             self.moved_aside = aside
+            self._make_private()
             return self._connect()
         except sqlite3.OperationalError as exc:
             raise StorageError(_explain(exc, self.path)) from None
+
+    def _make_private(self) -> None:
+        """The database and its -wal/-shm hold saved screens: 0600. SQLite gives the -wal and -shm
+        files it creates the database file's mode, so the database is created 0600 first."""
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(self.path.with_name(self.path.name + suffix), 0o600)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
@@ -271,6 +312,37 @@ class Store:
         self.snapshots.close()
         self.conn.close()
 
+    def keep_wal(self) -> bool:
+        """Repair a deleted -wal file; True if it was. Rows committed since the last checkpoint live
+        only there: once its name is gone they would vanish with the last connection. They are still
+        readable through our descriptor, so they are checkpointed into the database at once, and
+        the connections reopened so that SQLite writes a new -wal file under the name. Told by the
+        file's inode: a connection opened meanwhile may have made a new, empty file of that name."""
+        try:
+            ino = os.stat(self.wal).st_ino
+        except FileNotFoundError:
+            ino = 0
+        if not self._wal_ino or ino == self._wal_ino:
+            self._wal_ino = ino  # first seen (written since opened), or still the same file
+            return False
+        # Gone, or another file under its name (a connection opened since made a new, empty one).
+        try:
+            self.snapshots.reconnect()
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                return False  # a reader in the way: next time
+            self.conn.close()
+            self.conn = self._connect()
+        except (sqlite3.Error, _Corrupt) as exc:
+            raise StorageError(f"database {self.path}: its -wal file was deleted and repairing failed: {exc}") from None
+        self._wal_ino = 0
+        print(
+            f"scarab: {self.wal} was deleted; its rows were saved into the database and a new one was started",
+            file=sys.stderr,
+            flush=True,
+        )
+        return True
+
     def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return _storage_tx(self.conn, self.path)
 
@@ -290,12 +362,14 @@ class Store:
                 f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in _COLUMNS[1:])}",
                 values,
             )
+        self.keep_wal()
 
     def delete(self, session_id: str) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM history WHERE session_id = ?", (session_id,))
             conn.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        self.keep_wal()
 
     # -- snapshots --------------------------------------------------------------------------------
 

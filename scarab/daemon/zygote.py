@@ -29,6 +29,7 @@ import scarab.daemon.host as host
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.hostio import Loop
+from scarab.logfile import open_log
 from scarab.proctitle import set_process_name
 
 READY_TIMEOUT = 15.0
@@ -63,18 +64,21 @@ _REHEARSAL_SCRIPT = "printf 'w\\303\\274rm \\033[1;31mup\\033[0m\\r\\n'; read x"
 
 def _rehearse(tmp: str, deadline: float) -> None:
     config = host.HostConfig(
-        session_id="warm", name="warm", socket=os.path.join(tmp, "host.sock"), cols=20, rows=3, cwd=tmp,
-        scrollback=10, restore=None, command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
+        session_id="warm", name="warm", socket=os.path.join(tmp, "host.sock"), log=os.devnull, token="warm",
+        cols=20, rows=3, cwd=tmp, scrollback=10, restore=None, command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
     )  # fmt: skip
     loop = Loop()
     session = host.SessionHost(config, loop)
     daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         session.listen(config.socket)
+        for _ in range(REHEARSALS):
+            session.keep_socket()  # runs every second in every host: specialised here, in shared pages
         session.start_child()
         daemon.connect(config.socket)
         requests = [
             p.Hello(version=p.PROTOCOL_VERSION, role="daemon"),
+            p.HostAuth(token="warm"),
             p.HostResize(cols=30, rows=4),
             p.HostRedraw(),
             p.HostCapture(scrollback=True, ansi=True),
@@ -160,7 +164,12 @@ def _spawn(config: dict[str, object], log: str) -> str:
         code = 1
         try:
             os.close(read_fd)
-            os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
+            try:
+                log_fd = open_log(log)
+            except OSError:  # no log is better than no session
+                log_fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(log_fd, 2)
+            os.close(log_fd)
             code = host.serve_detached(host.HostConfig(**config), write_fd, _BLANK)
         finally:
             os._exit(code)

@@ -218,7 +218,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.show_title()
         self.attached.set()
         if self.unsent:
-            self.client.send(p.Input(target=session.id, data=bytes(self.unsent)))
+            self.client.send_input(session.id, bytes(self.unsent))
             self.unsent.clear()
         # Not awaited: the session's first frame is already queued behind this reply, and the
         # status bar's listing must not delay it (a cold attach or a switch is timed to that frame).
@@ -323,7 +323,7 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     def on_terminal_view_to_program(self, message: TerminalView.ToProgram) -> None:
         if self.client is not None and self.session is not None and self.attached.is_set():
-            self.client.send(p.Input(target=self.session.id, data=message.data))
+            self.client.send_input(self.session.id, message.data)
         elif len(self.unsent) < MAX_UNSENT:
             # Typed before the attach completed (the first paint shows the screen that early) or
             # while reconnecting: kept, in order, for the session.
