@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,9 +115,15 @@ async def create_delete_race(pairs: int, gaps: tuple[float, ...] = (0.0, 0.01)) 
     return outcomes
 
 
-def assert_rows_match_hosts(env: ScarabEnv) -> list[dict[str, object]]:
+def listed(env: ScarabEnv) -> list[dict[str, Any]]:
+    """`scarab ls --json` as a user runs it: starts (or finds) the daemon."""
+    result: list[dict[str, Any]] = json.loads(env.ok("ls", "--json"))
+    return result
+
+
+def assert_rows_match_hosts(env: ScarabEnv) -> list[dict[str, Any]]:
     """Listed sessions == database rows, names unique, and exactly their hosts alive."""
-    sessions = env.sessions()
+    sessions = listed(env)
     names = [s["name"] for s in sessions]
     assert len(names) == len(set(names)), f"duplicate names: {names}"
     with contextlib.closing(env.db()) as db:
@@ -197,16 +204,16 @@ def wipe_runtime_dir_under_live_sessions(env: ScarabEnv, count: int) -> None:
     shells = {s["name"]: s["child_pid"] for s in env.sessions()}
     daemon = env.daemon_pid()
     shutil.rmtree(env.root / "run")
-    listed = env.sessions()  # must not start a second daemon, nor kill or duplicate a host
-    assert {s["name"]: s["child_pid"] for s in listed} == shells
+    after = listed(env)  # must not start a second daemon, nor kill or duplicate a host
+    assert {s["name"]: s["child_pid"] for s in after} == shells
     assert env.daemon_pid() == daemon and env.pids_named("scarab-daemon") == [daemon]
-    assert sorted(env.host_pids()) == sorted(s["host_pid"] for s in listed)
+    assert sorted(env.host_pids()) == sorted(s["host_pid"] for s in after)
     assert stat.S_IMODE(env.paths.runtime.stat().st_mode) == 0o700
     # The hosts bind their sockets again, so a later daemon finds every one of them.
     wait_for(lambda: len(list(env.paths.hosts.glob("*.sock"))) == count, what="the hosts' sockets back")
     os.kill(daemon or 0, signal.SIGKILL)
     wait_for(lambda: not pid_alive(daemon or 0), what="the daemon to go")
-    readopted = env.sessions()
+    readopted = listed(env)
     assert {s["name"]: s["child_pid"] for s in readopted} == shells
     assert all(s["state"] == "running" for s in readopted)
     assert all(pid_alive(pid) for pid in shells.values())
