@@ -112,3 +112,11 @@ def test_clear_and_clear_history_empty_the_scrollback(scarab: ScarabEnv) -> None
     scarab.ok("clear-history", "-t", "h")
     kept = scarab.capture("h", "--scrollback")
     assert "1" not in kept.splitlines() and "100" in kept.splitlines()  # the screen stays
+
+
+def test_a_program_that_exits_at_once_is_marked_exited(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "quick", "--", "sh", "-c", "exit 4")
+    wait_for(lambda: scarab.session("quick")["state"] == "exited", what="the session to be marked exited")
+    assert scarab.session("quick")["exit_status"] == 4
+    scarab.ok("respawn", "quick")
+    wait_for(lambda: scarab.session("quick")["state"] == "exited", what="the respawned program to exit again")

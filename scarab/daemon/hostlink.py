@@ -40,6 +40,7 @@ class SpawnRequest:
     command: tuple[str, ...]
     scrollback: int
     restore: Path | None = None
+    environ: tuple[str, ...] = ()  # the session's environment overrides (environ.py entries)
 
 
 class Zygote:
@@ -103,6 +104,7 @@ def host_config(req: SpawnRequest) -> dict[str, object]:
         "cwd": req.cwd,
         "scrollback": req.scrollback,
         "restore": None if req.restore is None else str(req.restore),
+        "environ": list(req.environ),
         "command": list(req.command),
     }
 
@@ -111,7 +113,10 @@ def host_argv(config: dict[str, object]) -> list[str]:
     """The same config as a fresh host interpreter's command line."""
     args: list[str] = []
     for key, value in config.items():
-        if key != "command" and value is not None:
+        if isinstance(value, list) and key != "command":
+            for item in value:
+                args.append(f"--{key.replace('_', '-')}={item}")  # one flag per item; `=` keeps a leading -
+        elif key != "command" and value is not None:
             args += [f"--{key.replace('_', '-')}", str(value)]
     command = config["command"]
     assert isinstance(command, list)
