@@ -207,7 +207,9 @@ def test_picker_types_to_filter_at_human_speed_and_in_a_burst(scarab: ScarabEnv,
     wait_for(lambda: listed() == {"alpha", "beta", "xray"}, what="the filter 'a'")
     tmux.type("Down", "l")
     wait_for(lambda: listed() == {"alpha"}, what="the filter 'al'")
-    tmux.type("Escape", "Escape")
+    tmux.type("Escape")  # the first Esc clears the filter, the next closes (one at a time: ESC ESC is M-Esc)
+    wait_for(lambda: len(listed()) == 6, what="the filter to clear")
+    tmux.type("Escape")
     wait_for(lambda: "type to filter" not in tmux.screen(), what="the picker to close")
     assert sorted(s["name"] for s in scarab.sessions()) == sorted(("alpha", "beta", "rover", "xray", "nix", "quux"))
 
