@@ -53,7 +53,7 @@ class HistoryView(ScrollView, can_focus=True):
     """History rows `oldest` .. `total - 1`, then the screen's rows, drawn with the line API."""
 
     DEFAULT_CSS = """
-    HistoryView { height: 1fr; scrollbar-size-vertical: 1; background: $background; }
+    HistoryView { height: 1fr; scrollbar-size-vertical: 0; scrollbar-size-horizontal: 0; background: $background; }
     """
 
     def __init__(self, fetch: Fetch, screen: list[list[Segment]], *, id: str | None = None) -> None:
@@ -91,13 +91,14 @@ class HistoryView(ScrollView, can_focus=True):
 
     def _show_bottom(self) -> None:
         self._bottom_pending = False
-        self.scroll_to(y=max(0, self.virtual_size.height - self.size.height), animate=False, immediate=True)
+        self.scroll_to(y=max(0, self.virtual_size.height - self.size.height), animate=False, immediate=True, force=True)
         self.loaded = True
         self.refresh()
 
     def _width(self) -> int:
-        widths = [sum(seg.cell_length for seg in row) for row in self.screen_rows]
-        return max([self.size.width, *widths])
+        # The view's own width: rows wider than it are cut, as on the screen, and no horizontal
+        # scrollbar ever takes a row (nor a vertical one a column: the mode line is the guide).
+        return self.size.width
 
     def _take(self, reply: p.History) -> None:
         if not self.loaded:
@@ -181,8 +182,12 @@ class ScrollbackScreen(ModalScreen[None]):
         yield Static(f" scrollback: {self.session_name}   q leave  PgUp/PgDn scroll  g/G top/bottom", id="mode")
         yield self.history
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.history.focus()
+        # Not awaited here: the first page travels while Textual lays the screen out.
+        self.run_worker(self._load(), group="history-load")
+
+    async def _load(self) -> None:
         try:
             await self.history.load(self.app.size.height)
         except ScarabError as exc:  # the session ended or its host is away: say so, stay usable
