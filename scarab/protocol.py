@@ -416,7 +416,7 @@ class Respawned(Message):
 class Environment(Message):
     """`NAME=VALUE` for a variable set, `-NAME` for one removed (tmux's show-environment)."""
 
-    TAG = 46
+    TAG = 47
     entries: list[str]
 
 

@@ -120,3 +120,12 @@ def test_a_program_that_exits_at_once_is_marked_exited(scarab: ScarabEnv) -> Non
     assert scarab.session("quick")["exit_status"] == 4
     scarab.ok("respawn", "quick")
     wait_for(lambda: scarab.session("quick")["state"] == "exited", what="the respawned program to exit again")
+
+
+def test_every_message_has_its_own_tag() -> None:
+    # Two helpers once gave new messages the same tag: MESSAGES kept one, and every client broke.
+    from scarab import protocol as p
+
+    classes = p.Message.__subclasses__()
+    assert len({cls.TAG for cls in classes}) == len(classes)
+    assert set(p.MESSAGES.values()) == set(classes)
