@@ -146,7 +146,7 @@ class Daemon:
                     return p.Environment(entries=m.show_environment(target))
                 case p.SetEnvironment(target=target, name=name, value=value, unset=unset):
                     m.set_environment(target, name, value, unset)
-                    return p.Ok()
+                    return p.Done()
                 case p.SessionDetach(target=target):
                     detached = m.detach_client(client, target or None)
                     return p.Detached(session_id=detached[0] if detached else "")
