@@ -97,7 +97,7 @@ def test_history_pages_by_stable_row_index(in_env: ScarabEnv) -> None:
             await client.request(p.ClearHistory(target="h"))
             cleared = await client.request(p.HistoryRequest(target="h", start=0, count=50))
             assert isinstance(cleared, p.History)
-            assert cleared.lines == [] and cleared.oldest == cleared.total == again.total
+            assert cleared.lines == [] and cleared.oldest == cleared.total >= again.total  # cat's echo may add rows
         finally:
             await client.close()
 

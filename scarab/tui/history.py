@@ -197,14 +197,12 @@ class ScrollbackScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_line(self, direction: int) -> None:
-        self.history.scroll_to(y=self.history.scroll_y + direction, animate=False)
+        self.history.scroll_to(y=self.history.scroll_y + direction, animate=False, force=True)
 
     def action_page(self, direction: int) -> None:
         view = self.history
-        view.scroll_to(y=view.scroll_y + direction * max(1, view.size.height - 1), animate=False)
+        view.scroll_to(y=view.scroll_y + direction * max(1, view.size.height - 1), animate=False, force=True)
 
     def action_edge(self, bottom: int) -> None:
-        if bottom:
-            self.history.scroll_end(animate=False)
-        else:
-            self.history.scroll_home(animate=False)
+        # force: with no scrollbar shown Textual may not count the view as scrollable yet.
+        self.history.scroll_to(y=self.history.max_scroll_y if bottom else 0, animate=False, force=True)
