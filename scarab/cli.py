@@ -22,6 +22,7 @@ from scarab import __version__
 from scarab import protocol as p
 from scarab.client import INPUT_CHUNK, Client, start_daemon
 from scarab.config import load_config
+from scarab.environ import client_entries
 from scarab.errors import BadRequest, DaemonUnreachable, ScarabError, SessionNotFound
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
@@ -101,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--older-than", type=parse_duration, required=True, metavar="AGE", help="e.g. 7d, 12h")
     cleanup.add_argument("--json", action="store_true")
 
+    show_env = sub.add_parser("show-environment", help="a session's own environment (like tmux)")
+    show_env.add_argument("-t", dest="target", metavar="TARGET", help="session (default: the one you are in)")
+
+    set_env = sub.add_parser("set-environment", help="set a variable for programs a session starts later")
+    set_env.add_argument("-t", dest="target", metavar="TARGET", help="session (default: the one you are in)")
+    how = set_env.add_mutually_exclusive_group()
+    how.add_argument("-u", dest="unset", action="store_true", help="drop the session's value (the daemon's applies)")
+    how.add_argument("-r", dest="remove", action="store_true", help="start programs without the variable")
+    set_env.add_argument("name")
+    set_env.add_argument("value", nargs="?")
+
     capture = sub.add_parser("capture", help="print a session's screen (like tmux capture-pane -p)")
     _target(capture, "session name or id")
     capture.add_argument("--scrollback", "-S", action="store_true", help="include the scrollback")
@@ -144,6 +156,14 @@ def _split_target(args: argparse.Namespace, rest: str, what: str) -> list[str]:
         args.t, words = words[0], words[1:]
     args.target = args.t
     return words
+
+
+def _current_session(target: str | None) -> str:
+    """`target`, else the session this command runs in (tmux's default target)."""
+    current = target or os.environ.get("SCARAB")
+    if not current:
+        raise BadRequest("no session given: use -t TARGET (or run this inside a session)")
+    return current
 
 
 def _fail(message: str) -> int:
@@ -246,7 +266,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         size = os.get_terminal_size() if sys.stdout.isatty() else os.terminal_size((80, 24))
         cols, rows = cols or size.columns, rows or size.lines
     cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
-    msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None)
+    msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None, environ=client_entries())
     created: p.Created = _call(msg)
     if args.detached:
         print(created.session.id)
@@ -480,6 +500,17 @@ def dispatch(args: argparse.Namespace) -> int:
         case "respawn":
             respawned: p.Respawned = _call(p.SessionRespawn(target=args.target))
             print(f"respawned {respawned.session.name}")
+            return 0
+        case "show-environment":
+            shown: p.Environment = _call(p.ShowEnvironment(target=_current_session(args.target)))
+            for entry in shown.entries:
+                print(entry)
+            return 0
+        case "set-environment":
+            if (args.value is None) != (args.unset or args.remove):
+                raise BadRequest("set-environment takes NAME VALUE, or -u NAME / -r NAME")
+            target = _current_session(args.target)
+            _call(p.SetEnvironment(target=target, name=args.name, value=args.value, unset=args.unset))
             return 0
         case "clear-history":
             _call(p.ClearHistory(target=args.target))

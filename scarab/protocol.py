@@ -29,7 +29,7 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 4  # 4: SessionsChanged pushed to attached clients
+PROTOCOL_VERSION = 5  # 4: SessionsChanged pushed to attached clients; 5: session environment
 
 # Anything bigger is hostile: replies that can be large (captures, snapshots) travel as bounded pages.
 MAX_FRAME = 32 * 1024 * 1024
@@ -164,6 +164,7 @@ class SessionCreate(Message):
     rows: int = 24
     cwd: str | None = None
     command: list[str] | None = None
+    environ: list[str] | None = None  # the creating client's UPDATE_ENVIRONMENT values, see `environ`
 
 
 @_value
@@ -186,6 +187,7 @@ class SessionAttach(Message):
     target: str
     cols: int = 0  # 0 = keep the session's size
     rows: int = 0
+    environ: list[str] | None = None  # refreshes the session's environment (tmux's update-environment)
 
 
 @_value
@@ -262,6 +264,26 @@ class ClearHistory(Message):
 
     TAG = 24
     target: str
+
+
+@_value
+class ShowEnvironment(Message):
+    """The session's environment overrides; answered by Environment."""
+
+    TAG = 26
+    target: str
+
+
+@_value
+class SetEnvironment(Message):
+    """Set (`value`) or remove (None: programs start without it) one variable of the session's
+    environment, for programs started afterwards; answered by Ok."""
+
+    TAG = 27
+    target: str
+    name: str
+    value: str | None = None
+    unset: bool = False  # drop the session's own value: programs get the daemon's (tmux's -u)
 
 
 @_value
@@ -391,6 +413,14 @@ class Respawned(Message):
 
 
 @_value
+class Environment(Message):
+    """`NAME=VALUE` for a variable set, `-NAME` for one removed (tmux's show-environment)."""
+
+    TAG = 47
+    entries: list[str]
+
+
+@_value
 class History(Message):
     """Scrollback rows `first` .. `first + len(lines) - 1` in the frame row encoding.
 
@@ -451,6 +481,7 @@ class HostInfo(Message):
     cwd: str
     exited: bool = False
     exit_status: int = 0
+    environ: list[str] | None = None  # the session's environment overrides, as Environment's entries
 
 
 @_value
@@ -544,6 +575,14 @@ class ChildExited(Message):
 
 
 @_value
+class HostEnvironment(Message):
+    """The session's environment overrides changed (kept by the host so a new daemon adopts them)."""
+
+    TAG = 64
+    entries: list[str]
+
+
+@_value
 class HostClearHistory(Message):
     TAG = 60
 
@@ -590,6 +629,8 @@ MESSAGES: dict[int, type[Message]] = {
         SessionRespawn,
         ClearHistory,
         HistoryRequest,
+        ShowEnvironment,
+        SetEnvironment,
         Created,
         Deleted,
         Listed,
@@ -606,6 +647,7 @@ MESSAGES: dict[int, type[Message]] = {
         SessionsChanged,
         FrameAck,
         Respawned,
+        Environment,
         History,
         HostInfo,
         HostInput,
@@ -622,6 +664,7 @@ MESSAGES: dict[int, type[Message]] = {
         HostHistory,
         HostSaveRows,
         SaveRows,
+        HostEnvironment,
     )
 }
 

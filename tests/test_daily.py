@@ -112,3 +112,20 @@ def test_clear_and_clear_history_empty_the_scrollback(scarab: ScarabEnv) -> None
     scarab.ok("clear-history", "-t", "h")
     kept = scarab.capture("h", "--scrollback")
     assert "1" not in kept.splitlines() and "100" in kept.splitlines()  # the screen stays
+
+
+def test_a_program_that_exits_at_once_is_marked_exited(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "quick", "--", "sh", "-c", "exit 4")
+    wait_for(lambda: scarab.session("quick")["state"] == "exited", what="the session to be marked exited")
+    assert scarab.session("quick")["exit_status"] == 4
+    scarab.ok("respawn", "quick")
+    wait_for(lambda: scarab.session("quick")["state"] == "exited", what="the respawned program to exit again")
+
+
+def test_every_message_has_its_own_tag() -> None:
+    # Two helpers once gave new messages the same tag: MESSAGES kept one, and every client broke.
+    from scarab import protocol as p
+
+    classes = p.Message.__subclasses__()
+    assert len({cls.TAG for cls in classes}) == len(classes)
+    assert set(p.MESSAGES.values()) == set(classes)

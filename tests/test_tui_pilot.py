@@ -99,7 +99,7 @@ def test_picker_filter_switch_rename_and_kill(in_env: ScarabEnv) -> None:
             await until(pilot, lambda: app.session is not None and app.session.name == "alpha")
             await pilot.press("ctrl+b", "s")
             await until(pilot, lambda: isinstance(app.screen, PickerScreen))
-            await pilot.press("down", "x")
+            await pilot.press("down", "ctrl+x")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
             await until(pilot, lambda: [s["name"] for s in in_env.sessions()] == ["alpha"], what="the kill")
@@ -197,7 +197,8 @@ def test_configured_prefix_in_tmux_or_textual_spelling(in_env: ScarabEnv, spelli
 
 
 def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None:
-    from scarab.tui.dialogs import HelpScreen, ScrollbackScreen
+    from scarab.tui.dialogs import HelpScreen
+    from scarab.tui.history import HistoryView, ScrollbackScreen
 
     # A program that enables SGR mouse reporting and shows what it receives.
     script = "seq 1 60; printf '\\033[?1000h\\033[?1006h'; stty -icanon -echo; exec od -An -c"
@@ -216,8 +217,8 @@ def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None
             # Scrollback view shows lines that scrolled off; q leaves it.
             await pilot.press("ctrl+b", "[")
             await until(pilot, lambda: isinstance(app.screen, ScrollbackScreen))
-            log = app.screen.query_one("RichLog")
-            await until(pilot, lambda: len(log.lines) >= 60, what="scrollback lines")  # type: ignore[attr-defined]
+            view = app.screen.query_one(HistoryView)
+            await until(pilot, lambda: view.loaded and view.history_rows + len(view.screen_rows) >= 60)
             await pilot.press("pageup", "q")
             await until(pilot, lambda: not isinstance(app.screen, ScrollbackScreen))
             await pilot.press("ctrl+b", "?")

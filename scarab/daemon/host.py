@@ -27,6 +27,7 @@ from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
 from scarab.daemon.screens import capture_pages, history_page, restore, snapshot_head
+from scarab.environ import parse_entries
 from scarab.errors import ProtocolError
 from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
@@ -97,6 +98,7 @@ class HostConfig(argparse.Namespace):
     cwd: str
     scrollback: int
     restore: str | None
+    environ: list[str]  # environment overrides (environ.py entries)
     command: list[str]
 
 
@@ -136,7 +138,8 @@ class SessionHost:
 
     def start_child(self) -> None:
         cfg = self.config
-        self.child = Child.spawn(cfg.command, cfg.cwd, child_env(cfg.session_id, cfg.name), cfg.cols, cfg.rows)
+        env = child_env(cfg.session_id, cfg.name, parse_entries(cfg.environ))
+        self.child = Child.spawn(cfg.command, cfg.cwd, env, cfg.cols, cfg.rows)
         self.loop.add_reader(self.child.fd, self.on_output)
 
     def on_output(self) -> None:
@@ -267,6 +270,7 @@ class SessionHost:
             cwd=cwd,
             exited=self.exit_status is not None,
             exit_status=self.exit_status or 0,
+            environ=list(self.config.environ),
         )
 
     def snapshot(self) -> p.Snapshot:
@@ -395,6 +399,8 @@ class SessionHost:
             case p.HostRename(name=name):
                 self.config.name = name
                 set_process_title(f"scarab-host: {name}")
+            case p.HostEnvironment(entries=entries):
+                self.config.environ = list(entries)
             case p.HostHistory(start=start, count=count):
                 conn.send(self.history(start, count))
             case p.HostClearHistory():
@@ -459,6 +465,7 @@ def parse_args(argv: list[str]) -> HostConfig:
     parser.add_argument("--cwd", default=os.path.expanduser("~"))
     parser.add_argument("--scrollback", type=int, default=DEFAULT_SCROLLBACK)
     parser.add_argument("--restore")
+    parser.add_argument("--environ", action="append", default=[])
     parser.add_argument("command", nargs="+")
     return parser.parse_args(argv, namespace=HostConfig())
 

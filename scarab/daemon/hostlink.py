@@ -42,6 +42,7 @@ class SpawnRequest:
     scrollback: int
     token: str = ""
     restore: Path | None = None
+    environ: tuple[str, ...] = ()  # the session's environment overrides (environ.py entries)
 
 
 class Zygote:
@@ -107,6 +108,7 @@ def host_config(req: SpawnRequest) -> dict[str, object]:
         "cwd": req.cwd,
         "scrollback": req.scrollback,
         "restore": None if req.restore is None else str(req.restore),
+        "environ": list(req.environ),
         "command": list(req.command),
     }
 
@@ -115,7 +117,10 @@ def host_argv(config: dict[str, object]) -> list[str]:
     """The same config as a fresh host interpreter's command line."""
     args: list[str] = []
     for key, value in config.items():
-        if key not in ("command", "token") and value is not None:
+        if isinstance(value, list) and key != "command":
+            for item in value:
+                args.append(f"--{key.replace('_', '-')}={item}")  # one flag per item; `=` keeps a leading -
+        elif key not in ("command", "token") and value is not None:
             args += [f"--{key.replace('_', '-')}", str(value)]
     command = config["command"]
     assert isinstance(command, list)

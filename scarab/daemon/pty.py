@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from ptyprocess import PtyProcess
 
+from scarab.environ import Overrides, apply
+
 __all__ = ["Child", "child_env", "default_shell"]
 
 
@@ -40,10 +42,12 @@ def _term() -> str:
     return "screen-256color"
 
 
-def child_env(session_id: str, name: str) -> dict[str, str]:
+def child_env(session_id: str, name: str, overrides: Overrides | None = None) -> dict[str, str]:
+    """The daemon's environment with the session's overrides (environ.py) and Scarab's own."""
     env = dict(os.environ)
     for var in ("TMUX", "TMUX_PANE", "COLUMNS", "LINES"):
         env.pop(var, None)
+    apply(env, overrides or {})
     env.update(TERM=_term(), COLORTERM="truecolor", SCARAB=session_id, SCARAB_SESSION=name)
     return env
 

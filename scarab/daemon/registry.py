@@ -34,6 +34,7 @@ from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, host_gone, pr
 from scarab.daemon.pty import default_shell
 from scarab.daemon.screens import saved_capture
 from scarab.daemon.store import SavedSnapshot, SessionRecord, Store
+from scarab.environ import Overrides, check_name, entries, parse_entries
 from scarab.errors import (
     BadRequest,
     DuplicateName,
@@ -92,7 +93,10 @@ class Session:
     record: SessionRecord
     host: HostLink | None = None
     viewers: set[Viewer] = field(default_factory=set)
+    # Each attached client's own size: the one that types becomes the session's (window-size latest).
+    sizes: dict[Viewer, tuple[int, int]] = field(default_factory=dict)
     resurrected: float = 0.0  # when this daemon last resurrected it (monotonic; 0: never)
+    environ: Overrides = field(default_factory=dict)  # for programs started from now on (environ.py)
     unresponsive: bool = False  # its host is alive but has not answered (busy, stopped, unreachable)
     saved: SavedSnapshot = field(default_factory=SavedSnapshot)  # what the database holds of its history
     saving: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -257,12 +261,14 @@ class SessionManager:
         rows: int = 24,
         cwd: str | None = None,
         command: Iterable[str] | None = None,
+        environ: Iterable[str] | None = None,
     ) -> p.SessionInfo:
         validate_size(cols, rows)
         if fds_left() < FD_RESERVE:
             raise HostUnavailable(
                 "the daemon is out of file descriptors (`ulimit -n`); raise it and restart the daemon"
             )
+        overrides = parse_entries(environ or ())
         name = validate_name(name) if name is not None else self._next_name()
         self._check_name_free(name)
         cwd = cwd or os.path.expanduser("~")
@@ -274,13 +280,13 @@ class SessionManager:
             id=self._new_id(), name=name, created_at=now, last_attached=now, cols=cols, rows=rows,
             cwd=cwd, command=argv,
         )  # fmt: skip
-        session = Session(record)
+        session = Session(record, environ=overrides)
         # Reserve the name while the host starts, so a concurrent create cannot take it too; the
         # lock (free: the session is new) makes a rename or delete of it wait until it is complete.
         self.sessions[record.id] = session
         async with session.lock:
             try:
-                host_pid, child_pid = await spawn_host(self._spawn_request(record), self.zygote)
+                host_pid, child_pid = await spawn_host(self._spawn_request(record, overrides), self.zygote)
                 session.record = record.with_(
                     host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid)
                 )
@@ -293,7 +299,9 @@ class SessionManager:
             self.on_change()
             return self.info(session)
 
-    def _spawn_request(self, record: SessionRecord, restore_path: Path | None = None) -> SpawnRequest:
+    def _spawn_request(
+        self, record: SessionRecord, environ: Overrides, restore_path: Path | None = None
+    ) -> SpawnRequest:
         return SpawnRequest(
             session_id=record.id,
             name=record.name,
@@ -306,12 +314,17 @@ class SessionManager:
             scrollback=self.config.scrollback,
             token=self.host_token,
             restore=restore_path,
+            environ=tuple(entries(environ)),
         )
 
     async def _connect(self, session: Session) -> None:
         link = await HostLink.connect(self.paths.host_socket(session.record.id), self.host_token, self._on_host_event)
         session.host = link
         session.reader = self._spawn(self._watch_host(session, link))
+        if link.greeting.exited:
+            # The program ended before the host had a daemon to tell (`sh -c 'exit 4'`): its
+            # ChildExited went to nobody, so the session would stay `running` for ever.
+            self._spawn(self._on_child_exit(session, link.greeting.exit_status))
 
     async def restore_sessions(self) -> None:
         """At daemon start: adopt every live host, resurrect the sessions whose host is gone.
@@ -432,6 +445,7 @@ class SessionManager:
 
     async def _adopt(self, session: Session, link: HostLink) -> None:
         info = link.greeting
+        session.environ = parse_entries(info.environ or ())
         record = session.record
         start = record.host_start if info.host_pid == record.host_pid and record.host_start else 0
         session.record = record.with_(
@@ -495,7 +509,7 @@ class SessionManager:
             except Exception as exc:  # a damaged snapshot costs the old screen, never the session
                 _log(f"session {record.name!r}: its saved screen could not be read ({exc}); starting without it")
                 restore = None
-        host_pid, child_pid = await spawn_host(self._spawn_request(record, restore), self.zygote)
+        host_pid, child_pid = await spawn_host(self._spawn_request(record, session.environ, restore), self.zygote)
         session.record = record.with_(
             host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid), state="running"
         )
@@ -615,18 +629,27 @@ class SessionManager:
             raise HostUnavailable(f"session {session.record.name!r} {state}")
         return session.host
 
-    async def attach_client(self, target: str, viewer: Viewer, cols: int = 0, rows: int = 0) -> p.SessionInfo:
+    async def attach_client(
+        self, target: str, viewer: Viewer, cols: int = 0, rows: int = 0, environ: Iterable[str] | None = None
+    ) -> p.SessionInfo:
         session = self.get_session(target)
         host = self._host(session)
         if cols or rows:
             validate_size(cols, rows)
+        if environ is not None:
+            # tmux's update-environment: the attaching client's values, for programs started later.
+            session.environ.update(parse_entries(environ))
+            host.send(p.HostEnvironment(entries=entries(session.environ)))
         for other in self.sessions.values():
+            other.sizes.pop(viewer, None)
             if other is not session and viewer in other.viewers:
                 # A switch: the session left behind has one client fewer, in the database too.
                 other.viewers.discard(viewer)
                 self._commit(other, other.record.with_(attached=len(other.viewers)))
         viewer.expect_full()
         session.viewers.add(viewer)
+        if cols and rows:
+            session.sizes[viewer] = (cols, rows)
         record = session.record.with_(last_attached=int(time.time()), attached=len(session.viewers))
         if cols and rows and (cols, rows) != (record.cols, record.rows):
             record = record.with_(cols=cols, rows=rows)  # window-size "latest", as tmux
@@ -642,6 +665,7 @@ class SessionManager:
         for session in self.sessions.values():
             if viewer in session.viewers and (target is None or session is self.get_session(target)):
                 session.viewers.discard(viewer)
+                session.sizes.pop(viewer, None)
                 self._commit(session, session.record.with_(attached=len(session.viewers)))
                 detached.append(session.record.id)
         return detached
@@ -737,6 +761,18 @@ class SessionManager:
             await self._resurrect(session)
             return self.info(session)
 
+    def show_environment(self, target: str) -> list[str]:
+        return entries(self.get_session(target).environ)
+
+    def set_environment(self, target: str, name: str, value: str | None, unset: bool = False) -> None:
+        session = self.get_session(target)
+        if unset:
+            session.environ.pop(check_name(name), None)
+        else:
+            session.environ[check_name(name)] = value
+        if session.host is not None:
+            session.host.send(p.HostEnvironment(entries=entries(session.environ)))
+
     async def history(self, target: str, start: int, count: int) -> p.History:
         reply = await self._host(self.get_session(target)).request(p.HostHistory(start=start, count=count))
         if not isinstance(reply, p.History):
@@ -784,12 +820,21 @@ class SessionManager:
         # Rows are decoded and rendered off the event loop: a big history takes a while.
         return await asyncio.to_thread(saved_capture, head, pages, ansi)
 
-    def send_input(self, target: str, data: bytes) -> None:
-        self._host(self.get_session(target)).send(p.HostInput(data=data))
+    def send_input(self, target: str, data: bytes, viewer: Viewer | None = None) -> None:
+        session = self.get_session(target)
+        host = self._host(session)
+        size = session.sizes.get(viewer) if viewer is not None else None
+        if size is not None and size != (session.record.cols, session.record.rows):
+            # tmux's window-size "latest": the client typing now is the latest, so its size wins;
+            # the resize goes first so the program redraws for the size the keys were meant for.
+            self.resize(target, *size)
+        host.send(p.HostInput(data=data))
 
-    def resize(self, target: str, cols: int, rows: int) -> None:
+    def resize(self, target: str, cols: int, rows: int, viewer: Viewer | None = None) -> None:
         validate_size(cols, rows)
         session = self.get_session(target)
+        if viewer is not None and viewer in session.viewers:
+            session.sizes[viewer] = (cols, rows)
         if (cols, rows) != (session.record.cols, session.record.rows):
             self._host(session).send(p.HostResize(cols=cols, rows=rows))
             self._commit(session, session.record.with_(cols=cols, rows=rows))

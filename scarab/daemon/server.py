@@ -152,14 +152,20 @@ class Daemon:
         m = self.manager
         try:
             match msg:
-                case p.SessionCreate(name=name, cols=cols, rows=rows, cwd=cwd, command=command):
-                    return p.Created(session=await m.create_session(name, cols, rows, cwd, command))
+                case p.SessionCreate(name=name, cols=cols, rows=rows, cwd=cwd, command=command, environ=environ):
+                    return p.Created(session=await m.create_session(name, cols, rows, cwd, command, environ))
                 case p.SessionList():
                     return p.Listed(sessions=m.list_sessions())
-                case p.SessionAttach(target=target, cols=cols, rows=rows):
+                case p.SessionAttach(target=target, cols=cols, rows=rows, environ=environ):
                     # The reply goes out before the host's full frame can arrive.
-                    client.channel.send_nowait(p.Attached(session=await m.attach_client(target, client, cols, rows)))
+                    attached = await m.attach_client(target, client, cols, rows, environ)
+                    client.channel.send_nowait(p.Attached(session=attached))
                     return None
+                case p.ShowEnvironment(target=target):
+                    return p.Environment(entries=m.show_environment(target))
+                case p.SetEnvironment(target=target, name=name, value=value, unset=unset):
+                    m.set_environment(target, name, value, unset)
+                    return p.Done()
                 case p.SessionDetach(target=target):
                     detached = m.detach_client(client, target or None)
                     return p.Detached(session_id=detached[0] if detached else "")
@@ -171,14 +177,14 @@ class Daemon:
                     return await self.stream_capture(client, m.capture(target, scrollback, ansi))
                 case p.Input(target=target, data=data, ack=ack):
                     try:
-                        m.send_input(target, data)
+                        m.send_input(target, data, client)
                     except ScarabError as exc:
                         if ack:
                             raise
                         return p.Kicked(session_id=target, reason=str(exc))
                     return p.Done() if ack else None
                 case p.Resize(target=target, cols=cols, rows=rows):
-                    m.resize(target, cols, rows)
+                    m.resize(target, cols, rows, client)
                     return None
                 case p.Cleanup(older_than=older_than):
                     removed = await m.cleanup_detached_sessions(older_than)

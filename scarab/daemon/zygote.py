@@ -65,7 +65,7 @@ _REHEARSAL_SCRIPT = "printf 'w\\303\\274rm \\033[1;31mup\\033[0m\\r\\n'; read x"
 def _rehearse(tmp: str, deadline: float) -> None:
     config = host.HostConfig(
         session_id="warm", name="warm", socket=os.path.join(tmp, "host.sock"), log=os.devnull, token="warm",
-        cols=20, rows=3, cwd=tmp, scrollback=10, restore=None, command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
+        cols=20, rows=3, cwd=tmp, scrollback=10, restore=None, environ=[], command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
     )  # fmt: skip
     loop = Loop()
     session = host.SessionHost(config, loop)

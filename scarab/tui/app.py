@@ -16,12 +16,14 @@ import termios
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.config import Config, load_config
+from scarab.environ import client_entries
 from scarab.errors import DaemonUnreachable, ScarabError
 from scarab.keys import encode, key_from_textual
 from scarab.paths import Paths
@@ -189,10 +191,22 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert self.client is not None
         cols, rows = self.view_size()
         created = await self.client.request(
-            p.SessionCreate(name=name, cols=cols, rows=rows, cwd=None if self.remote else os.getcwd(), command=None)
+            p.SessionCreate(
+                name=name,
+                cols=cols,
+                rows=rows,
+                cwd=None if self.remote else os.getcwd(),
+                command=None,
+                environ=self.client_environ(),
+            )
         )
         assert isinstance(created, p.Created)
         return created.session.id
+
+    def client_environ(self) -> list[str] | None:
+        """This client's SSH_AUTH_SOCK, DISPLAY... for the session (tmux's update-environment);
+        none when the daemon is on another machine, where this machine's sockets mean nothing."""
+        return None if self.remote else client_entries()
 
     def view_size(self) -> tuple[int, int]:
         size = self.view.size
@@ -204,7 +218,9 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def attach(self, target: str) -> None:
         assert self.client is not None
         cols, rows = self.view_size()
-        reply = await self.client.request(p.SessionAttach(target=target, cols=cols, rows=rows))
+        reply = await self.client.request(
+            p.SessionAttach(target=target, cols=cols, rows=rows, environ=self.client_environ())
+        )
         assert isinstance(reply, p.Attached)
         self.attached_to(reply.session)
 
@@ -428,12 +444,25 @@ class ScarabApp(App[str], inherit_bindings=False):
             return
         if result.action == "switch":
             await self.switch_to(result.session_id)
+        elif result.action == "respawn":
+            await self.respawn(result.session_id)
         elif result.action == "rename":
             self.rename_session(result.session_id)
         elif result.action == "kill":
             self.kill_session(result.session_id)
         elif result.action == "new" and self.client is not None:
             await self.switch_to(await self.create_session(None))
+
+    async def respawn(self, session_id: str) -> None:
+        """Start an exited session's program again and switch to it."""
+        if self.client is None:
+            return
+        try:
+            await self.client.request(p.SessionRespawn(target=session_id))
+        except ScarabError as exc:
+            self.status.notice = str(exc)
+            return
+        await self.switch_to(session_id)
 
     def rename_current(self) -> None:
         if self.session is not None:
@@ -453,7 +482,7 @@ class ScarabApp(App[str], inherit_bindings=False):
                 await self.client.request(p.SessionRename(target=session_id, new_name=name))
             except ScarabError as exc:
                 # Keep the user's text and say what was wrong, rather than losing the dialog.
-                screen = RenameScreen(name)
+                screen = RenameScreen(current, value=name, error=str(exc))
                 self.status.notice = str(exc)
                 continue
             self.status.notice = ""
@@ -468,8 +497,17 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def kill_session(self, session_id: str) -> None:
         from scarab.tui.dialogs import ConfirmScreen
 
-        name = next((s.name for s in self.sessions if s.id == session_id), session_id[:8])
-        if not await self.push_screen_wait(ConfirmScreen(f"Kill session [b]{name}[/b] and its programs?")):
+        await self.refresh_status()  # who is attached now, not two seconds ago
+        info = next((s for s in self.sessions if s.id == session_id), None)
+        name = info.name if info is not None else session_id[:8]
+        others = (info.attached if info is not None else 0) - (
+            1 if self.session is not None and session_id == self.session.id else 0
+        )
+        question = Text.assemble("Kill session ", (name, "bold"), " and its programs?")
+        if others > 0:
+            # As the CLI's refusal says: they will be detached too.
+            question.append(f"\n{others} other client{'s' if others != 1 else ''} attached", "bold")
+        if not await self.push_screen_wait(ConfirmScreen(question)):
             return
         if self.client is None:
             return
@@ -484,10 +522,17 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def show_scrollback(self) -> None:
         if self.client is None or self.session is None:
             return
-        from scarab.tui.dialogs import ScrollbackScreen
+        from scarab.tui.history import ScrollbackScreen
 
-        text = await self.client.capture_text(self.session.id, scrollback=True, ansi=True)
-        self.push_screen(ScrollbackScreen(text, self.session.name))
+        client, session_id = self.client, self.session.id
+
+        async def fetch(start: int, count: int) -> p.History:
+            reply = await client.request(p.HistoryRequest(target=session_id, start=start, count=count))
+            assert isinstance(reply, p.History)
+            return reply
+
+        # Only the rows in sight travel: the view pages through history by stable row index.
+        self.push_screen(ScrollbackScreen(fetch, [list(line) for line in self.view.lines], self.session.name))
 
 
 def driver_fd() -> int:

@@ -42,14 +42,14 @@ class KeyTable(NamedTuple):
 
 _PREFIX = (
     Binding(Key("d"), "detach_client", "detach (the session keeps running)"),
-    Binding(Key("s"), "choose_session", "session picker: live preview, type to filter"),
+    Binding(Key("s"), "choose_session", "session picker: live preview, typing filters"),
     Binding(Key("$"), "rename_session", "rename this session"),
     Binding(Key("c"), "new_session", "new session"),
     Binding(Key("("), "previous_session", "previous session"),
     Binding(Key(")"), "next_session", "next session"),
     Binding(Key("L"), "last_session", "last session"),
     Binding(Key("x"), "kill_session", "kill this session (asks first)"),
-    Binding(Key("["), "scrollback", "scrollback view (PgUp/PgDn, wheel, q leaves)"),
+    Binding(Key("["), "scrollback", "scrollback view (PgUp/PgDn, wheel, g/G, q leaves)"),
     Binding(Key("t"), "toggle_status", "toggle the status bar"),
     Binding(Key("?"), "list_keys", "this list of keys"),
 )

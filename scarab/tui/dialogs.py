@@ -1,19 +1,20 @@
-"""TUI dialogs layer: rename, confirm, key help and the scrollback view (modal screens)."""
+"""TUI dialogs layer: rename, confirm and key help (modal screens)."""
 
 from __future__ import annotations
 
 from rich.markup import escape
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, RichLog, Static
+from textual.widgets import Input, Label, Static
 
 from scarab.keys import Key, tmux_name
 from scarab.tui.bindings import KeyTable
 
-__all__ = ["ConfirmScreen", "HelpScreen", "RenameScreen", "ScrollbackScreen"]
+__all__ = ["ConfirmScreen", "HelpScreen", "RenameScreen"]
 
 _DIALOG_CSS = """
 {name} {{
@@ -40,15 +41,18 @@ class RenameScreen(ModalScreen[str | None]):
     DEFAULT_CSS = _DIALOG_CSS.format(name="RenameScreen")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, current: str) -> None:
+    def __init__(self, current: str, value: str | None = None, error: str = "") -> None:
+        """`current`: the session's name (the title); `value`, `error`: a rejected try, shown again."""
         super().__init__()
         self.current = current
+        self.value = current if value is None else value
+        self.error = error
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Rename session [b]{self.current}[/b] to:")
-            yield Input(value=self.current, id="new-name", select_on_focus=True)
-            yield Label("", classes="error", id="error")
+            yield Label(Text.assemble("Rename session ", (self.current, "bold"), " to:"))
+            yield Input(value=self.value, id="new-name", select_on_focus=True)
+            yield Label(self.error, classes="error", id="error", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -72,7 +76,7 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str | Text) -> None:
         super().__init__()
         self.question = question
 
@@ -88,7 +92,14 @@ class ConfirmScreen(ModalScreen[bool]):
 class HelpScreen(ModalScreen[None]):
     """The prefix key table, generated from the table itself (`scarab.tui.bindings`)."""
 
-    DEFAULT_CSS = _DIALOG_CSS.format(name="HelpScreen")
+    # As wide as the text (never wrapped onto the border), narrower only when the window is.
+    DEFAULT_CSS = (
+        _DIALOG_CSS.format(name="HelpScreen")
+        + """
+    HelpScreen > Vertical { width: auto; max-width: 100%; }
+    HelpScreen > Vertical > Static { width: auto; }
+    """
+    )
 
     def __init__(self, prefix: Key, table: KeyTable) -> None:
         super().__init__()
@@ -103,51 +114,3 @@ class HelpScreen(ModalScreen[None]):
     def on_key(self, event: events.Key) -> None:
         event.stop()
         self.dismiss(None)
-
-
-class ScrollbackScreen(ModalScreen[None]):
-    """The session's scrollback and screen, read-only, scrolled to the bottom."""
-
-    DEFAULT_CSS = """
-    ScrollbackScreen { background: $background; }
-    ScrollbackScreen RichLog { height: 1fr; scrollbar-size-vertical: 1; }
-    ScrollbackScreen #mode { dock: top; height: 1; background: $warning; color: $background; }
-    """
-    BINDINGS = [
-        Binding("q,escape", "leave", "Leave"),
-        Binding("pageup,b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,space", "page(1)", "Page down", show=False),
-        Binding("g,home", "edge(0)", "Top", show=False),
-        Binding("G,end", "edge(1)", "Bottom", show=False),
-    ]
-
-    def __init__(self, ansi_text: str, name: str) -> None:
-        super().__init__()
-        self.ansi_text = ansi_text
-        self.session_name = name
-
-    def compose(self) -> ComposeResult:
-        yield Static(f" scrollback: {self.session_name}   q leave  PgUp/PgDn scroll", id="mode")
-        yield RichLog(wrap=False, markup=False, highlight=False, auto_scroll=True)
-
-    def on_mount(self) -> None:
-        from rich.text import Text
-
-        log = self.query_one(RichLog)
-        for line in self.ansi_text.splitlines():
-            log.write(Text.from_ansi(line))
-        log.focus()
-
-    def action_leave(self) -> None:
-        self.dismiss(None)
-
-    def action_page(self, direction: int) -> None:
-        log = self.query_one(RichLog)
-        log.scroll_to(y=log.scroll_y + direction * max(1, log.size.height - 1), animate=False)
-
-    def action_edge(self, bottom: int) -> None:
-        log = self.query_one(RichLog)
-        if bottom:
-            log.scroll_end(animate=False)
-        else:
-            log.scroll_home(animate=False)

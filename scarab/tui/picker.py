@@ -2,6 +2,10 @@
 
 The picker does no IO itself: it asks the app through callbacks it is given (list, preview) and
 returns what the user chose as a `PickerResult`.
+
+Typing always filters: the filter keeps the focus, so every printable key (the first one too, and
+keys arriving in one burst) lands in it. Moving the selection and the actions use keys that cannot
+be part of a name (arrows, Tab, Enter, ctrl+r/ctrl+x/ctrl+n, Esc), as the footer says.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from textual.widgets.option_list import Option
 
 from scarab import protocol as p
 from scarab.humanize import age
+from scarab.tui.styles import same_width_everywhere
 
 __all__ = ["PickerResult", "PickerScreen"]
 
 
 class PickerResult(NamedTuple):
-    action: str  # switch | rename | kill | new
+    action: str  # switch | respawn (an exited session, then switch) | rename | kill | new
     session_id: str = ""
 
 
@@ -41,13 +46,18 @@ class PickerScreen(ModalScreen[PickerResult | None]):
         text-wrap: nowrap; text-overflow: clip; }
     PickerScreen #hint { height: 1; color: $text-muted; padding: 0 1; }
     """
+    # priority: the filter Input binds some of these keys itself (ctrl+x cuts).
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("r", "act('rename')", "Rename"),
-        Binding("x", "act('kill')", "Kill"),
-        Binding("n", "new", "New"),
-        Binding("q", "close", "Close", show=False),
+        Binding("ctrl+r", "act('rename')", "Rename", priority=True),
+        Binding("ctrl+x", "act('kill')", "Kill", priority=True),
+        Binding("ctrl+n", "new", "New", priority=True),
+        Binding("up,shift+tab", "move(-1)", "Up", show=False, priority=True),
+        Binding("down,tab", "move(1)", "Down", show=False, priority=True),
+        Binding("pageup", "move(-10)", "Page up", show=False, priority=True),
+        Binding("pagedown", "move(10)", "Page down", show=False, priority=True),
     ]
+    HINT = "Enter switch  ↑↓/Tab select  ^R rename  ^X kill  ^N new  Esc close · type to filter"
 
     def __init__(
         self,
@@ -68,11 +78,12 @@ class PickerScreen(ModalScreen[PickerResult | None]):
             with Horizontal():
                 yield OptionList(id="sessions")
                 yield Static("", id="preview")
-            yield Static("Enter switch  r rename  x kill  n new  Esc close", id="hint")
+            yield Static(self.HINT, id="hint")
 
     async def on_mount(self) -> None:
+        self.query_one(OptionList).can_focus = False  # the filter keeps the focus: typing never acts
+        self.query_one("#filter", Input).focus()
         await self.reload()
-        self.query_one(OptionList).focus()
         self.set_interval(0.5, self.update_preview)
 
     async def reload(self) -> None:
@@ -86,16 +97,24 @@ class PickerScreen(ModalScreen[PickerResult | None]):
         options.clear_options()
         width = max((len(s.name) for s in self.shown), default=4)
         for s in self.shown:
-            mark = "*" if s.id == self.current else " "
+            exited = s.state == "exited"
+            mark = "*" if s.id == self.current else "x" if exited else " "
             label = Text.assemble(
-                (f"{mark} {s.name.ljust(width)}", "bold" if s.id == self.current else ""),
+                (f"{mark} {s.name.ljust(width)}", "bold" if s.id == self.current else "dim" if exited else ""),
                 (f"  {s.cols}x{s.rows}  {s.attached}c  {age(s.last_attached)}", "dim"),
                 no_wrap=True,
                 overflow="ellipsis",
             )
-            if s.state != "running":
+            if exited:
+                label.append(f"  exited ({s.exit_status})", "italic")
+            elif s.state != "running":
                 label.append(f"  {s.state}", "italic")
             options.add_option(Option(label, id=s.id))
+        exited_count = sum(1 for s in self.sessions if s.state == "exited")
+        counts = f"{len(self.sessions) - exited_count} running"
+        if exited_count:
+            counts += f", {exited_count} exited (Enter restarts)"
+        self.query_one(Vertical).border_title = f"sessions: {counts}"
         if self.shown:
             index = next((i for i, s in enumerate(self.shown) if s.id == self.current), 0)
             options.highlighted = index
@@ -115,42 +134,38 @@ class PickerScreen(ModalScreen[PickerResult | None]):
         except Exception as exc:  # a session that just ended: show why instead of failing
             preview.update(str(exc))
             return
-        preview.update(Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="crop"))
+        preview.update(Text.from_ansi(same_width_everywhere(text.rstrip("\n")), no_wrap=True, overflow="crop"))
 
     async def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         await self.update_preview()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        chosen = self.selected()
-        if chosen is not None:
-            self.dismiss(PickerResult("switch", chosen.id))
+        self.choose()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.apply_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.choose()
+
+    def choose(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            self.dismiss(PickerResult("switch", chosen.id))
+            self.dismiss(PickerResult("respawn" if chosen.state == "exited" else "switch", chosen.id))
 
     def on_key(self, event: events.Key) -> None:
         filt = self.query_one("#filter", Input)
-        options = self.query_one(OptionList)
-        if filt.has_focus and event.key in ("up", "down"):
-            # Arrows move the selection even while typing a filter.
-            event.stop()
-            options.action_cursor_up() if event.key == "up" else options.action_cursor_down()
-        elif filt.has_focus and event.key == "escape" and filt.value:
+        if event.key == "escape" and filt.value:
+            # The first Esc clears the filter, the next closes.
             event.stop()
             filt.value = ""
-            options.focus()
-        elif options.has_focus and event.character and event.character.isprintable() and event.key not in (
-            "r", "x", "n", "q", "space",
-        ):  # fmt: skip
-            # Type-to-filter: any other character starts the filter.
-            event.stop()
-            filt.focus()
-            filt.insert_text_at_cursor("" if event.character == "/" else event.character)
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if self.shown:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(len(self.shown) - 1, current + step))
 
     def action_act(self, action: str) -> None:
         chosen = self.selected()

@@ -23,7 +23,7 @@ from scarab.config import DEFAULT_PREFIX
 from scarab.keys import Key, encode, key_from_textual
 from scarab.styles import Mode
 from scarab.tui.keys import encode_mouse, encode_paste
-from scarab.tui.styles import rich_style
+from scarab.tui.styles import UNUSED, rich_style, same_width_everywhere
 
 __all__ = ["TerminalView", "paint_now"]
 
@@ -93,8 +93,11 @@ class TerminalView(Widget, can_focus=True):
         self.title = ""
         self.cursor = (0, 0, True, 0)
         self.lines: list[list[Segment]] = []
-        self._strips: dict[int, Strip] = {}
+        self._strips: dict[int, Strip] = {}  # by session row
         self._terminal_cursor = ""  # the visibility and shape last sent to the outer terminal
+        # The session's cell shown at this view's top left: not (0, 0) only when the session is
+        # larger than the view (another client's size is the session's): it pans with the cursor.
+        self.pan = (0, 0)
 
     # -- frames -----------------------------------------------------------------------------------
 
@@ -115,34 +118,77 @@ class TerminalView(Widget, can_focus=True):
                 continue
             segments = []
             pos = 0
+            ascii_row = text.isascii()
             for count, index in runs:
-                segments.append(Segment(text[pos : pos + count], styles[index] if index < len(styles) else None))
+                part = text[pos : pos + count]
+                if not ascii_row:
+                    part = same_width_everywhere(part)  # cells where the emulator put them
+                segments.append(Segment(part, styles[index] if index < len(styles) else None))
                 pos += count
             self.lines[y] = segments
             self._strips.pop(y, None)
             if dirty is not None:
                 dirty.add(y)
         self.cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor[2]), frame.cursor[3])
+        if self._follow_cursor():
+            dirty = None
         self.modes = frame.modes
         self.title = frame.title
         if dirty is None:
             self.refresh()
         else:
             for y in dirty:
-                self.refresh(Region(0, y, self.size.width, 1))
+                self.refresh_line(y)
         self.place_cursor()
         paint_now(self)
 
+    def _follow_cursor(self) -> bool:
+        """Pan so the cursor stays in sight when the session is larger than the view, moving as
+        little as possible (tmux does the same for a smaller client). True if the pan changed."""
+        width, height = self.size.width, self.size.height
+        x, y = self.cursor[0], self.cursor[1]
+        pan_x, pan_y = self.pan
+        pan_x = min(max(pan_x, x - width + 1, 0), x, max(0, self.cols - width)) if width else 0
+        pan_y = min(max(pan_y, y - height + 1, 0), y, max(0, self.rows - height)) if height else 0
+        if (pan_x, pan_y) == self.pan:
+            return False
+        self.pan = (pan_x, pan_y)
+        self._strips.clear()
+        return True
+
+    def refresh_line(self, y: int) -> None:
+        """Redraw session row `y`, if it is in sight."""
+        view_y = y - self.pan[1]
+        if 0 <= view_y < self.size.height:
+            self.refresh(Region(0, view_y, self.size.width, 1))
+
     def render_line(self, y: int) -> Strip:
-        strip = self._strips.get(y)
+        row = y + self.pan[1]
+        strip = self._strips.get(row)
         if strip is None:
-            segments = self.lines[y] if y < len(self.lines) else []
-            strip = Strip(segments).extend_cell_length(self.size.width).crop(0, self.size.width)
-            self._strips[y] = strip
+            strip = self._render_row(row)
+            self._strips[row] = strip
         return strip
+
+    def _render_row(self, row: int) -> Strip:
+        width = self.size.width
+        pan_x = self.pan[0]
+        shown = min(width, self.cols - pan_x)  # session columns in sight
+        if row < self.rows:
+            segments = self.lines[row] if row < len(self.lines) else []
+            strip = Strip(segments).extend_cell_length(pan_x + shown).crop(pan_x, pan_x + shown)
+            if shown >= width:
+                return strip
+            # A view larger than the session (a smaller client sets its size): as tmux, a border
+            # after the last column and dots over the unused area.
+            return Strip([*strip, Segment("│", UNUSED), Segment("·" * (width - shown - 1), UNUSED)], width)
+        if row == self.rows:
+            return Strip([Segment("─" * shown + "┘", UNUSED), Segment("·" * max(0, width - shown - 1), UNUSED)], width)
+        return Strip([Segment("·" * width, UNUSED)], width)
 
     def on_resize(self, event: events.Resize) -> None:
         self._strips.clear()
+        self._follow_cursor()
         self.post_message(self.Resized(event.size.width, event.size.height))
         self.place_cursor()
 
@@ -161,6 +207,7 @@ class TerminalView(Widget, can_focus=True):
         keeps it hidden); visibility and shape are sent here when they change. Hidden while the
         view does not have the focus (a dialog is open) or the session hides it."""
         x, y, visible, shape = self.cursor
+        x, y = x - self.pan[0], y - self.pan[1]  # in this view
         region = self.content_region
         shown = visible and self.has_focus and 0 <= x < region.width and 0 <= y < region.height
         position = Offset(region.x + x, region.y + y)
@@ -222,8 +269,8 @@ class TerminalView(Widget, can_focus=True):
         if not self._mouse_mode():
             return False
         data = encode_mouse(
-            button, event.x, event.y, press=press, motion=motion, shift=event.shift, meta=event.meta,
-            ctrl=event.ctrl, sgr=bool(self.modes & Mode.MOUSE_SGR),
+            button, event.x + self.pan[0], event.y + self.pan[1], press=press, motion=motion, shift=event.shift,
+            meta=event.meta, ctrl=event.ctrl, sgr=bool(self.modes & Mode.MOUSE_SGR),
         )  # fmt: skip
         if data:
             self.post_message(self.ToProgram(data))
