@@ -107,6 +107,9 @@ def test_rename_kill_and_errors(scarab: ScarabEnv) -> None:
     assert bad.returncode == 2 and "bad size" in bad.stderr
     bad = scarab.run("new", "-d", "-c", str(scarab.root / "missing"), "--", "sh")
     assert bad.returncode == 1 and "does not exist" in bad.stderr
+    (scarab.root / "file").write_text("")
+    bad = scarab.run("new", "-d", "-c", str(scarab.root / "file"), "--", "sh")
+    assert bad.returncode == 1 and "is not a directory" in bad.stderr
     # Nothing was lost after all those errors.
     assert sorted(s["name"] for s in scarab.sessions()) == ["a", "b"]
     scarab.ok("rename", "a", "c")

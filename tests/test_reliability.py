@@ -235,8 +235,12 @@ def test_on_exit_policies(scarab: ScarabEnv, policy: str) -> None:
     if policy == "remove":
         wait_for(lambda: scarab.sessions() == [], what="the exited session to be removed")
     else:
-        wait_for(lambda: scarab.session("ends")["child_pid"] not in (0, child), what="a restarted program")
-        assert scarab.session("ends")["state"] == "running"
+        # The new program's pid is recorded as its host starts; the session is `restoring` until the
+        # daemon has connected to that host, then `running`.
+        wait_for(
+            lambda: (s := scarab.session("ends"))["child_pid"] not in (0, child) and s["state"] == "running",
+            what="a restarted program, running",
+        )
         wait_for(lambda: scarab.capture("ends", "--scrollback").count("first-run") == 2)
 
 

@@ -273,7 +273,8 @@ class SessionManager:
         self._check_name_free(name)
         cwd = cwd or os.path.expanduser("~")
         if not os.path.isdir(cwd):
-            raise BadRequest(f"working directory {cwd!r} does not exist")
+            what = "is not a directory" if os.path.exists(cwd) else "does not exist"
+            raise BadRequest(f"working directory {cwd!r} {what}")
         argv = tuple(command or ()) or self.config.default_command or (default_shell(),)
         now = int(time.time())
         record = SessionRecord(
