@@ -69,6 +69,8 @@ def test_exited_session_shows_its_status_and_respawns(scarab: ScarabEnv) -> None
     info = scarab.session("short")
     assert info["state"] == "running" and info["exit_status"] == 0 and info["id"]
     wait_for(lambda: scarab.capture("short").count("run-") == 2, what="the program to run again")
+    screen = scarab.capture("short", "--scrollback")
+    assert "[scarab: respawned " in screen and "restored" not in screen  # started again, nothing was lost
     again = scarab.run("respawn", "short")
     assert again.returncode == 1 and "still running" in again.stderr
 

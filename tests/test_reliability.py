@@ -242,6 +242,7 @@ def test_on_exit_policies(scarab: ScarabEnv, policy: str) -> None:
             what="a restarted program, running",
         )
         wait_for(lambda: scarab.capture("ends", "--scrollback").count("first-run") == 2)
+        assert "[scarab: the program exited with status 0; restarted " in scarab.capture("ends", "--scrollback")
 
 
 def test_db_locked_by_another_process(scarab: ScarabEnv) -> None:

@@ -446,7 +446,7 @@ def _load_restore(path: str | None, emu: Emulator) -> None:
             head = next(items)
             stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(head.get("saved_at", time.time())))
             pages = ((int(start), int(stop), bytes(data)) for start, stop, data in items)
-            restore(emu, head, pages, f"[scarab: restored {stamp}]")
+            restore(emu, head, pages, str(head.get("marker") or f"[scarab: restored {stamp}]"))
     except Exception as exc:  # a damaged snapshot costs the old screen, never the session
         emu.feed(f"[scarab: could not restore the saved screen: {exc}]\r\n".encode())
     finally:

@@ -487,8 +487,9 @@ class SessionManager:
         await self._end_host(session)
         self.store.delete(record.id)
 
-    async def _resurrect(self, session: Session) -> None:
-        """A new host in the saved cwd, showing the saved screen and scrollback above a marker.
+    async def _resurrect(self, session: Session, marker: str = "") -> None:
+        """A new host in the saved cwd, showing the saved screen and scrollback above a marker:
+        `marker`, or (a host gone, the machine rebooted) `[scarab: restored TIME-SAVED]`.
 
         Only for a session whose host is verifiably gone (the caller checked): never two shells
         for one session, and never a live one replaced."""
@@ -502,6 +503,8 @@ class SessionManager:
             try:
                 head = msgpack.unpackb(blob, raw=False)  # one screenful (or an older Scarab's snapshot)
                 head.update(saved_at=saved_at, first=state.first, upto=state.upto)
+                if marker:
+                    head["marker"] = marker
                 if head.get("cwd") and os.path.isdir(head["cwd"]):
                     record = record.with_(cwd=head["cwd"])
                 restore = self.paths.hosts / f"{record.id}.restore"
@@ -551,7 +554,7 @@ class SessionManager:
             session.ending = False
             session.record = session.record.with_(host_pid=0)
             with contextlib.suppress(ScarabError, OSError):
-                await self._resurrect(session)
+                await self._resurrect(session, _marker(f"the program exited with status {status}; restarted"))
                 return
         await self._mark_exited(session, status, f"the program exited with status {status}")
         await self._end_host(session)
@@ -759,7 +762,7 @@ class SessionManager:
                 raise BadRequest(f"session {session.record.name!r} is still running; only an exited session respawns")
             session.ending = False
             session.record = session.record.with_(host_pid=0, exit_status=0)
-            await self._resurrect(session)
+            await self._resurrect(session, _marker("respawned"))
             return self.info(session)
 
     def show_environment(self, target: str) -> list[str]:
@@ -867,6 +870,12 @@ class SessionManager:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _marker(what: str) -> str:
+    """The line a new host shows above the old screen when the program was started again on purpose
+    (not `restored`: nothing was lost and brought back)."""
+    return f"[scarab: {what} {time.strftime('%Y-%m-%d %H:%M')}]"
 
 
 def _log(line: str) -> None:
