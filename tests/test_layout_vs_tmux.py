@@ -337,10 +337,16 @@ def test_handpicked_sequences_match_tmux(tmux: Tmux, name: str, size: tuple[int,
     tmux.run([f"kill-window -t {case.window}"])
 
 
+# random_case leaves out the operations that would crash or hang tmux 3.3a and a layout string
+# before it has seen one (1,500 seeds x 80: 125 of 120,000 left out), so a sequence compares most,
+# not all, of its operations.
+MOST = 0.99
+
+
 @pytest.mark.timeout(60)
 def test_random_sequences_match_tmux(tmux: Tmux) -> None:
     compared = sum(random_case(tmux, seed, 50) for seed in range(60))
-    assert compared >= 60 * 50
+    assert compared >= MOST * 60 * 50
 
 
 @pytest.mark.stress
@@ -349,7 +355,7 @@ def test_many_random_sequences_match_tmux(tmux: Tmux) -> None:
     seeds = int(os.environ.get("SCARAB_LAYOUT_SEEDS", "1500"))
     compared = sum(random_case(tmux, 1000 + seed, 80) for seed in range(seeds))
     print(f"layout oracle: {compared} operations over {seeds} sequences matched tmux")
-    assert compared >= seeds * 80
+    assert compared >= MOST * seeds * 80
 
 
 class Attached:
