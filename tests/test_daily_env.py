@@ -16,8 +16,8 @@ from scarab import protocol as p
 from scarab.client import Client
 from scarab.paths import Paths
 from tests.helpers import ScarabEnv, wait_for
+from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
 from tests.test_tui_pilot import run
-from tests.test_tui_real_terminal import Tmux, tmux  # noqa: F401  (fixture)
 
 
 def test_new_session_gets_the_creating_clients_agent_and_display(scarab: ScarabEnv) -> None:
@@ -73,11 +73,7 @@ def test_agent_forwarding_works_in_a_session_created_from_a_new_login(scarab: Sc
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", agent_sock], stdout=subprocess.DEVNULL, env=scarab.env)
     try:
         wait_for(lambda: os.path.exists(agent_sock), what="ssh-agent to listen")
-        env = dict(scarab.env, SSH_AUTH_SOCK=agent_sock)
-        subprocess.run(
-            [sys.executable, "-m", "scarab", "new", "-d", "-s", "ssh", "--", "sh"], env=env, check=True,
-            capture_output=True, cwd=scarab.root,
-        )  # fmt: skip
+        scarab.run("new", "-d", "-s", "ssh", "--", "sh", check=True, env_extra={"SSH_AUTH_SOCK": agent_sock})
         scarab.ok("send", "ssh", "ssh-add -l; echo agent-status=$?", "Enter")
         # 1: the agent answered and holds no keys; 2 would mean no agent could be reached.
         wait_for(lambda: "agent-status=1" in scarab.capture("ssh"), what="ssh-add to reach the agent")
