@@ -551,10 +551,8 @@ class SessionManager:
         if policy == "restart" and not session.just_resurrected():
             # Like a resurrection: a fresh program in the same place, the old screen above it.
             await self._end_host(session)
-            session.ending = False
-            session.record = session.record.with_(host_pid=0)
             with contextlib.suppress(ScarabError, OSError):
-                await self._resurrect(session, _marker(f"the program exited with status {status}; restarted"))
+                await self._start_again(session, f"the program exited with status {status}; restarted")
                 return
         await self._mark_exited(session, status, f"the program exited with status {status}")
         await self._end_host(session)
@@ -760,10 +758,15 @@ class SessionManager:
         async with self._exclusive(target) as session:  # a delete meanwhile must not leave its new host
             if session.record.state != "exited" or session.host is not None:
                 raise BadRequest(f"session {session.record.name!r} is still running; only an exited session respawns")
-            session.ending = False
-            session.record = session.record.with_(host_pid=0, exit_status=0)
-            await self._resurrect(session, _marker("respawned"))
+            await self._start_again(session, "respawned")
             return self.info(session)
+
+    async def _start_again(self, session: Session, what: str) -> None:
+        """The session's program again, for a session whose host has ended (the on_exit restart
+        policy, respawn): like a resurrection, its screen marked with `what` instead of `restored`."""
+        session.ending = False
+        session.record = session.record.with_(host_pid=0, exit_status=0)
+        await self._resurrect(session, _marker(what))
 
     def show_environment(self, target: str) -> list[str]:
         return entries(self.get_session(target).environ)
