@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from scarab import __version__
+from scarab import __version__, copycli
 from scarab import protocol as p
 from scarab.client import INPUT_CHUNK, Client, start_daemon
 from scarab.config import load_config
@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("-t", dest="t", metavar="TARGET", help="session (else the first argument)")
     send.add_argument("--literal", "-l", action="store_true", help="send the words as text, no key names")
     send.add_argument("keys", nargs="+", metavar="[TARGET] KEY")
+
+    copycli.add_commands(sub)
 
     daemon = sub.add_parser("daemon", help="control the per-user daemon")
     daemon.add_argument("action", choices=["start", "stop", "status", "restart", "run"])
@@ -521,6 +523,9 @@ def dispatch(args: argparse.Namespace) -> int:
             return cmd_send(args)
         case "daemon":
             return cmd_daemon(args)
+    done = copycli.run(args, _call)
+    if done is not None:
+        return done
     raise BadRequest(f"unknown command {args.command}")
 
 

@@ -35,6 +35,8 @@ PROTOCOL_VERSION = 5  # 4: SessionsChanged pushed to attached clients; 5: sessio
 MAX_FRAME = 32 * 1024 * 1024
 # Rows per History reply: a page of a tall view, small enough to travel in a few milliseconds.
 MAX_HISTORY_ROWS = 1000
+# A paste buffer travels in one frame from a client (the daemon takes at most 1 MiB per client frame).
+MAX_BUFFER = 1000 * 1000
 MAX_SIZE = 1000  # columns and rows a session may have, in every layer (CLI, daemon, host)
 HEADER = struct.Struct(">I")
 
@@ -464,6 +466,135 @@ class SessionsChanged(Message):
     sessions: list[SessionInfo]
 
 
+# -- paste buffers and search across sessions (issue 16) -------------------------------------------
+
+
+@_value
+class BufferInfo(_Value):
+    """One paste buffer: tmux's `buffer0`-style name (or the one given), its size in bytes, when it
+    was made; `data` is the whole buffer for ShowBuffer, its first SAMPLE_BYTES for ListBuffers."""
+
+    name: str
+    size: int
+    created: int
+    data: bytes
+
+
+@_value
+class ListBuffers(Message):
+    """Answered by Buffers: every paste buffer, most recent first, each with a sample of its text."""
+
+    TAG = 90
+
+
+@_value
+class Buffers(Message):
+    TAG = 91
+    buffers: list[BufferInfo]
+
+
+@_value
+class ShowBuffer(Message):
+    """One buffer whole (`name` "": the most recent); answered by Buffers with that buffer."""
+
+    TAG = 92
+    name: str = ""
+
+
+@_value
+class SetBuffer(Message):
+    """A copy: a new buffer on top of the stack (or `name`'s text replaced, or appended to);
+    answered by Done. The daemon pushes it on to attached clients with `clipboard` set when it
+    came from a program's OSC 52 (they give it to the outer terminal's clipboard)."""
+
+    TAG = 93
+    data: bytes
+    name: str = ""
+    append: bool = False
+    clipboard: bool = False
+
+
+@_value
+class DeleteBuffer(Message):
+    """Remove a buffer (`name` "": the most recent); answered by Done."""
+
+    TAG = 94
+    name: str = ""
+
+
+@_value
+class PasteBuffer(Message):
+    """Type a buffer into a pane (tmux's paste-buffer: LF becomes CR, bracketed when the program
+    asked for bracketed paste); answered by Done."""
+
+    TAG = 95
+    target: str
+    name: str = ""
+    delete: bool = False  # -d: remove the buffer once pasted
+    raw: bool = False  # -r: keep LF as it is
+
+
+@_value
+class Grep(Message):
+    """Search the screen and scrollback of every pane of every session (or of `target`'s);
+    answered by GrepHits. `regex` False: the pattern is plain text. Smartcase: case-insensitive
+    unless the pattern has a capital letter."""
+
+    TAG = 96
+    pattern: str
+    target: str = ""
+    regex: bool = True
+    limit: int = 10_000
+
+
+@_value
+class GrepHit(_Value):
+    """One matching line: `row` is its stable index (history rows first, then the screen's as
+    `total + y`), `start`/`end` the first match's columns (cells) in `line`."""
+
+    session_id: str
+    session: str
+    window: int
+    pane: int
+    row: int
+    line: str
+    start: int
+    end: int
+    saved: bool = False  # from the snapshot of a session that is down
+
+
+@_value
+class GrepHits(Message):
+    """Hits in session, pane, row order; `truncated`: more matched than `limit`."""
+
+    TAG = 97
+    hits: list[GrepHit]
+    truncated: bool = False
+    skipped: list[str] | None = None  # sessions not searched, each as "NAME: why"
+
+
+@_value
+class HostGrep(Message):
+    """Grep as the daemon forwards it to each live host (the pattern already checked); the host
+    answers GrepHits for its panes, `row` as each pane's stable index."""
+
+    TAG = 98
+    pattern: str
+    regex: bool
+    ignore_case: bool
+    limit: int
+    pane: int = -2  # -2: every pane of the session; else that pane (-1: the active one)
+
+
+@_value
+class HostPaste(Message):
+    """Bytes typed into a pane as a paste: bracketed if its program asked for bracketed paste."""
+
+    TAG = 99
+    data: bytes
+    pane: int = -1
+
+
 # -- daemon <-> host -------------------------------------------------------------------------------
 
 
@@ -665,6 +796,16 @@ MESSAGES: dict[int, type[Message]] = {
         HostSaveRows,
         SaveRows,
         HostEnvironment,
+        ListBuffers,
+        Buffers,
+        ShowBuffer,
+        SetBuffer,
+        DeleteBuffer,
+        PasteBuffer,
+        Grep,
+        GrepHits,
+        HostGrep,
+        HostPaste,
     )
 }
 
@@ -805,8 +946,9 @@ def preload() -> None:
     """Resolve every message's field types now (a zygote does, so its forks share the result)."""
     for cls in MESSAGES.values():
         _hints(cls)
-    _hints(SessionInfo)
+    for value in (SessionInfo, BufferInfo, GrepHit):
+        _hints(value)
 
 
 __all__ += [cls.__name__ for cls in MESSAGES.values()]
-__all__ += ["SessionInfo", "check_hello", "frame_length", "preload", "split_frames"]
+__all__ += ["BufferInfo", "GrepHit", "SessionInfo", "check_hello", "frame_length", "preload", "split_frames"]

@@ -27,12 +27,13 @@ from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
 from scarab.daemon.screens import capture_pages, history_page, restore, snapshot_head
+from scarab.daemon.search import compile_pattern, search_lines
 from scarab.environ import parse_entries
-from scarab.errors import ProtocolError
+from scarab.errors import BadRequest, ProtocolError
 from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import HOST, set_process_name, set_process_title
-from scarab.styles import Line, Style
+from scarab.styles import Line, Mode, Style
 
 __all__ = ["HostConfig", "SessionHost", "encode_frame", "encode_rows", "main"]
 
@@ -300,6 +301,28 @@ class SessionHost:
             session_id=self.config.session_id, first=first, oldest=oldest, total=total, lines=lines, styles=styles
         )
 
+    def grep(self, msg: p.HostGrep) -> p.GrepHits:
+        """The rows matching `scarab grep`'s pattern: history by stable index, then the screen's
+        rows numbered on from there (`total + y`, the index each will have once scrolled off)."""
+        rx = compile_pattern(msg.pattern, msg.regex, msg.ignore_case)
+        emu = self.emu
+        lines = [line.text for line in emu.history]
+        lines += [line.text for line in emu.screen_lines()]
+        found, truncated = search_lines(rx, lines, emu.history_total - len(emu.history), msg.limit)
+        session_id, name = self.config.session_id, self.config.name
+        hits = [
+            p.GrepHit(session_id=session_id, session=name, window=0, pane=0, row=row, line=text, start=start, end=end)
+            for row, text, start, end in found
+        ]
+        return p.GrepHits(hits=hits, truncated=truncated)
+
+    def paste(self, data: bytes) -> None:
+        """A paste buffer typed into the program, bracketed when it asked for bracketed paste
+        (tmux's paste-buffer -p), so an editor or shell takes it as text and not as commands."""
+        if self.emu.modes & Mode.BRACKETED_PASTE:
+            data = b"\x1b[200~" + data.replace(b"\x1b[201~", b"") + b"\x1b[201~"
+        self.write_input(data)
+
     def listen(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -413,6 +436,13 @@ class SessionHost:
             case p.HostSaveRows(start=start, stop=stop):
                 first, end, data = history_page(self.emu, start, stop)
                 conn.send(p.SaveRows(start=first, stop=end, data=data))
+            case p.HostGrep():
+                try:
+                    conn.send(self.grep(msg))
+                except BadRequest as exc:
+                    conn.send(p.Failed(code=exc.code, message=str(exc)))
+            case p.HostPaste(data=data):
+                self.paste(data)
             case p.HostTerminate():
                 conn.send(p.Done())
                 self.loop.stop()

@@ -837,6 +837,10 @@ class SessionManager:
             self.resize(target, *size)
         host.send(p.HostInput(data=data))
 
+    def paste(self, target: str, data: bytes) -> None:
+        """`data` typed into the session's active pane as a paste (bracketed if its program asked)."""
+        self._host(self.get_session(target)).send(p.HostPaste(data=data))
+
     def resize(self, target: str, cols: int, rows: int, viewer: Viewer | None = None) -> None:
         validate_size(cols, rows)
         session = self.get_session(target)

@@ -26,6 +26,8 @@ from scarab import __version__
 from scarab import protocol as p
 from scarab.channel import Channel, FrameBudget, check_hello, peer_uid
 from scarab.config import load_config
+from scarab.daemon.buffers import PasteBuffers, paste_bytes
+from scarab.daemon.grep import grep_sessions
 from scarab.daemon.hostlink import Zygote
 from scarab.daemon.registry import ManagerConfig, SessionManager
 from scarab.daemon.store import Store
@@ -83,6 +85,7 @@ class Daemon:
     def __init__(self, paths: Paths, store: Store, config: ManagerConfig) -> None:
         self.paths = paths
         self.manager = SessionManager(paths, store, config)
+        self.buffers = PasteBuffers(store)
         self.clients: set[ClientConn] = set()
         self.started = time.monotonic()
         self.stopping = asyncio.Event()
@@ -196,6 +199,26 @@ class Daemon:
                 case p.ClearHistory(target=target):
                     await m.clear_history(target)
                     return p.Done()
+                case p.ListBuffers():
+                    return p.Buffers(buffers=self.buffers.list())
+                case p.ShowBuffer(name=name):
+                    shown = self.buffers.get(name)
+                    info = p.BufferInfo(name=shown.name, size=len(shown.data), created=shown.created, data=shown.data)
+                    return p.Buffers(buffers=[info])
+                case p.SetBuffer(data=data, name=name, append=append):
+                    self.buffers.set(data, name, append)
+                    return p.Done()
+                case p.DeleteBuffer(name=name):
+                    self.buffers.delete(name)
+                    return p.Done()
+                case p.PasteBuffer(target=target, name=name, delete=delete, raw=raw):
+                    pasted = self.buffers.get(name)
+                    m.paste(target, paste_bytes(pasted.data, raw))
+                    if delete:
+                        self.buffers.delete(pasted.name)
+                    return p.Done()
+                case p.Grep():
+                    return await grep_sessions(m, msg)
                 case p.DaemonStatus():
                     return self.status()
                 case p.DaemonStop():

@@ -26,9 +26,9 @@ import msgpack
 from scarab.errors import ScarabError, StorageError
 from scarab.paths import tighten_private_dir
 
-__all__ = ["SavedSnapshot", "SessionRecord", "Store"]
+__all__ = ["SavedBuffer", "SavedSnapshot", "SessionRecord", "Store"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each migration is a list of statements (executescript would commit behind our transaction).
 _MIGRATIONS: dict[int, list[str]] = {
@@ -82,6 +82,17 @@ _MIGRATIONS: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS idx_sessions_name",
         "CREATE UNIQUE INDEX idx_sessions_name ON sessions(name)",
     ],
+    # Paste buffers (tmux's, kept across daemon restarts and reboots): a stack ordered by `seq`,
+    # most recent highest; `automatic` ones (named bufferN) are the ones the limit drops.
+    5: [
+        """CREATE TABLE IF NOT EXISTS buffers (
+            name TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            automatic INTEGER NOT NULL,
+            data BLOB NOT NULL
+        )""",
+    ],
 }
 
 
@@ -130,6 +141,14 @@ class SavedSnapshot:
     epoch: str = ""
     first: int = 0
     upto: int = 0
+
+
+@dataclass(frozen=True)
+class SavedBuffer:
+    name: str
+    created: int
+    automatic: bool
+    data: bytes
 
 
 class SnapshotWriter:
@@ -381,6 +400,38 @@ class Store:
         if not row:
             return None
         return int(row[0]), bytes(row[1]), SavedSnapshot(str(row[2]), int(row[3]), int(row[4]))
+
+    # -- paste buffers ----------------------------------------------------------------------------
+
+    def buffers(self, sample: int | None = None) -> list[SavedBuffer]:
+        """Every paste buffer, most recent first; with `sample`, only that many bytes of each."""
+        data = "data" if sample is None else f"substr(data, 1, {int(sample)})"
+        rows = self.conn.execute(f"SELECT name, created, automatic, {data} FROM buffers ORDER BY seq DESC").fetchall()
+        return [SavedBuffer(str(r[0]), int(r[1]), bool(r[2]), bytes(r[3])) for r in rows]
+
+    def buffer_sizes(self) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in self.conn.execute("SELECT name, length(data) FROM buffers")}
+
+    def put_buffer(self, buffer: SavedBuffer, keep_automatic: int) -> None:
+        """Push `buffer` on top of the stack (replacing one of its name), then drop the oldest
+        automatic buffers beyond `keep_automatic`; committed before returning."""
+        with self._tx() as conn:
+            seq = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM buffers").fetchone()[0]
+            conn.execute(
+                "INSERT OR REPLACE INTO buffers (name, seq, created, automatic, data) VALUES (?, ?, ?, ?, ?)",
+                (buffer.name, seq, buffer.created, int(buffer.automatic), buffer.data),
+            )
+            conn.execute(
+                "DELETE FROM buffers WHERE automatic AND name NOT IN "
+                "(SELECT name FROM buffers WHERE automatic ORDER BY seq DESC LIMIT ?)",
+                (keep_automatic,),
+            )
+        self.keep_wal()
+
+    def delete_buffer(self, name: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM buffers WHERE name = ?", (name,))
+        self.keep_wal()
 
 
 @contextlib.contextmanager

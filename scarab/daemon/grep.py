@@ -1,0 +1,92 @@
+"""Daemon grep layer: `scarab grep` across every session, live or down.
+
+Each live host searches its own panes (HostGrep, all hosts at once, each in its own process, so
+the search runs on every core); a session that is down (exited, or not yet restored) is searched
+in its saved snapshot, off the event loop. Hits come back in session order, then pane and row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgpack
+
+from scarab import protocol as p
+from scarab.daemon.registry import Session, SessionManager
+from scarab.daemon.screens import saved_lines
+from scarab.daemon.search import compile_pattern, search_lines, smartcase
+from scarab.errors import ScarabError
+
+__all__ = ["grep_sessions"]
+
+HOST_TIMEOUT = 5.0  # a host busy parsing a flood answers later; grep reports it rather than wait
+MAX_LIMIT = 100_000
+
+
+async def grep_sessions(manager: SessionManager, msg: p.Grep) -> p.GrepHits:
+    compile_pattern(msg.pattern, msg.regex)  # a bad pattern is the caller's error, said once
+    limit = max(1, min(msg.limit, MAX_LIMIT))
+    ignore_case = smartcase(msg.pattern)
+    sessions = [manager.get_session(msg.target)] if msg.target else list(manager.sessions.values())
+    request = p.HostGrep(pattern=msg.pattern, regex=msg.regex, ignore_case=ignore_case, limit=limit)
+    results = await asyncio.gather(*(_one(manager, s, request) for s in sessions), return_exceptions=True)
+    hits: list[p.GrepHit] = []
+    skipped: list[str] = []
+    truncated = False
+    for session, result in zip(sessions, results, strict=True):
+        if isinstance(result, ScarabError):
+            skipped.append(f"{session.record.name}: {result}")
+            continue
+        if isinstance(result, BaseException):
+            raise result
+        hits += result.hits
+        truncated = truncated or result.truncated
+    if len(hits) > limit:
+        hits, truncated = hits[:limit], True
+    return p.GrepHits(hits=hits, truncated=truncated, skipped=skipped or None)
+
+
+async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -> p.GrepHits:
+    if session.host is not None:
+        reply = await session.host.request(request, timeout=HOST_TIMEOUT)
+        if isinstance(reply, p.Failed):
+            raise ScarabError(reply.message)
+        if not isinstance(reply, p.GrepHits):
+            raise ScarabError(f"its host answered {type(reply).__name__}")
+        return reply
+    saved = manager.store.snapshot(session.record.id)
+    if saved is None:
+        return p.GrepHits(hits=[])
+    _saved_at, blob, state = saved
+    pages = await manager.store.snapshots.pages(session.record.id, state)
+    return await asyncio.to_thread(_search_saved, session, blob, state.first, state.upto, pages, request)
+
+
+def _search_saved(
+    session: Session, blob: bytes, first: int, upto: int, pages: list[tuple[int, int, bytes]], request: p.HostGrep
+) -> p.GrepHits:
+    """A down session's snapshot, numbered as its host numbered the rows."""
+    head = msgpack.unpackb(blob, raw=False)
+    if head.get("v") is None:  # saved by an older Scarab, as ANSI text: not searched
+        return p.GrepHits(hits=[])
+    head.update(first=first, upto=upto)
+    history, screen = saved_lines(head, pages)
+    rx = compile_pattern(request.pattern, request.regex, request.ignore_case)
+    lines = [line.text for line in history] + [line.text for line in screen]
+    found, truncated = search_lines(rx, lines, upto - len(history), request.limit)
+    record = session.record
+    hits = [
+        p.GrepHit(
+            session_id=record.id,
+            session=record.name,
+            window=0,
+            pane=0,
+            row=row,
+            line=text,
+            start=start,
+            end=end,
+            saved=True,
+        )
+        for row, text, start, end in found
+    ]
+    return p.GrepHits(hits=hits, truncated=truncated)

@@ -1,0 +1,93 @@
+"""`scarab grep` across sessions (live hosts, a resurrected one, an exited one's snapshot), and the
+pure search rules it shares with copy mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from scarab.daemon.search import compile_pattern, search_lines, smartcase
+from scarab.errors import BadRequest
+from tests.helpers import ScarabEnv, pid_alive, wait_for
+
+
+def test_search_lines_one_hit_per_line_and_never_across_lines() -> None:
+    lines = ["alpha beta", "gamma", "beta beta", "", "delta"]
+    hits, truncated = search_lines(compile_pattern("beta"), lines, 100, 10)
+    assert hits == [(100, "alpha beta", 6, 10), (102, "beta beta", 0, 4)] and not truncated
+    # `\s` would match the line break of the joined text: hits are those of a per-line search.
+    assert search_lines(compile_pattern(r"a\sg"), lines, 0, 10) == ([], False)
+    ends = [(0, "alpha beta", 9, 10), (1, "gamma", 4, 5), (2, "beta beta", 8, 9), (4, "delta", 4, 5)]
+    assert search_lines(compile_pattern(r"a\s*$"), lines, 0, 10)[0] == ends
+    assert search_lines(compile_pattern("^d"), lines, 0, 10)[0] == [(4, "delta", 0, 1)]
+    assert search_lines(compile_pattern("a"), lines, 0, 2) == ([(0, "alpha beta", 0, 1), (1, "gamma", 1, 2)], True)
+
+
+def test_smartcase_and_pattern_errors() -> None:
+    assert smartcase("error") and not smartcase("Error") and smartcase(r"\S+\W")
+    assert compile_pattern("error").search("An ERROR here")
+    assert not compile_pattern("Error").search("An ERROR here")
+    assert compile_pattern("a.c", regex=False).search("a.c") and not compile_pattern("a.c", regex=False).search("abc")
+    with pytest.raises(BadRequest, match=r"'\(oops' is not a valid regular expression \(missing \)"):
+        compile_pattern("(oops")
+    with pytest.raises(BadRequest, match="empty search pattern"):
+        compile_pattern("")
+
+
+def new_sh(env: ScarabEnv, name: str) -> str:
+    sid = env.ok("new", "-d", "-s", name, "--", "sh").strip()
+    wait_for(lambda: "$" in env.capture(name), what="the shell prompt")
+    return sid
+
+
+def say(env: ScarabEnv, name: str, text: str) -> None:
+    env.ok("send", name, f"echo {text} | tr _ -", "Enter")  # the echoed command line is not the output
+    wait_for(lambda: text.replace("_", "-") in env.capture(name, "--scrollback"), what=f"{text} in {name}")
+
+
+def test_grep_across_live_restored_and_exited_sessions(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "live")
+    say(scarab, "live", "Needle_live")
+    scarab.ok("send", "live", "seq 1 300", "Enter")  # the hit scrolls into history
+    wait_for(lambda: "300" in scarab.capture("live"))
+    restored = new_sh(scarab, "restored")
+    say(scarab, "restored", "needle_restored")
+    wait_for(lambda: "needle-restored" in scarab.snapshot_text(restored), what="the snapshot")
+    old = scarab.session("restored")
+    os.kill(old["host_pid"], signal.SIGKILL)
+    wait_for(lambda: scarab.session("restored")["host_pid"] not in (0, old["host_pid"]), what="resurrection")
+    wait_for(lambda: scarab.session("restored")["state"] == "running")
+    new_sh(scarab, "exited")
+    say(scarab, "exited", "NEEDLE_exited")
+    scarab.ok("send", "exited", "exit", "Enter")
+    wait_for(lambda: scarab.session("exited")["state"] == "exited", what="the shell to exit")
+
+    out = scarab.run("grep", "needle-")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == ["live", "restored", "exited"]
+    assert lines[0].startswith("live:0.0:") and lines[0].endswith(":Needle-live")
+    assert lines[2].endswith(":NEEDLE-exited")
+    # A capital makes the search case-sensitive (smartcase).
+    assert scarab.ok("grep", "Needle-").splitlines() == lines[:1]
+    found = json.loads(scarab.ok("grep", "--json", "-t", "exited", "needle-"))
+    (hit,) = found["hits"]
+    assert hit["saved"] and hit["line"][hit["start"] : hit["end"]] == "NEEDLE-"
+    row = json.loads(scarab.ok("grep", "--json", "-t", "live", "needle-"))["hits"][0]["row"]
+    assert row < 300  # a history row's stable index: the line is in the scrollback now
+    assert scarab.run("grep", "-F", "needle-l.ve").stdout == ""
+    nothing = scarab.run("grep", "no such text anywhere")
+    assert nothing.returncode == 1 and nothing.stdout == ""
+
+
+def test_grep_bad_pattern_is_a_clear_error(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "w")
+    bad = scarab.run("grep", "[unclosed")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("scarab: '[unclosed' is not a valid regular expression (unterminated character set")
+    assert "--fixed" in bad.stderr
+    assert scarab.session("w")["state"] == "running" and pid_alive(scarab.session("w")["host_pid"])
+    assert scarab.run("grep", "-F", "[unclosed").returncode == 1  # searched as text: no hit, no error
