@@ -29,7 +29,7 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 5  # 4: SessionsChanged pushed to attached clients; 5: session environment
+PROTOCOL_VERSION = 6  # 4: SessionsChanged pushed to attached clients; 5: session environment; 6: buffers, grep
 
 # Anything bigger is hostile: replies that can be large (captures, snapshots) travel as bounded pages.
 MAX_FRAME = 32 * 1024 * 1024

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from scarab.daemon.search import compile_pattern, search_lines, smartcase
 from scarab.errors import BadRequest
+from scarab.search import compile_pattern, search_lines, smartcase
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
 

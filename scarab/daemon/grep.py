@@ -14,8 +14,8 @@ import msgpack
 from scarab import protocol as p
 from scarab.daemon.registry import Session, SessionManager
 from scarab.daemon.screens import saved_lines
-from scarab.daemon.search import compile_pattern, search_lines, smartcase
 from scarab.errors import ScarabError
+from scarab.search import compile_pattern, search_lines, smartcase
 
 __all__ = ["grep_sessions"]
 

@@ -27,12 +27,12 @@ from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.pty import Child, child_env
 from scarab.daemon.screens import capture_pages, history_page, restore, snapshot_head
-from scarab.daemon.search import compile_pattern, search_lines
 from scarab.environ import parse_entries
 from scarab.errors import BadRequest, ProtocolError
 from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import HOST, set_process_name, set_process_title
+from scarab.search import compile_pattern, search_lines
 from scarab.styles import Line, Mode, Style
 
 __all__ = ["HostConfig", "SessionHost", "encode_frame", "encode_rows", "main"]

@@ -1,9 +1,10 @@
-"""Search layer (pure): `scarab grep`'s pattern rules and the search of one pane's rows.
+"""Search layer (pure): the pattern rules `scarab grep` and copy mode share, and the search of rows.
 
-Used by the session host (its live panes) and by the daemon (the saved snapshots of sessions that
-are down), so both answer the same way. Rows are searched as one string per pane: Python's regex
-engine over ~10,000 joined lines is ~20x faster than 10,000 separate searches (each call has a
-fixed cost), which is what keeps 50 sessions x 10,000 lines within the 300 ms budget.
+Used by the session host (its live panes), the daemon (the saved snapshots of sessions that are
+down) and copy mode (the matches on the rows in sight), so all of them answer the same way. A pane's
+rows are searched as one string: Python's regex engine over ~10,000 joined lines is many times
+faster than 10,000 separate searches (each call has a fixed cost), which is what keeps 50 sessions
+x 10,000 lines within the 300 ms budget.
 """
 
 from __future__ import annotations
