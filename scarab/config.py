@@ -6,13 +6,19 @@ status_bar = true
 scrollback = 10000       # lines kept per session
 default_shell = "/bin/zsh"
 on_exit = "keep"         # when the program exits: keep its last screen, remove, or restart it
+mode_keys = "vi"         # copy mode's keys: "vi" or "emacs" (default: vi if $VISUAL/$EDITOR is a vi)
+set_clipboard = "on"     # copies reach the outer terminal's clipboard (OSC 52); "off" keeps them in
+copy_command = "xclip -selection clipboard"   # also receives every copy on its stdin (default none)
+program_clipboard = false  # true: a program's OSC 52 copy sets a buffer and the clipboard too
 ```
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,7 @@ from typing import Any
 from scarab.errors import ScarabError
 from scarab.keys import Key, parse_key_name
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["Config", "ConfigError", "default_mode_keys", "load_config"]
 
 
 class ConfigError(ScarabError):
@@ -37,6 +43,20 @@ class Config:
     scrollback: int = 10_000
     default_shell: str = ""
     on_exit: str = "keep"  # when a session's program exits: keep (last screen viewable), remove, restart
+    mode_keys: str = ""  # copy mode's key table, "vi" or "emacs"; "" chooses as tmux does (copy_keys)
+    set_clipboard: str = "on"  # "on": copies go to the outer terminal's clipboard too (OSC 52)
+    copy_command: str = ""  # a command that receives every copy on its standard input
+    program_clipboard: bool = False  # a program's OSC 52 sets a buffer and the clipboard (tmux's set-clipboard on)
+
+    @property
+    def copy_keys(self) -> str:
+        return self.mode_keys or default_mode_keys(os.environ)
+
+
+def default_mode_keys(environ: Mapping[str, str]) -> str:
+    """tmux's default: vi when $VISUAL (else $EDITOR) names a program with "vi" in its name."""
+    editor = environ.get("VISUAL") or environ.get("EDITOR") or ""
+    return "vi" if "vi" in editor.rsplit("/", 1)[-1] else "emacs"
 
 
 _TYPES: dict[str, type] = {
@@ -45,6 +65,10 @@ _TYPES: dict[str, type] = {
     "scrollback": int,
     "default_shell": str,
     "on_exit": str,
+    "mode_keys": str,
+    "set_clipboard": str,
+    "copy_command": str,
+    "program_clipboard": bool,
 }
 
 
@@ -78,6 +102,10 @@ def load_config(path: Path) -> Config:
         values["prefix"] = prefix
     if values.get("on_exit", "keep") not in ("keep", "remove", "restart"):
         raise ConfigError(f'config {path}: on_exit must be "keep", "remove" or "restart"')
+    if values.get("mode_keys", "vi") not in ("vi", "emacs"):
+        raise ConfigError(f'config {path}: line {_line_of(text, "mode_keys")}: mode_keys must be "vi" or "emacs"')
+    if values.get("set_clipboard", "on") not in ("on", "off"):
+        raise ConfigError(f'config {path}: line {_line_of(text, "set_clipboard")}: set_clipboard must be "on" or "off"')
     if not 0 <= values.get("scrollback", 0) <= 1_000_000:
         raise ConfigError(f"config {path}: scrollback must be between 0 and 1000000")
     return Config(**values)

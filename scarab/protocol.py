@@ -37,6 +37,7 @@ MAX_FRAME = 32 * 1024 * 1024
 MAX_HISTORY_ROWS = 1000
 # A paste buffer travels in one frame from a client (the daemon takes at most 1 MiB per client frame).
 MAX_BUFFER = 1000 * 1000
+MAX_GREP_HITS = 100_000  # lines one Grep returns at most (its `limit` is capped there)
 MAX_SIZE = 1000  # columns and rows a session may have, in every layer (CLI, daemon, host)
 HEADER = struct.Struct(">I")
 
@@ -544,7 +545,7 @@ class Grep(Message):
     pattern: str
     target: str = ""
     regex: bool = True
-    limit: int = 10_000
+    limit: int = 10_000  # at most MAX_GREP_HITS
 
 
 @_value

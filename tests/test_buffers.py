@@ -85,3 +85,35 @@ def test_paste_is_bracketed_when_the_program_asked(scarab: ScarabEnv) -> None:
     scarab.ok("send", "b", "Enter")
     wait_for(lambda: "^[[200~two" in scarab.capture("b"), what="the bracketed paste")
     assert "lines^[[201~" in scarab.capture("b")
+
+
+def test_emulator_keeps_a_programs_osc52_and_never_answers_a_query() -> None:
+    from scarab.daemon.emulator import Emulator
+
+    replies: list[bytes] = []
+    emu = Emulator(20, 5, on_reply=replies.append)
+    emu.feed(b"\x1b]52;c;aGVsbG8gY2xpcA==\x07text")
+    assert emu.clipboard == b"hello clip" and emu.screen_lines()[0].text == "text"
+    emu.clipboard = None
+    emu.feed(b"\x1b]52;c;?\x07\x1b]52;p;!!!\x1b\\")
+    assert emu.clipboard is None and replies == []
+
+
+def osc52_program(text: str) -> list[str]:
+    import base64
+
+    encoded = base64.b64encode(text.encode()).decode()
+    return ["sh", "-c", f"printf '\\033]52;c;{encoded}\\007'; echo after-the-copy; exec cat"]
+
+
+def test_a_programs_osc52_is_ignored_by_default(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "p", "--", *osc52_program("not for the clipboard"))
+    wait_for(lambda: "after-the-copy" in scarab.capture("p"), what="the program's output")
+    assert scarab.run("show-buffer").stderr.strip() == "scarab: no buffers"
+
+
+def test_a_programs_osc52_sets_a_buffer_when_enabled(scarab: ScarabEnv) -> None:
+    scarab.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    scarab.paths.config_file.write_text("program_clipboard = true\n")
+    scarab.ok("new", "-d", "-s", "p", "--", *osc52_program("copied by a program"))
+    wait_for(lambda: scarab.run("show-buffer").stdout == "copied by a program", what="the program's copy")

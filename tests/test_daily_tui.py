@@ -12,10 +12,12 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
+from scarab.config import Config
 from scarab.paths import Paths
 from scarab.tui.app import ScarabApp
+from scarab.tui.copymode import CopyModeScreen
 from scarab.tui.dialogs import ConfirmScreen, RenameScreen
-from scarab.tui.history import HistoryView, ScrollbackScreen
+from scarab.tui.history import HistoryView
 from scarab.tui.terminal import TerminalView
 from tests.helpers import ScarabEnv, wait_for
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
@@ -41,14 +43,14 @@ def test_scrollback_view_opens_within_100ms_at_10000_lines(in_env: ScarabEnv) ->
     fill_history(in_env, "big")
 
     async def scenario() -> None:
-        app = ScarabApp("big")
+        app = ScarabApp("big", Config(mode_keys="vi"))
         async with app.run_test(size=(80, 25)) as pilot:
             await until(pilot, lambda: app.attached.is_set() and "tail-30" in app.view.text(), what="the screen")
             # Timed from the prefix command the key becomes (Pilot's own key injection waits for
             # the whole process to go idle: ~150 ms here, none of it the app's).
             started = time.perf_counter()
             app.view.post_message(TerminalView.Prefix("[", "["))
-            while not (isinstance(app.screen, ScrollbackScreen) and app.screen.history.loaded):
+            while not (isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded):
                 assert time.perf_counter() - started < 10, "the scrollback view did not open"
                 await asyncio.sleep(0.001)
             elapsed = time.perf_counter() - started
@@ -65,7 +67,7 @@ def test_scrollback_view_opens_within_100ms_at_10000_lines(in_env: ScarabEnv) ->
             await until(pilot, lambda: view.row_segments(0) is not None, what="the oldest page")
             assert view.text()[0] == oldest
             await pilot.press("q")
-            await until(pilot, lambda: not isinstance(app.screen, ScrollbackScreen))
+            await until(pilot, lambda: not isinstance(app.screen, CopyModeScreen))
 
     run(scenario)
 

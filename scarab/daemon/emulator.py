@@ -16,7 +16,10 @@ References: ECMA-48; DEC STD 070 / VT510 manual (DECSCUSR, DECRQM, DECSTR); xter
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
+import contextlib
 import re
 import sys
 from collections import deque
@@ -585,6 +588,7 @@ class Emulator:
         self._on_reply = on_reply
         screen.write_process_input = self._reply  # type: ignore[method-assign]  # DSR/CPR answers
         self.bell = False
+        self.clipboard: bytes | None = None  # the last text a program set with OSC 52, not yet taken
         self.charsets = {"(": "B", ")": "B", "*": "B", "+": "B"}
         self.shift = 0
         self.fast_path = True  # off only in the test that compares both paths
@@ -837,10 +841,21 @@ class Emulator:
             # Programs ask the background to choose a palette; report a dark terminal.
             colour = "ffff/ffff/ffff" if code == "10" else "0000/0000/0000"
             self._reply(f"\x1b]{code};rgb:{colour}\x1b\\")
+        elif code == "52":
+            self._set_clipboard(rest)
         # Ignored: OSC 7 (the host reads the child's working directory from /proc, right for every
-        # program, where OSC 7 from a shell over ssh would name a remote path); OSC 52 (programs
-        # do not set the clipboard, as under tmux's default `set-clipboard external`); OSC 8
-        # hyperlinks (the text stays, the link is dropped); anything else.
+        # program, where OSC 7 from a shell over ssh would name a remote path); OSC 8 hyperlinks
+        # (the text stays, the link is dropped); anything else.
+
+    def _set_clipboard(self, rest: str) -> None:
+        """OSC 52 (xterm's Manipulate Selection Data): `selection;base64`. Kept for the host to
+        pass on; whether it sets a paste buffer is the daemon's setting (tmux's set-clipboard).
+        A query (`?`) is never answered: a program may not read what the user copied elsewhere."""
+        _selection, _, data = rest.partition(";")
+        if data == "?":
+            return
+        with contextlib.suppress(binascii.Error, ValueError):  # not base64: dropped, as xterm does
+            self.clipboard = base64.b64decode(data, validate=False) or None
 
     # -- verbs the screen does not have -----------------------------------------------------------
 

@@ -20,12 +20,11 @@ from scarab.search import compile_pattern, search_lines, smartcase
 __all__ = ["grep_sessions"]
 
 HOST_TIMEOUT = 5.0  # a host busy parsing a flood answers later; grep reports it rather than wait
-MAX_LIMIT = 100_000
 
 
 async def grep_sessions(manager: SessionManager, msg: p.Grep) -> p.GrepHits:
     compile_pattern(msg.pattern, msg.regex)  # a bad pattern is the caller's error, said once
-    limit = max(1, min(msg.limit, MAX_LIMIT))
+    limit = max(1, min(msg.limit, p.MAX_GREP_HITS))
     ignore_case = smartcase(msg.pattern)
     sessions = [manager.get_session(msg.target)] if msg.target else list(manager.sessions.values())
     request = p.HostGrep(pattern=msg.pattern, regex=msg.regex, ignore_case=ignore_case, limit=limit)

@@ -181,12 +181,20 @@ class SessionHost:
             if time.monotonic() >= deadline:
                 break
         self.schedule_flush()
+        self.pass_clipboard()
         if self.unparsed:
             self.loop.call_later(0, self.parse)
         elif self.output_ended:
             self.on_child_gone()
         else:
             self.loop.add_reader(self.child.fd, self.on_output)
+
+    def pass_clipboard(self) -> None:
+        """A program's OSC 52 to the daemon, which decides whether it becomes a buffer
+        (program_clipboard); kept until a daemon is connected (a program may copy at once)."""
+        if self.emu.clipboard is not None and self.daemon is not None:
+            data, self.emu.clipboard = self.emu.clipboard, None
+            self.daemon.send(p.SetBuffer(data=data[: p.MAX_BUFFER], clipboard=True))
 
     def on_child_gone(self) -> None:
         assert self.child is not None
@@ -407,6 +415,7 @@ class SessionHost:
                 self.daemon.close()  # a new daemon replaces a dead or old one
             self.daemon = conn
             conn.send(self.info())
+            self.pass_clipboard()
             return
         match msg:
             case p.HostInput(data=data):

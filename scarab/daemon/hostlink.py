@@ -210,7 +210,7 @@ class HostLink:
         try:
             while True:
                 msg = await self.channel.recv()
-                if isinstance(msg, p.Frame | p.ChildExited):
+                if isinstance(msg, p.Frame | p.ChildExited | p.SetBuffer):  # SetBuffer: a program's OSC 52
                     self._on_event(self, msg)
                 elif self._waiting:
                     fut = self._waiting.popleft()

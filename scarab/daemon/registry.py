@@ -86,6 +86,7 @@ class ManagerConfig:
     snapshot_interval: float = 5.0
     default_command: tuple[str, ...] = ()
     on_exit: str = "keep"  # keep | remove | restart
+    program_clipboard: bool = False  # a program's OSC 52 sets a paste buffer and the outer clipboard
 
 
 @dataclass(eq=False)
@@ -176,6 +177,7 @@ class SessionManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self.zygote: Zygote | None = None  # set by the daemon; without it hosts start as fresh interpreters
         self.on_change: Callable[[], None] = lambda: None  # the session list changed (the daemon tells clients)
+        self.on_clipboard: Callable[[Session, bytes], None] = lambda session, data: None  # a program's OSC 52
         self.host_token = _host_token(paths.host_key)
         self._connecting = 0  # host connections being made (their descriptors not yet counted by the kernel)
 
@@ -535,6 +537,8 @@ class SessionManager:
                 self._snapshot_soon(session)
             case p.ChildExited(status=status):
                 self._spawn(self._on_child_exit(session, status))
+            case p.SetBuffer(data=data):
+                self.on_clipboard(session, data)
 
     async def _watch_host(self, session: Session, link: HostLink) -> None:
         """Read the host until the link ends; then reconnect to it, or resurrect it if it is gone."""

@@ -29,7 +29,7 @@ from scarab.config import load_config
 from scarab.daemon.buffers import PasteBuffers, paste_bytes
 from scarab.daemon.grep import grep_sessions
 from scarab.daemon.hostlink import Zygote
-from scarab.daemon.registry import ManagerConfig, SessionManager
+from scarab.daemon.registry import ManagerConfig, Session, SessionManager
 from scarab.daemon.store import Store
 from scarab.errors import ProtocolError, ScarabError
 from scarab.logfile import CappedLog
@@ -92,6 +92,7 @@ class Daemon:
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self._change_pending = False
         self.manager.on_change = self._sessions_changed
+        self.manager.on_clipboard = self._program_copied
         self.incomplete = FrameBudget(INCOMPLETE_BUDGET, free=64 * 1024)
 
     def _sessions_changed(self) -> None:
@@ -99,6 +100,19 @@ class Daemon:
         if not self._change_pending:
             self._change_pending = True
             asyncio.get_running_loop().call_soon(self._push_sessions)
+
+    def _program_copied(self, session: Session, data: bytes) -> None:
+        """A program's OSC 52, with `program_clipboard` on (tmux's set-clipboard on): the newest
+        paste buffer, and the outer clipboard of every client attached to its session."""
+        if not self.manager.config.program_clipboard:
+            return
+        try:
+            self.buffers.set(data)
+        except ScarabError as exc:
+            print(f"scarab: a program's copy in {session.record.name} was not kept: {exc}", file=sys.stderr, flush=True)
+            return
+        for viewer in list(session.viewers):
+            viewer.push(p.SetBuffer(data=data, clipboard=True))
 
     def _push_sessions(self) -> None:
         self._change_pending = False
@@ -387,6 +401,7 @@ def manager_config(paths: Paths) -> ManagerConfig:
         scrollback=cfg.scrollback,
         snapshot_interval=float(interval) if interval else 5.0,
         default_command=(cfg.default_shell,) if cfg.default_shell else (),
+        program_clipboard=cfg.program_clipboard,
     )
 
 

@@ -27,13 +27,15 @@ from scarab.environ import client_entries
 from scarab.errors import DaemonUnreachable, ScarabError
 from scarab.keys import encode, key_from_textual
 from scarab.paths import Paths
-from scarab.tui.bindings import prefix_table
+from scarab.tui.bindings import copy_mode_table, prefix_table
+from scarab.tui.clipboard import Clipboard
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
 from scarab.tui.terminal import DEFAULT_CURSOR, TerminalView
 
 if TYPE_CHECKING:
+    from scarab.tui.copymode import Jump
     from scarab.tui.picker import PickerResult
 
 __all__ = ["ScarabApp", "run_app"]
@@ -78,6 +80,10 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.painted = painted
         self.config = config or Config()
         self.keys = prefix_table(self.config.prefix)
+        self.copy_keys = copy_mode_table(self.config.copy_keys)
+        self.outer_clipboard = Clipboard(
+            self.write_terminal, self.config.set_clipboard == "on", self.config.copy_command
+        )
         self.connect = connect or (lambda: Client.connect(Paths.default()))
         self.remote = remote  # sessions created from here start in the remote home, not our cwd
         self.target = target
@@ -264,6 +270,12 @@ class ScarabApp(App[str], inherit_bindings=False):
                     self.bell()
             case p.SessionsChanged(sessions=sessions):
                 self.show_sessions(sessions)
+            case p.SetBuffer(data=data, clipboard=True):
+                # A program in the session copied (OSC 52, allowed by program_clipboard).
+                try:
+                    await self.outer_clipboard.copy(data)
+                except ScarabError as exc:
+                    self.status.notice = str(exc)
             case p.Kicked(reason=reason) if self.session is not None and msg.session_id == self.session.id:
                 await self.session_gone(reason)
             case p.Failed(message=message):
@@ -296,6 +308,13 @@ class ScarabApp(App[str], inherit_bindings=False):
         self._driver.write((PUSH_TITLE if self.terminal_title is None else "") + f"\x1b]2;{title}\x07")
         self._driver.flush()
         self.terminal_title = title
+
+    def write_terminal(self, text: str) -> None:
+        """Straight to the outer terminal (OSC 52), between Textual's own updates."""
+        if self._driver is None or self.is_headless:
+            return
+        self._driver.write(text)
+        self._driver.flush()
 
     def leave(self, message: str, return_code: int = 0) -> None:
         """End the client: the terminal is given back first, then the process ends at once.
@@ -390,8 +409,19 @@ class ScarabApp(App[str], inherit_bindings=False):
     def action_kill_session(self) -> None:
         self.kill_current()
 
-    async def action_scrollback(self) -> None:
-        await self.show_scrollback()
+    def action_copy_mode(self) -> None:
+        self.open_copy_mode()
+
+    def action_copy_mode_page_up(self) -> None:
+        self.open_copy_mode(page_up=True)
+
+    async def action_paste_buffer(self) -> None:
+        if self.client is None or self.session is None:
+            return
+        try:
+            await self.client.request(p.PasteBuffer(target=self.session.id))
+        except ScarabError as exc:
+            self.status.notice = str(exc)
 
     def action_toggle_status(self) -> None:
         self.status.display = not self.status.display  # the view's resize follows
@@ -519,10 +549,98 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.notice = str(exc)
         await self.refresh_status()
 
-    async def show_scrollback(self) -> None:
+    def action_choose_buffer(self) -> None:
+        self.open_buffers(choose=True)
+
+    def action_list_buffers(self) -> None:
+        self.open_buffers(choose=False)
+
+    @work(group="dialogs")
+    async def open_buffers(self, choose: bool) -> None:
+        """The paste buffers with a preview (`prefix =`: Enter pastes the chosen one; `prefix #`)."""
+        if self.client is None:
+            return
+        from scarab.tui.choosers import BufferScreen
+
+        client = self.client
+
+        async def listing() -> list[p.BufferInfo]:
+            reply = await client.request(p.ListBuffers())
+            assert isinstance(reply, p.Buffers)
+            return reply.buffers
+
+        async def show(name: str) -> bytes:
+            reply = await client.request(p.ShowBuffer(name=name))
+            assert isinstance(reply, p.Buffers)
+            return reply.buffers[0].data
+
+        async def delete(name: str) -> None:
+            await client.request(p.DeleteBuffer(name=name))
+
+        name = await self.push_screen_wait(BufferScreen(listing, show, delete, choose))
+        if name and self.client is not None and self.session is not None:
+            try:
+                await self.client.request(p.PasteBuffer(target=self.session.id, name=name))
+            except ScarabError as exc:
+                self.status.notice = str(exc)
+
+    @work(group="dialogs")
+    async def action_grep_sessions(self) -> None:
+        """Search every session (`prefix /`); the chosen hit opens in copy mode, match highlighted."""
+        if self.client is None:
+            return
+        from scarab.tui.choosers import GrepScreen
+        from scarab.tui.copymode import Jump
+
+        client = self.client
+
+        async def grep(pattern: str) -> p.GrepHits:
+            reply = await client.request(p.Grep(pattern=pattern))
+            assert isinstance(reply, p.GrepHits)
+            return reply
+
+        async def preview(hit: p.GrepHit) -> str:
+            """The hit's row with a few rows either side, from history or the screen."""
+            if hit.saved:
+                return hit.line
+            reply = await client.request(p.HistoryRequest(target=hit.session_id, start=max(hit.row - 8, 0), count=17))
+            assert isinstance(reply, p.History)
+            rows = {int(index): str(text) for index, text, _runs in reply.lines}
+            if hit.row + 8 >= reply.total:
+                screen = (await client.capture_text(hit.session_id)).splitlines()
+                rows.update((reply.total + y, text) for y, text in enumerate(screen))
+            return "\n".join(rows[i] for i in range(hit.row - 8, hit.row + 9) if i in rows)
+
+        choice = await self.push_screen_wait(GrepScreen(grep, preview))
+        if choice is None or self.session is None:
+            return
+        if choice.hit.session_id != self.session.id:
+            await self.switch_to(choice.hit.session_id)
+            if self.session is None or self.session.id != choice.hit.session_id:
+                return
+            await self.attached.wait()
+        self.open_copy_mode(Jump(choice.hit.row, choice.pattern))
+
+    async def action_edit_scrollback(self) -> None:
+        """The screen and scrollback in $VISUAL / $EDITOR over the window (`prefix e`)."""
         if self.client is None or self.session is None:
             return
-        from scarab.tui.history import ScrollbackScreen
+        from textual.app import SuspendNotSupported
+
+        from scarab.editor import edit_text
+
+        try:
+            text = await self.client.capture_text(self.session.id, scrollback=True)
+            with self.suspend():
+                edit_text(text, self.session.name)
+        except (ScarabError, SuspendNotSupported) as exc:
+            self.status.notice = str(exc) or "the editor cannot run here"
+
+    def open_copy_mode(self, jump: Jump | None = None, page_up: bool = False) -> None:
+        """Copy mode over the attached pane: its rows travel only as they come into sight."""
+        if self.client is None or self.session is None:
+            return
+        from scarab.tui.copymode import CopyModeScreen
 
         client, session_id = self.client, self.session.id
 
@@ -531,8 +649,22 @@ class ScarabApp(App[str], inherit_bindings=False):
             assert isinstance(reply, p.History)
             return reply
 
-        # Only the rows in sight travel: the view pages through history by stable row index.
-        self.push_screen(ScrollbackScreen(fetch, [list(line) for line in self.view.lines], self.session.name))
+        async def grep(pattern: str) -> list[int]:
+            reply = await client.request(p.Grep(pattern=pattern, target=session_id, limit=p.MAX_GREP_HITS))
+            assert isinstance(reply, p.GrepHits)
+            return [hit.row for hit in reply.hits]
+
+        view = self.view
+        screen = [list(line) for line in view.lines]
+        cursor = (view.cursor[0], view.cursor[1])
+        self.push_screen(CopyModeScreen(self.copy_keys, fetch, screen, cursor, grep, self.copy_text, jump, page_up))
+
+    async def copy_text(self, text: str) -> None:
+        """A copy: the newest paste buffer, and the outer terminal's clipboard."""
+        data = text.encode()
+        if self.client is not None:
+            await self.client.request(p.SetBuffer(data=data[: p.MAX_BUFFER]))
+        await self.outer_clipboard.copy(data)
 
 
 def driver_fd() -> int:

@@ -2,17 +2,17 @@
 
 A `KeyTable` maps keys to named actions (the app's `action_*` methods, run through Textual's action
 dispatch). The help screen and the README's table are generated from it, so the three cannot
-disagree. Today there is the `prefix` table (keys after the prefix key); root and copy-mode tables
-take the same shape.
+disagree. There are the `prefix` table (keys after the prefix key) and copy mode's two tables,
+`copy-mode-vi` and `copy-mode` (emacs), with tmux's keys and tmux's command names.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from scarab.keys import Key, tmux_name
+from scarab.keys import Key, parse_key_name, tmux_name
 
-__all__ = ["Binding", "KeyTable", "prefix_table"]
+__all__ = ["Binding", "KeyTable", "copy_mode_table", "prefix_table"]
 
 
 class Binding(NamedTuple):
@@ -49,7 +49,13 @@ _PREFIX = (
     Binding(Key(")"), "next_session", "next session"),
     Binding(Key("L"), "last_session", "last session"),
     Binding(Key("x"), "kill_session", "kill this session (asks first)"),
-    Binding(Key("["), "scrollback", "scrollback view (PgUp/PgDn, wheel, g/G, q leaves)"),
+    Binding(Key("["), "copy_mode", "copy mode: move, search, select, copy"),
+    Binding(Key("PPage"), "copy_mode_page_up", "copy mode, one page up"),
+    Binding(Key("]"), "paste_buffer", "paste the most recent buffer"),
+    Binding(Key("="), "choose_buffer", "choose a buffer to paste, with preview"),
+    Binding(Key("#"), "list_buffers", "list the paste buffers"),
+    Binding(Key("/"), "grep_sessions", "search every session, jump to a match"),
+    Binding(Key("e"), "edit_scrollback", "the scrollback in $VISUAL / $EDITOR"),
     Binding(Key("t"), "toggle_status", "toggle the status bar"),
     Binding(Key("?"), "list_keys", "this list of keys"),
 )
@@ -58,3 +64,96 @@ _PREFIX = (
 def prefix_table(prefix: Key) -> KeyTable:
     """The keys after the prefix key; the prefix again sends it to the program, as tmux's send-prefix."""
     return KeyTable("prefix", (*_PREFIX, Binding(prefix, "send_prefix", "send the prefix key to the program")))
+
+
+def _keys(names: str, action: str, description: str) -> tuple[Binding, ...]:
+    """One binding per key named (tmux's spelling, separated by spaces)."""
+    out = []
+    for name in names.split():
+        key = parse_key_name(name)
+        assert key is not None, name
+        out.append(Binding(key, action, description))
+    return tuple(out)
+
+
+_COPY_COMMON = (
+    *_keys("Left", "cursor_left", "cursor left"),
+    *_keys("Right", "cursor_right", "cursor right"),
+    *_keys("Up", "cursor_up", "cursor up"),
+    *_keys("Down", "cursor_down", "cursor down"),
+    *_keys("PPage", "page_up", "page up"),
+    *_keys("NPage", "page_down", "page down"),
+    *_keys("Home", "start_of_line", "start of line"),
+    *_keys("End", "end_of_line", "end of line"),
+)
+
+_COPY_VI = (
+    *_keys("h", "cursor_left", "cursor left"),
+    *_keys("j", "cursor_down", "cursor down"),
+    *_keys("k", "cursor_up", "cursor up"),
+    *_keys("l", "cursor_right", "cursor right"),
+    *_keys("w", "next_word", "next word"),
+    *_keys("b", "previous_word", "previous word"),
+    *_keys("e", "next_word_end", "end of word"),
+    *_keys("W", "next_space", "next WORD (space separated)"),
+    *_keys("B", "previous_space", "previous WORD"),
+    *_keys("E", "next_space_end", "end of WORD"),
+    *_keys("0", "start_of_line", "start of line"),
+    *_keys("^", "back_to_indentation", "first non-blank of line"),
+    *_keys("$", "end_of_line", "end of line"),
+    *_keys("g", "history_top", "top of the history"),
+    *_keys("G", "history_bottom", "bottom (the screen's last line)"),
+    *_keys("H", "top_line", "top line in sight"),
+    *_keys("M", "middle_line", "middle line in sight"),
+    *_keys("L", "bottom_line", "bottom line in sight"),
+    *_keys("C-u", "halfpage_up", "half a page up"),
+    *_keys("C-d", "halfpage_down", "half a page down"),
+    *_keys("C-b", "page_up", "page up"),
+    *_keys("C-f", "page_down", "page down"),
+    *_keys("/", "search_forward", "search down (a regular expression; Enter searches)"),
+    *_keys("?", "search_backward", "search up"),
+    *_keys("n", "search_again", "next match, the way of the last search (wraps)"),
+    *_keys("N", "search_reverse", "next match the other way"),
+    *_keys("*", "search_forward_word", "search down for the word under the cursor"),
+    *_keys("#", "search_backward_word", "search up for the word under the cursor"),
+    *_keys("Space v", "begin_selection", "begin selection"),
+    *_keys("V", "select_line", "select lines"),
+    *_keys("C-v", "rectangle_toggle", "rectangle selection on/off"),
+    *_keys("o", "other_end", "cursor to the selection's other end"),
+    *_keys("y Enter", "copy_selection_and_cancel", "copy the selection and leave"),
+    *_keys("Escape", "clear_selection", "clear the selection (without one: leave)"),
+    *_keys("q", "cancel", "leave copy mode"),
+    *_COPY_COMMON,
+)
+
+_COPY_EMACS = (
+    *_keys("C-b", "cursor_left", "cursor left"),
+    *_keys("C-f", "cursor_right", "cursor right"),
+    *_keys("C-p", "cursor_up", "cursor up"),
+    *_keys("C-n", "cursor_down", "cursor down"),
+    *_keys("M-f", "next_word_end", "end of word"),
+    *_keys("M-b", "previous_word", "previous word"),
+    *_keys("C-a", "start_of_line", "start of line"),
+    *_keys("M-m", "back_to_indentation", "first non-blank of line"),
+    *_keys("C-e", "end_of_line", "end of line"),
+    *_keys("M-<", "history_top", "top of the history"),
+    *_keys("M->", "history_bottom", "bottom (the screen's last line)"),
+    *_keys("M-R", "top_line", "top line in sight"),
+    *_keys("C-v", "page_down", "page down"),
+    *_keys("M-v", "page_up", "page up"),
+    *_keys("C-s", "search_forward_incremental", "search down as you type (Enter keeps, C-g goes back)"),
+    *_keys("C-r", "search_backward_incremental", "search up as you type"),
+    *_keys("n", "search_again", "next match, the way of the last search (wraps)"),
+    *_keys("N", "search_reverse", "next match the other way"),
+    *_keys("C-Space", "begin_selection", "begin selection"),
+    *_keys("R", "rectangle_toggle", "rectangle selection on/off"),
+    *_keys("M-w Enter", "copy_selection_and_cancel", "copy the selection and leave"),
+    *_keys("C-g", "clear_selection", "clear the selection (without one: leave)"),
+    *_keys("q Escape", "cancel", "leave copy mode"),
+    *_COPY_COMMON,
+)
+
+
+def copy_mode_table(mode_keys: str) -> KeyTable:
+    """Copy mode's keys: tmux's `copy-mode-vi` table for "vi", its `copy-mode` (emacs) table otherwise."""
+    return KeyTable("copy-mode-vi", _COPY_VI) if mode_keys == "vi" else KeyTable("copy-mode", _COPY_EMACS)

@@ -1,10 +1,11 @@
-"""TUI history layer: the scrollback view, paging the session's history by stable row index.
+"""TUI history layer: a view of a pane's history and screen, paging the history by stable row index.
 
 The host numbers every row it pushes into history (0, 1, 2, ... for the session's life) and serves
 ranges of them on request (`HistoryRequest` -> `History`, frame row encoding). The view asks only
 for the rows it is about to show: opening it at any history size costs one page, and scrolling
 fetches the page around what comes into sight. Rows are cached as segments per stable index, so
-a row once fetched never travels again while the view is open. Copy mode pages the same way.
+a row once fetched never travels again while the view is open. Copy mode (copymode.py) is this view
+with a cursor, selection and search drawn over it.
 
 The view is a snapshot, as tmux's copy mode is: the range of rows (`oldest` .. `total`) and the
 screen below them are those of the moment it opened; output arriving meanwhile does not move it.
@@ -17,19 +18,14 @@ from typing import Any
 
 from rich.segment import Segment
 from textual import events
-from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.geometry import Size
-from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
 
 from scarab import protocol as p
-from scarab.errors import ScarabError
 from scarab.tui.styles import rich_style
 
-__all__ = ["HistoryView", "ScrollbackScreen", "decode_rows"]
+__all__ = ["HistoryView", "decode_rows"]
 
 Fetch = Callable[[int, int], Awaitable[p.History]]
 PAGE = 200  # rows per request beyond the first screenful: a few screens, a few milliseconds
@@ -154,55 +150,3 @@ class HistoryView(ScrollView, can_focus=True):
             segments = self.row_segments(y)
             out.append("".join(seg.text for seg in segments).rstrip() if segments is not None else "\0")
         return out
-
-
-class ScrollbackScreen(ModalScreen[None]):
-    """The session's scrollback and screen, read-only, opened at the bottom."""
-
-    DEFAULT_CSS = """
-    ScrollbackScreen { background: $background; }
-    ScrollbackScreen #mode { dock: top; height: 1; background: $warning; color: $background; }
-    """
-    BINDINGS = [
-        Binding("q,escape", "leave", "Leave"),
-        Binding("up,k", "line(-1)", "Line up", show=False),
-        Binding("down,j", "line(1)", "Line down", show=False),
-        Binding("pageup,b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,space", "page(1)", "Page down", show=False),
-        Binding("g,home", "edge(0)", "Top", show=False),
-        Binding("G,end", "edge(1)", "Bottom", show=False),
-    ]
-
-    def __init__(self, fetch: Fetch, screen: list[list[Segment]], name: str) -> None:
-        super().__init__()
-        self.session_name = name
-        self.history = HistoryView(fetch, screen, id="history")
-
-    def compose(self) -> ComposeResult:
-        yield Static(f" scrollback: {self.session_name}   q leave  PgUp/PgDn scroll  g/G top/bottom", id="mode")
-        yield self.history
-
-    def on_mount(self) -> None:
-        self.history.focus()
-        # Not awaited here: the first page travels while Textual lays the screen out.
-        self.run_worker(self._load(), group="history-load")
-
-    async def _load(self) -> None:
-        try:
-            await self.history.load(self.app.size.height)
-        except ScarabError as exc:  # the session ended or its host is away: say so, stay usable
-            self.query_one("#mode", Static).update(f" scrollback: {self.session_name}: {exc}   q leave")
-
-    def action_leave(self) -> None:
-        self.dismiss(None)
-
-    def action_line(self, direction: int) -> None:
-        self.history.scroll_to(y=self.history.scroll_y + direction, animate=False, force=True)
-
-    def action_page(self, direction: int) -> None:
-        view = self.history
-        view.scroll_to(y=view.scroll_y + direction * max(1, view.size.height - 1), animate=False, force=True)
-
-    def action_edge(self, bottom: int) -> None:
-        # force: with no scrollbar shown Textual may not count the view as scrollable yet.
-        self.history.scroll_to(y=self.history.max_scroll_y if bottom else 0, animate=False, force=True)

@@ -1,0 +1,242 @@
+"""Copy mode through the real client (Pilot) against a real daemon, host and program: vi and emacs
+keys, the three selections, search with highlight, wrap and "not found", a view that output does
+not move, the mouse, and what a copy leaves in the paste buffers."""
+
+from __future__ import annotations
+
+import pytest
+from rich.style import Style
+
+from scarab.config import Config
+from scarab.tui.app import ScarabApp
+from scarab.tui.copymode import CURRENT_MATCH, MATCH, CopyModeScreen, CopyView
+from tests.helpers import ScarabEnv
+from tests.test_tui_pilot import run, until
+
+TEXT = "seq 1 200 | sed s/^/row-/; printf 'alpha beta-gamma  delta\\nsecond line here\\nthird line\\n'; exec cat"
+
+
+@pytest.fixture
+def session(in_env: ScarabEnv) -> ScarabEnv:
+    in_env.ok("new", "-d", "-s", "c", "-x", "60", "-y", "20", "--", "sh", "-c", TEXT)
+    return in_env
+
+
+def buffer(env: ScarabEnv) -> str:
+    return env.ok("show-buffer")
+
+
+async def open_copy_mode(pilot: object, app: ScarabApp) -> CopyView:
+    await pilot.press("ctrl+b", "[")  # type: ignore[attr-defined]
+    await until(pilot, lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded, what="copy mode")
+    screen = app.screen
+    assert isinstance(screen, CopyModeScreen)
+    return screen.history
+
+
+async def leave(pilot: object, app: ScarabApp) -> None:
+    await until(pilot, lambda: not isinstance(app.screen, CopyModeScreen), what="copy mode to end")
+
+
+def cursor_text(view: CopyView) -> str:
+    return view.row_text(view.cursor.row) or ""
+
+
+def has_background(view: CopyView, row: int, style: Style) -> bool:
+    """Whether view row `row` (in sight) draws a cell in `style`'s background colour."""
+    strip = view.render_line(row - view.scroll_offset.y)
+    return any(seg.style is not None and seg.style.bgcolor == style.bgcolor for seg in strip)
+
+
+def test_vi_selections_copy_into_buffers(session: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="vi"))
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            view = await open_copy_mode(pilot, app)
+            assert view.render_line(0).text.endswith(f"[0/{view.history_rows}]")  # tmux's position
+            assert view.history_rows > 150 and cursor_text(view) == ""  # where the program's cursor is
+            await pilot.press("k", "k", "k", "w")
+            assert cursor_text(view).startswith("alpha") and view.cursor.col == 6
+            await pilot.press("v", "e", "y")
+            await leave(pilot, app)
+            assert buffer(session) == "beta"
+
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "k", "k", "$", "b", "b", "B")
+            assert view.cursor.col == 6  # b stops at "gamma" and "-", B goes to the WORD "beta-gamma"
+            await pilot.press("0", "V", "j", "enter")
+            await leave(pilot, app)
+            assert buffer(session) == "alpha beta-gamma  delta\nsecond line here"
+
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "k", "k", "0", "v", "ctrl+v", "j", "l", "l", "l", "l", "o")
+            assert cursor_text(view).startswith("alpha") and view.cursor.col == 0  # o: the other end
+            await pilot.press("y")
+            await leave(pilot, app)
+            assert buffer(session) == "alpha\nsecon"
+            assert session.ok("list-buffers").splitlines()[0].startswith("buffer2: 11 bytes")
+
+            # Escape clears a selection, then leaves.
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "v", "escape")
+            assert view.mark is None and isinstance(app.screen, CopyModeScreen)
+            await pilot.press("escape")
+            await leave(pilot, app)
+
+    run(scenario)
+
+
+def test_vi_search_highlights_wraps_and_says_not_found(session: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="vi"))
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("/", *"row-15", "enter")
+            # Nothing below the cursor: the search wraps to the top, found in the host's history.
+            await until(pilot, lambda: cursor_text(view) == "row-15", what="the first match")
+            assert view.message == "search wrapped" and view.current == (view.cursor.row, 0, 6)
+            assert has_background(view, view.cursor.row, CURRENT_MATCH)
+            await pilot.press("n")
+            await until(pilot, lambda: cursor_text(view) == "row-150", what="n: the next match")
+            assert view.message == "" and has_background(view, view.cursor.row, CURRENT_MATCH)
+            # Other matches in sight are highlighted as matches (row-151 is just below).
+            assert has_background(view, view.cursor.row + 1, MATCH)
+            assert not has_background(view, view.cursor.row + 1, CURRENT_MATCH)
+            await pilot.press("N")
+            await until(pilot, lambda: cursor_text(view) == "row-15", what="N: back")
+            await pilot.press("?", *"Second", "enter")  # a capital: case-sensitive, so no match
+            await until(pilot, lambda: view.message == "not found", what="not found")
+            assert cursor_text(view) == "row-15"
+            await pilot.press("?", *"(oops", "enter")
+            await until(pilot, lambda: "not a valid regular expression" in view.message, what="the regex error")
+            await pilot.press("G", "?", *"SECOND", "enter")
+            await until(pilot, lambda: view.message == "not found")
+            await pilot.press("?", *"second", "enter")  # smartcase: no capital, any case
+            await until(pilot, lambda: cursor_text(view) == "second line here", what="the backward search")
+            await pilot.press("q")
+            await leave(pilot, app)
+
+    run(scenario)
+
+
+def test_emacs_keys_incremental_search_and_output_does_not_move_the_view(session: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="emacs"))
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("ctrl+p", "ctrl+p", "ctrl+p", "ctrl+a", "ctrl+space", "alt+f", "alt+f")
+            assert view.cursor.col == 9  # the end of "beta"
+            await pilot.press("alt+w")
+            await leave(pilot, app)
+            assert buffer(session) == "alpha beta"
+
+            view = await open_copy_mode(pilot, app)
+            total, rows = view.total, view.rows_total
+            session.ok("send", "c", "more output", "Enter")
+            await until(pilot, lambda: "more output" in app.view.text(), what="output under copy mode")
+            assert (view.total, view.rows_total) == (total, rows)  # the view stands still
+            await pilot.press("ctrl+s", *"row-19")
+            await until(pilot, lambda: cursor_text(view) == "row-19", what="the incremental search")
+            await pilot.press("9")  # incremental: the search follows the typing
+            await until(pilot, lambda: cursor_text(view) == "row-199", what="the search to follow")
+            await pilot.press("enter", "ctrl+space", "ctrl+e", "alt+w")
+            await leave(pilot, app)
+            assert buffer(session) == "row-199"
+
+    run(scenario)
+
+
+def test_mouse_drag_and_double_click_copy(session: ScarabEnv) -> None:
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="vi"))
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            view = await open_copy_mode(pilot, app)
+            y = view.history_rows + app.view.text().index("second line here") - view.scroll_offset.y
+            await pilot.mouse_down("#copy", offset=(0, y))
+            await pilot.hover("#copy", offset=(10, y))
+            await pilot.mouse_up("#copy", offset=(10, y))
+            await leave(pilot, app)
+            assert buffer(session) == "second line"
+            view = await open_copy_mode(pilot, app)
+            await pilot.click("#copy", offset=(8, y), times=2)
+            await leave(pilot, app)
+            assert buffer(session) == "line"
+
+    run(scenario)
+
+
+def test_prefix_bracket_pastes_the_newest_buffer(session: ScarabEnv) -> None:
+    session.ok("set-buffer", "pasted from a buffer")
+
+    async def scenario() -> None:
+        app = ScarabApp("c")
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            await pilot.press("ctrl+b", "]", "enter")
+            await until(pilot, lambda: app.view.text().count("pasted from a buffer") == 2, what="the paste")
+
+    run(scenario)
+
+
+def test_prefix_equals_chooses_a_buffer_and_hash_lists_them(session: ScarabEnv) -> None:
+    from textual.widgets import OptionList, Static
+
+    from scarab.tui.choosers import BufferScreen
+
+    session.ok("set-buffer", "first-buffer")
+    session.ok("set-buffer", "second-buffer")
+
+    async def scenario() -> None:
+        app = ScarabApp("c")
+        async with app.run_test(size=(80, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            await pilot.press("ctrl+b", "=")
+            await until(pilot, lambda: isinstance(app.screen, BufferScreen) and len(app.screen.buffers) == 2)
+            preview = app.screen.query_one("#preview", Static)
+            await until(pilot, lambda: "second-buffer" in str(preview.render()), what="the newest's preview")
+            await pilot.press("down")
+            await until(pilot, lambda: "first-buffer" in str(preview.render()), what="the older one's preview")
+            await pilot.press("enter")
+            await until(pilot, lambda: "first-buffer" in app.view.text(), what="the chosen buffer pasted")
+            await pilot.press("ctrl+b", "#")
+            await until(pilot, lambda: isinstance(app.screen, BufferScreen) and len(app.screen.buffers) == 2)
+            assert app.screen.query_one(OptionList).highlighted == 0
+            await pilot.press("d")  # deletes the highlighted buffer, the newest
+            await until(pilot, lambda: len(app.screen.buffers) == 1, what="the delete")  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, BufferScreen))
+        assert session.ok("list-buffers").startswith("buffer0: 12 bytes")
+
+    run(scenario)
+
+
+def test_prefix_slash_finds_a_line_in_another_session_and_jumps_there(session: ScarabEnv) -> None:
+    from textual.widgets import Static
+
+    from scarab.tui.choosers import GrepScreen
+
+    session.ok("new", "-d", "-s", "other", "-x", "60", "-y", "10", "--", "sh", "-c",
+               "echo needle-in-other; seq 1 50; exec cat")  # fmt: skip
+
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="vi"))
+        async with app.run_test(size=(80, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            await pilot.press("ctrl+b", "/", *"needle-in", "enter")
+            await until(pilot, lambda: isinstance(app.screen, GrepScreen) and len(app.screen.hits) == 1, what="hits")
+            screen = app.screen
+            assert isinstance(screen, GrepScreen) and screen.hits[0].session == "other"
+            preview = screen.query_one("#preview", Static)
+            await until(pilot, lambda: "needle-in-other" in str(preview.render()) and "1" in str(preview.render()))
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded)
+            assert app.session is not None and app.session.name == "other"
+            view = app.screen.history  # type: ignore[attr-defined]
+            await until(pilot, lambda: cursor_text(view) == "needle-in-other", what="the jump")
+            assert view.current == (view.cursor.row, 0, 9) and has_background(view, view.cursor.row, CURRENT_MATCH)
+
+    run(scenario)

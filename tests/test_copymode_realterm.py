@@ -1,0 +1,68 @@
+"""Copy mode in a real terminal: the real `scarab` inside tmux (private server, no config), keys by
+send-keys. The outer tmux has `set-clipboard on`, so the OSC 52 a copy sends lands in its own paste
+buffer: `tmux show-buffer` is the clipboard of the terminal the user sits at."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import pytest
+
+from tests.helpers import ScarabEnv, wait_for
+from tests.realterm import Tmux, tmux
+
+__all__ = ["tmux"]  # the fixture
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+TEXT = "printf 'alpha beta-gamma  delta\\nsecond line here\\n'; exec cat"
+
+
+def start(scarab: ScarabEnv, tmux: Tmux, mode_keys: str) -> None:
+    scarab.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    scarab.paths.config_file.write_text(f'mode_keys = "{mode_keys}"\n')
+    tmux("set-option", "-g", "set-clipboard", "on")
+    scarab.ok("new", "-d", "-s", "c", "--", "sh", "-c", TEXT)
+    tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach c", "Enter")
+    wait_for(lambda: "second line here" in tmux.screen() and "[c]" in tmux.screen(), what="the TUI")
+
+
+def outer_clipboard(tmux: Tmux) -> str:
+    try:
+        return tmux("show-buffer")
+    except AssertionError:  # no buffer yet
+        return ""
+
+
+def test_vi_copy_reaches_buffers_and_the_outer_terminals_clipboard(scarab: ScarabEnv, tmux: Tmux) -> None:
+    start(scarab, tmux, "vi")
+    tmux.type("C-b", "[")
+    wait_for(lambda: "[0/0]" in tmux.screen(), what=lambda: f"copy mode's position indicator:\n{tmux.screen()}")
+    tmux.type("k", "k", "w", "v", "E", "y")  # the WORD "beta-gamma"
+    wait_for(lambda: outer_clipboard(tmux) == "beta-gamma", what="OSC 52 in the outer tmux")
+    assert scarab.ok("show-buffer") == "beta-gamma"
+    wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
+    tmux.type("C-b", "]")
+    wait_for(lambda: "beta-gamma" in tmux.screen().splitlines()[2], what="the paste typed into cat")
+
+
+def test_emacs_rectangle_copy_in_a_real_terminal(scarab: ScarabEnv, tmux: Tmux) -> None:
+    start(scarab, tmux, "emacs")
+    tmux.type("C-b", "[")
+    wait_for(lambda: "[0/0]" in tmux.screen(), what="copy mode")
+    tmux.type("C-p", "C-p", "C-a", "C-Space", "R", "C-n", "C-f", "C-f", "C-f", "C-f", "M-w")
+    wait_for(lambda: outer_clipboard(tmux) == "alpha\nsecon", what="the rectangle on the outer clipboard")
+    assert scarab.ok("show-buffer") == "alpha\nsecon"
+
+
+def test_a_programs_copy_reaches_the_outer_clipboard_when_enabled(scarab: ScarabEnv, tmux: Tmux) -> None:
+    scarab.paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    scarab.paths.config_file.write_text("program_clipboard = true\n")
+    tmux("set-option", "-g", "set-clipboard", "on")
+    scarab.ok("new", "-d", "-s", "c", "--", "sh")
+    tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach c", "Enter")
+    wait_for(lambda: "[c]" in tmux.screen(), what="the TUI")
+    tmux.type("printf '\\033]52;c;%s\\007' $(printf from-a-program | base64)", "Enter")
+    wait_for(lambda: outer_clipboard(tmux) == "from-a-program", what="the program's copy on the outer clipboard")
+    assert scarab.ok("show-buffer") == "from-a-program"
