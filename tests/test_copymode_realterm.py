@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,32 @@ def test_a_programs_copy_reaches_the_outer_clipboard_when_enabled(scarab: Scarab
     tmux.type("printf '\\033]52;c;%s\\007' $(printf from-a-program | base64)", "Enter")
     wait_for(lambda: outer_clipboard(tmux) == "from-a-program", what="the program's copy on the outer clipboard")
     assert scarab.ok("show-buffer") == "from-a-program"
+
+
+def fake_editor(scarab: ScarabEnv) -> Path:
+    """An editor that records what it was given: the text, the file's mode and its path."""
+    script = scarab.root / "editor.sh"
+    out = scarab.root / "edited"
+    script.write_text(f'#!/bin/sh\ncp "$1" {out}.text; stat -c %a "$1" > {out}.mode; echo "$1" > {out}.path\n')
+    script.chmod(0o700)
+    return script
+
+
+def test_edit_scrollback_from_the_cli_and_prefix_e(scarab: ScarabEnv, tmux: Tmux) -> None:
+    editor = fake_editor(scarab)
+    out = scarab.root / "edited"
+    scarab.ok("new", "-d", "-s", "c", "--", "sh", "-c", "seq 1 100 | sed s/^/line-/; exec cat")
+    wait_for(lambda: "line-100" in scarab.capture("c"))
+    scarab.run("edit-scrollback", "-t", "c", env_extra={"VISUAL": "", "EDITOR": str(editor)}, check=True)
+    text = Path(f"{out}.text").read_text()
+    assert text.startswith("line-1\nline-2\n") and "line-100\n" in text  # the scrollback too
+    assert Path(f"{out}.mode").read_text().strip() == "400"  # read-only
+    assert not Path(Path(f"{out}.path").read_text().strip()).exists()  # deleted afterwards
+    for suffix in ("text", "mode", "path"):
+        Path(f"{out}.{suffix}").unlink()
+    tmux.type(f"cd {scarab.root} && VISUAL= EDITOR={editor} {sys.executable} -m scarab attach c", "Enter")
+    wait_for(lambda: "[c]" in tmux.screen(), what="the TUI")
+    tmux.type("C-b", "e")
+    wait_for(lambda: Path(f"{out}.path").exists(), what="the editor to run")
+    assert "line-100" in Path(f"{out}.text").read_text()
+    wait_for(lambda: "[c]" in tmux.screen() and "line-100" in tmux.screen(), what="the TUI back after the editor")
