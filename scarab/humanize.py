@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["age"]
+__all__ = ["age", "size"]
 
 
 def age(stamp: int, now: float | None = None) -> str:
@@ -14,3 +14,14 @@ def age(stamp: int, now: float | None = None) -> str:
         if delta >= size:
             return f"{delta // size}{unit}"
     return f"{delta}s"
+
+
+def size(count: int) -> str:
+    """Bytes in the largest binary unit that keeps them readable, as systemd and `ls -h` write
+    them: `512`, `64K`, `100M`, `1.5G`."""
+    value = float(count)
+    for unit in ("", "K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            break
+        value /= 1024
+    return f"{value:.1f}".removesuffix(".0") + unit if unit else str(count)
