@@ -29,7 +29,7 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 6  # 4: SessionsChanged pushed to attached clients; 5: session environment; 6: buffers, grep
+PROTOCOL_VERSION = 6  # 4: SessionsChanged pushed; 5: session environment; 6: windows and panes, buffers, grep
 
 # Anything bigger is hostile: replies that can be large (captures, snapshots) travel as bounded pages.
 MAX_FRAME = 32 * 1024 * 1024
@@ -141,6 +141,42 @@ class SessionInfo(_Value):
     host_pid: int = 0
     child_pid: int = 0
     exit_status: int = 0  # the program's, once state is exited (a signal N shows as 128+N, as in sh)
+
+
+@_value
+class PaneInfo(_Value):
+    """One pane as clients, `list-panes` and the store see it. The rectangle is tmux's pane_left/top/
+    width/height in its window (a hidden pane of a zoomed window keeps its unzoomed place)."""
+
+    id: int  # tmux's %N: unique per user, never reused
+    window: int  # the index of its window
+    left: int
+    top: int
+    width: int
+    height: int
+    active: bool  # the active pane of its window
+    visible: bool  # drawn (False for the other panes of a zoomed window)
+    pid: int = 0  # its program's
+    cwd: str = ""
+    command: list[str] | None = None  # what it was started with
+    current: str = ""  # the foreground program's name (automatic-rename, #{pane_current_command})
+    title: str = ""
+    exited: bool = False
+    exit_status: int = 0
+
+
+@_value
+class WindowInfo(_Value):
+    """One window as the status bar, `list-windows` and the store see it."""
+
+    index: int
+    id: int  # tmux's @N
+    name: str
+    flags: str  # tmux's window_flags: `*` current, `-` last, `Z` zoomed
+    layout: str  # tmux's #{window_layout} (with checksum): what `select-layout` takes back
+    active_pane: int
+    automatic_rename: bool = True
+    synchronize: bool = False  # synchronize-panes: keys typed go to every pane of the window
 
 
 # -- handshake ------------------------------------------------------------------------------------
@@ -400,6 +436,7 @@ class Frame(Message):
     lines: list[Any]
     styles: list[Any]
     bell: bool = False
+    pane: int = 0  # the pane's id (%N); cols/rows/cursor/modes/title are that pane's
 
 
 @_value
@@ -438,6 +475,7 @@ class History(Message):
     total: int
     lines: list[Any]
     styles: list[Any]
+    pane: int = 0
 
 
 @_value
@@ -596,6 +634,166 @@ class HostPaste(Message):
     pane: int = -1
 
 
+@_value
+class Layout(Message):
+    """Pushed (host -> daemon -> attached clients) when attaching and after every change of windows,
+    panes, sizes, zoom, names or titles: the whole structure, so a client never computes geometry.
+    `cols` x `rows` is the window size; `borders` are the current window's border runs as
+    `[x, y, length, vertical, active]` (0/1 flags: drawn down instead of across; in the active colour)."""
+
+    TAG = 48
+    session_id: str
+    cols: int
+    rows: int
+    windows: list[WindowInfo]
+    panes: list[PaneInfo]  # every pane of every window
+    borders: list[list[int]]
+
+
+# -- client -> daemon -> host: windows and panes (tmux's verbs) --------------------------------------
+#
+# A client names its target in tmux's syntax (`session:window.pane`, `%ID`, `@ID`); the daemon resolves
+# it and forwards the same message to the session's host with `target` rewritten to `%ID` (a pane) or
+# `@ID` (a window), and new ids (`pane_id`, `window_id`) taken from the daemon's persisted counter.
+# The host applies it in one step, pushes `Layout`, then answers `Done`, `Spawned` or `Failed`.
+
+
+@_value
+class SplitWindow(Message):
+    TAG = 70
+    target: str
+    horizontal: bool = False  # -h: side by side (a left-right split); else one above the other
+    before: bool = False  # -b: the new pane goes left of / above the target
+    full: bool = False  # -f: across the whole window
+    size: int = 0  # -l: cells (0: half)
+    percent: int = 0  # -p / -l N%
+    detached: bool = False  # -d: the target stays active
+    cwd: str | None = None
+    command: list[str] | None = None
+    pane_id: int = 0
+
+
+@_value
+class NewWindow(Message):
+    TAG = 71
+    target: str  # a session, or `session:INDEX` for the index to use
+    name: str | None = None
+    detached: bool = False
+    cwd: str | None = None
+    command: list[str] | None = None
+    index: int = -1  # -1: the first free index
+    pane_id: int = 0
+    window_id: int = 0
+
+
+@_value
+class SelectPane(Message):
+    TAG = 72
+    target: str
+    direction: str = ""  # L R U D: the neighbour that way (-L -R -U -D)
+    last: bool = False  # -l: the previously active pane
+    step: int = 0  # +1 / -1: next / previous pane in pane order (prefix o)
+
+
+@_value
+class SelectWindow(Message):
+    TAG = 73
+    target: str
+    step: int = 0  # +1 / -1: next / previous window (-n / -p)
+    last: bool = False  # -l
+
+
+@_value
+class KillPane(Message):
+    TAG = 74
+    target: str
+
+
+@_value
+class KillWindow(Message):
+    TAG = 75
+    target: str
+
+
+@_value
+class RenameWindow(Message):
+    TAG = 76
+    target: str
+    name: str
+
+
+@_value
+class ResizePane(Message):
+    TAG = 77
+    target: str
+    direction: str = ""  # L R U D
+    amount: int = 1
+    zoom: bool = False  # -Z: toggle zoom
+    width: int = 0  # -x: an absolute width (0: unchanged)
+    height: int = 0  # -y
+
+
+@_value
+class SwapPane(Message):
+    TAG = 78
+    target: str
+    source: str = ""  # -s: swap with this pane instead
+    previous: bool = False  # -U: with the previous pane in order
+    next: bool = False  # -D: with the next
+    detached: bool = False  # -d: the active pane stays where it is
+
+
+@_value
+class BreakPane(Message):
+    TAG = 79
+    target: str
+    name: str | None = None
+    detached: bool = False
+    window_id: int = 0
+
+
+@_value
+class SelectLayout(Message):
+    TAG = 80
+    target: str
+    layout: str = ""  # a preset name or a tmux layout string
+    step: int = 0  # +1 / -1: next / previous preset (prefix Space)
+    spread: bool = False  # -E: spread the pane's neighbours out evenly
+
+
+@_value
+class DragBorder(Message):
+    """The mouse dragged the border under (x, y) of the target window to (to_x, to_y)."""
+
+    TAG = 81
+    target: str
+    x: int
+    y: int
+    to_x: int
+    to_y: int
+
+
+@_value
+class SetWindowOption(Message):
+    """`synchronize-panes` or `automatic-rename` to `on` / `off`."""
+
+    TAG = 82
+    target: str
+    name: str
+    value: str
+
+
+@_value
+class Spawned(Message):
+    """A new pane (split-window, new-window, break-pane): where it is."""
+
+    TAG = 83
+    session_id: str
+    window: int  # index
+    window_id: int
+    pane: int
+
+
 # -- daemon <-> host -------------------------------------------------------------------------------
 
 
@@ -620,6 +818,7 @@ class HostInfo(Message):
 class HostInput(Message):
     TAG = 51
     data: bytes
+    pane: int = -1  # -1: the active pane of the current window (with synchronize-panes: all of it)
 
 
 @_value
@@ -637,6 +836,7 @@ class HostCapture(Message):
     scrollback: bool
     ansi: bool
     page: int = 0
+    pane: int = -1
 
 
 @_value
@@ -644,6 +844,7 @@ class HostSnapshot(Message):
     """Ask the host for the visible part of what resurrection needs; history follows by pages."""
 
     TAG = 54
+    pane: int = -1
 
 
 @_value
@@ -657,6 +858,7 @@ class Snapshot(Message):
     data: bytes
     first: int = 0
     total: int = 0
+    pane: int = 0
 
 
 @_value
@@ -666,6 +868,7 @@ class HostSaveRows(Message):
     TAG = 62
     start: int
     stop: int
+    pane: int = -1
 
 
 @_value
@@ -726,6 +929,7 @@ class HostHistory(Message):
     TAG = 61
     start: int
     count: int
+    pane: int = -1
 
 
 HOST_TOKEN_ENV = "SCARAB_HOST_TOKEN"  # how a host started as a fresh interpreter gets its token
@@ -807,6 +1011,21 @@ MESSAGES: dict[int, type[Message]] = {
         GrepHits,
         HostGrep,
         HostPaste,
+        Layout,
+        SplitWindow,
+        NewWindow,
+        SelectPane,
+        SelectWindow,
+        KillPane,
+        KillWindow,
+        RenameWindow,
+        ResizePane,
+        SwapPane,
+        BreakPane,
+        SelectLayout,
+        DragBorder,
+        SetWindowOption,
+        Spawned,
     )
 }
 
@@ -947,9 +1166,19 @@ def preload() -> None:
     """Resolve every message's field types now (a zygote does, so its forks share the result)."""
     for cls in MESSAGES.values():
         _hints(cls)
-    for value in (SessionInfo, BufferInfo, GrepHit):
+    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepHit):
         _hints(value)
 
 
 __all__ += [cls.__name__ for cls in MESSAGES.values()]
-__all__ += ["BufferInfo", "GrepHit", "SessionInfo", "check_hello", "frame_length", "preload", "split_frames"]
+__all__ += [
+    "BufferInfo",
+    "GrepHit",
+    "PaneInfo",
+    "SessionInfo",
+    "WindowInfo",
+    "check_hello",
+    "frame_length",
+    "preload",
+    "split_frames",
+]
