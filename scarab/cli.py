@@ -27,6 +27,7 @@ from scarab.errors import BadRequest, DaemonUnreachable, ScarabError, SessionNot
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
 from scarab.logfile import CappedLog, open_log
+from scarab.panecli import ALIASES, VERBS, add_verbs, context, run_verb
 from scarab.paths import Paths
 from scarab.remote import SshTarget
 
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("keys", nargs="+", metavar="[TARGET] KEY")
 
     copycli.add_commands(sub)
+    add_verbs(sub)
 
     daemon = sub.add_parser("daemon", help="control the per-user daemon")
     daemon.add_argument("action", choices=["start", "stop", "status", "restart", "run"])
@@ -199,6 +201,8 @@ def session_fields(s: p.SessionInfo, now: float | None = None) -> dict[str, str]
         "exit_status": str(s.exit_status),
         "host_pid": str(s.host_pid),
         "child_pid": str(s.child_pid),
+        "windows": str(s.windows),
+        "panes": str(s.panes),
         "command": " ".join(s.command),
         "cwd": s.cwd,
     }
@@ -224,14 +228,17 @@ def format_line(fmt: str, s: p.SessionInfo) -> str:
 def format_sessions(sessions: list[p.SessionInfo]) -> str:
     if not sessions:
         return "no sessions"
-    rows = [["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "STATE", "COMMAND", "CWD"]]
+    rows = [["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "WINDOWS", "STATE", "COMMAND", "CWD"]]
     home = os.path.expanduser("~")
     for s in sessions:
         cwd = "~" + s.cwd[len(home) :] if home != "/" and s.cwd.startswith(home) else s.cwd
         created, attached = f"{age(s.created_at)} ago", f"{age(s.last_attached)} ago"
         size = f"{s.cols}x{s.rows}"
         state = f"exited ({s.exit_status})" if s.state == "exited" else s.state
-        rows.append([s.id[:8], s.name, created, attached, str(s.attached), size, state, " ".join(s.command), cwd])
+        windows = f"{s.windows} ({s.panes} panes)" if s.windows else "-"
+        rows.append(
+            [s.id[:8], s.name, created, attached, str(s.attached), size, windows, state, " ".join(s.command), cwd]
+        )
     return _table(rows)
 
 
@@ -443,6 +450,9 @@ def _daemon_fork(paths: Paths) -> int:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     async def capture(client: Client) -> None:
+        where = context()
+        if where is not None:
+            client.send(where)  # `capture -t .1` inside a session: a pane of the window it runs in
         # Page by page: a 40 MB scrollback never sits whole in this process.
         async for text in client.capture(args.target, args.scrollback, args.ansi):
             sys.stdout.write(text)
@@ -455,6 +465,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     data = send_keys_bytes(_split_target(args, "keys", "keys"), literal=args.literal)
 
     async def send(client: Client) -> None:
+        where = context()
+        if where is not None:
+            client.send(where)
         for start in range(0, max(len(data), 1), INPUT_CHUNK):
             await client.request(p.Input(target=args.target, data=data[start : start + INPUT_CHUNK], ack=True))
 
@@ -523,6 +536,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return cmd_send(args)
         case "daemon":
             return cmd_daemon(args)
+        case verb if verb in VERBS or verb in ALIASES:
+            return run_verb(args)
     done = copycli.run(args, _call)
     if done is not None:
         return done

@@ -155,7 +155,8 @@ class Client:
                     if self.acks:  # at once: a proxy on a slow link sends more only after this
                         self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
                     self.events.put_nowait(msg)
-                elif isinstance(msg, p.Kicked | p.SessionsChanged | p.SetBuffer):  # SetBuffer: a program's copy
+                # SetBuffer: a program's copy (OSC 52), pushed like the others.
+                elif isinstance(msg, p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer):
                     self.events.put_nowait(msg)
                 elif self._waiting:
                     self._waiting[0].put_nowait(msg)

@@ -141,6 +141,8 @@ class SessionInfo(_Value):
     host_pid: int = 0
     child_pid: int = 0
     exit_status: int = 0  # the program's, once state is exited (a signal N shows as 128+N, as in sh)
+    windows: int = 0  # how many windows and panes it has (0 until its host describes them)
+    panes: int = 0
 
 
 @_value
@@ -794,6 +796,34 @@ class Spawned(Message):
     pane: int
 
 
+@_value
+class ClientContext(Message):
+    """Client -> daemon, no reply: the session and pane this connection's commands run in (a CLI run
+    inside a session: SCARAB and SCARAB_PANE, as tmux takes TMUX and TMUX_PANE). Targets without a
+    session part (`:1`, `.2`, `-t 1`, none) are taken from there."""
+
+    TAG = 84
+    session: str
+    pane: int = -1  # -1: the session's active pane
+
+
+@_value
+class LayoutQuery(Message):
+    """list-windows / list-panes: the latest Layout of the session a target names (a window
+    target; "" the current one); answered by LayoutReply."""
+
+    TAG = 85
+    target: str = ""
+
+
+@_value
+class LayoutReply(Message):
+    TAG = 86
+    session_name: str
+    window: int  # the index of the window the target named
+    layout: Layout
+
+
 # -- daemon <-> host -------------------------------------------------------------------------------
 
 
@@ -1026,6 +1056,9 @@ MESSAGES: dict[int, type[Message]] = {
         DragBorder,
         SetWindowOption,
         Spawned,
+        ClientContext,
+        LayoutQuery,
+        LayoutReply,
     )
 }
 

@@ -40,7 +40,7 @@ def test_ls_shows_all_columns_and_json(scarab: ScarabEnv) -> None:
     sid = new_sh(scarab, "work", "-x", "100", "-y", "30", "-c", str(scarab.root / "home"))
     table = scarab.ok("ls")
     header = table.splitlines()[0].split()
-    assert header == ["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "STATE", "COMMAND", "CWD"]
+    assert header == ["ID", "NAME", "CREATED", "ATTACHED", "CLIENTS", "SIZE", "WINDOWS", "STATE", "COMMAND", "CWD"]
     assert sid[:8] in table and "100x30" in table and "running" in table
     (info,) = json.loads(scarab.ok("ls", "--json"))
     assert [info] == scarab.sessions()

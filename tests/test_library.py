@@ -29,7 +29,7 @@ class Sink:
     def push(self, msg: p.Message) -> None:
         self.messages.append(msg)
 
-    def expect_full(self) -> None:
+    def expect_full(self, panes: set[int]) -> None:
         self.messages.clear()
 
 

@@ -12,8 +12,10 @@ import asyncio
 import msgpack
 
 from scarab import protocol as p
-from scarab.daemon.registry import Session, SessionManager
+from scarab.daemon.registry import SessionManager
 from scarab.daemon.screens import saved_lines
+from scarab.daemon.session import Session
+from scarab.daemon.store import SavedSnapshot
 from scarab.errors import ScarabError
 from scarab.search import compile_pattern, search_lines, smartcase
 
@@ -53,18 +55,32 @@ async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -
         if not isinstance(reply, p.GrepHits):
             raise ScarabError(f"its host answered {type(reply).__name__}")
         return reply
-    saved = manager.store.snapshot(session.record.id)
-    if saved is None:
-        return p.GrepHits(hits=[])
-    _saved_at, blob, state = saved
-    pages = await manager.store.snapshots.pages(session.record.id, state)
-    return await asyncio.to_thread(_search_saved, session, blob, state.first, state.upto, pages, request)
+    # Every pane's snapshot, in the order its host listed the panes.
+    windows = {pane.id: pane.window for pane in session.latest_layout().panes}
+    found = p.GrepHits(hits=[])
+    for pane in manager.store.snapshot_panes(session.record.id):
+        saved = manager.store.snapshot(session.record.id, pane)
+        if saved is None:
+            continue
+        _saved_at, blob, state = saved
+        pages = await manager.store.snapshots.pages(session.record.id, pane, state)
+        where = (windows.get(pane, 0), max(pane, 0))
+        result = await asyncio.to_thread(_search_saved, session, where, blob, state, pages, request)
+        found = p.GrepHits(hits=found.hits + result.hits, truncated=found.truncated or result.truncated)
+    return found
 
 
 def _search_saved(
-    session: Session, blob: bytes, first: int, upto: int, pages: list[tuple[int, int, bytes]], request: p.HostGrep
+    session: Session,
+    where: tuple[int, int],
+    blob: bytes,
+    state: SavedSnapshot,
+    pages: list[tuple[int, int, bytes]],
+    request: p.HostGrep,
 ) -> p.GrepHits:
-    """A down session's snapshot, numbered as its host numbered the rows."""
+    """A down session's pane's snapshot (`where`: its window index and pane id), numbered as its
+    host numbered the rows."""
+    first, upto = state.first, state.upto
     head = msgpack.unpackb(blob, raw=False)
     if head.get("v") is None:  # saved by an older Scarab, as ANSI text: not searched
         return p.GrepHits(hits=[])
@@ -78,8 +94,8 @@ def _search_saved(
         p.GrepHit(
             session_id=record.id,
             session=record.name,
-            window=0,
-            pane=0,
+            window=where[0],
+            pane=where[1],
             row=row,
             line=text,
             start=start,

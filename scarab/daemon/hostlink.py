@@ -41,8 +41,11 @@ class SpawnRequest:
     command: tuple[str, ...]
     scrollback: int
     token: str = ""
-    restore: Path | None = None
+    restore: Path | None = None  # the first pane's last screen (a session without a spec)
     environ: tuple[str, ...] = ()  # the session's environment overrides (environ.py entries)
+    pane_id: int = 0  # the ids of a new session's first pane and window (from the daemon's counter)
+    window_id: int = 0
+    spec: Path | None = None  # a spec.SessionSpec file: the windows and panes to rebuild instead
 
 
 class Zygote:
@@ -167,7 +170,8 @@ def _parse_ready(line: str, req: SpawnRequest) -> tuple[int, int]:
 
 
 class HostLink:
-    """A connected host. Requests are answered in order; frames and exits go to the callbacks."""
+    """A connected host. Requests are answered in order; frames, layouts and exits go to the callback
+    as they come, so a Layout the host pushes before its reply is handled before the reply is."""
 
     def __init__(
         self,
@@ -210,7 +214,7 @@ class HostLink:
         try:
             while True:
                 msg = await self.channel.recv()
-                if isinstance(msg, p.Frame | p.ChildExited | p.SetBuffer):  # SetBuffer: a program's OSC 52
+                if isinstance(msg, p.Frame | p.Layout | p.ChildExited | p.SetBuffer):  # SetBuffer: a program's OSC 52
                     self._on_event(self, msg)
                 elif self._waiting:
                     fut = self._waiting.popleft()

@@ -14,26 +14,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import resource
 import secrets
 import signal
 import sys
 import time
-import unicodedata
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
-
-import msgpack
 
 from scarab import protocol as p
 from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, host_gone, process_start, spawn_host
 from scarab.daemon.pty import default_shell
-from scarab.daemon.screens import saved_capture
-from scarab.daemon.store import SavedSnapshot, SessionRecord, Store
+from scarab.daemon.session import (
+    Session,
+    Viewer,
+    layout_from_records,
+    layout_records,
+    validate_name,
+    validate_size,
+)
+from scarab.daemon.snapshots import Restore, Snapshots
+from scarab.daemon.store import SessionRecord, Store
+from scarab.daemon.targeting import ANY_PANE, WindowVerb, current_of, resolve_pane, resolve_verb, session_view
+from scarab.daemon.windows import IdCounter
 from scarab.environ import Overrides, check_name, entries, parse_entries
 from scarab.errors import (
     BadRequest,
@@ -44,23 +49,17 @@ from scarab.errors import (
     SessionNotFound,
 )
 from scarab.paths import Paths
+from scarab.targets import Found, Kind, SessionView
 
-__all__ = ["ManagerConfig", "SessionManager", "Viewer"]
+__all__ = ["Current", "ManagerConfig", "SessionManager", "Viewer"]
 
-# Categories a name may not contain: controls (C0 and C1), format characters (zero-width space,
-# bidi overrides such as U+202E, which make a name display as another), line/paragraph separators,
-# unassigned and surrogates. ZWJ alone is allowed: emoji sequences need it.
-_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Cs"})
-_ZWJ = "\u200d"
-# Visible characters: a name needs at least one (letters, digits, punctuation, symbols).
-_VISIBLE_CATEGORIES = ("L", "N", "P", "S")
+Current = Found | None  # where a command runs, for targets without a session part (targets.resolve)
+
 # A name this long that is the start of another session's id would shadow that id as a target
 # (`ls` shows 8 characters of it): refused.
 ID_PREFIX_SHADOW = 4
 # The state of a row whose delete was committed but not finished (its host may still be ending).
 DELETING = "deleting"
-# A host that dies this soon after a resurrection is not resurrected again (it would loop).
-MIN_LIFETIME = 2.0
 # A host that has not answered for this long is listed as `unresponsive` (and logged); the daemon
 # starts serving after waiting this long for the hosts it adopts.
 UNRESPONSIVE_AFTER = 0.5
@@ -71,15 +70,6 @@ RETRY_MAX = 5.0
 FD_RESERVE = 16
 
 
-class Viewer(Protocol):
-    """An attached client, as the registry sees it."""
-
-    def push(self, msg: p.Message) -> None: ...
-
-    def expect_full(self) -> None:
-        """Drop incremental frames until the next full one (they diff against a screen it lacks)."""
-
-
 @dataclass(frozen=True)
 class ManagerConfig:
     scrollback: int = 10_000
@@ -87,54 +77,6 @@ class ManagerConfig:
     default_command: tuple[str, ...] = ()
     on_exit: str = "keep"  # keep | remove | restart
     program_clipboard: bool = False  # a program's OSC 52 sets a paste buffer and the outer clipboard
-
-
-@dataclass(eq=False)
-class Session:
-    record: SessionRecord
-    host: HostLink | None = None
-    viewers: set[Viewer] = field(default_factory=set)
-    # Each attached client's own size: the one that types becomes the session's (window-size latest).
-    sizes: dict[Viewer, tuple[int, int]] = field(default_factory=dict)
-    resurrected: float = 0.0  # when this daemon last resurrected it (monotonic; 0: never)
-    environ: Overrides = field(default_factory=dict)  # for programs started from now on (environ.py)
-    unresponsive: bool = False  # its host is alive but has not answered (busy, stopped, unreachable)
-    saved: SavedSnapshot = field(default_factory=SavedSnapshot)  # what the database holds of its history
-    saving: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def just_resurrected(self) -> bool:
-        """Ended within MIN_LIFETIME of a resurrection: doing it again would loop."""
-        return bool(self.resurrected) and time.monotonic() - self.resurrected < MIN_LIFETIME
-
-    snapshot_due: asyncio.TimerHandle | None = None
-    reader: asyncio.Task[None] | None = None
-    ending: bool = False  # being deleted: its host going away is expected
-    # Create, rename and delete of one session run one at a time (two connections racing on one
-    # name must not interleave a spawn with a delete).
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def validate_size(cols: int, rows: int) -> None:
-    if not (1 <= cols <= p.MAX_SIZE and 1 <= rows <= p.MAX_SIZE):
-        raise BadRequest(f"bad size {cols}x{rows}: columns and rows must be between 1 and {p.MAX_SIZE}")
-
-
-def validate_name(name: str) -> str:
-    if not name or not name.strip():
-        raise BadRequest("session name must not be empty")
-    if len(name) > 64:
-        raise BadRequest(f"session name is too long ({len(name)} characters, at most 64)")
-    if ":" in name:
-        raise BadRequest(f"session name {name!r} contains ':'")
-    for ch in name:
-        if ch != _ZWJ and unicodedata.category(ch) in _BAD_CATEGORIES:
-            raise BadRequest(
-                f"session name {name!r} contains an invisible or control character "
-                f"(U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}); use visible characters only"
-            )
-    if not any(unicodedata.category(ch).startswith(_VISIBLE_CATEGORIES) for ch in name):
-        raise BadRequest(f"session name {name!r} has no visible character")
-    return name
 
 
 def fds_left() -> int:
@@ -179,6 +121,7 @@ class SessionManager:
         self.on_change: Callable[[], None] = lambda: None  # the session list changed (the daemon tells clients)
         self.on_clipboard: Callable[[Session, bytes], None] = lambda session, data: None  # a program's OSC 52
         self.host_token = _host_token(paths.host_key)
+        self.snapshots = Snapshots(store, paths)
         self._connecting = 0  # host connections being made (their descriptors not yet counted by the kernel)
 
     # -- lookups ----------------------------------------------------------------------------------
@@ -206,6 +149,8 @@ class SessionManager:
             host_pid=r.host_pid,
             child_pid=r.child_pid,
             exit_status=r.exit_status if r.state == "exited" else 0,
+            windows=len(session.layout.windows) if session.layout else 0,
+            panes=len(session.layout.panes) if session.layout else 0,
         )
 
     @staticmethod
@@ -289,7 +234,9 @@ class SessionManager:
         self.sessions[record.id] = session
         async with session.lock:
             try:
-                host_pid, child_pid = await spawn_host(self._spawn_request(record, overrides), self.zygote)
+                (pane_id,), (window_id,) = self._take_ids(panes=1, windows=1)
+                request = replace(self._spawn_request(record, overrides), pane_id=pane_id, window_id=window_id)
+                host_pid, child_pid = await spawn_host(request, self.zygote)
                 session.record = record.with_(
                     host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid)
                 )
@@ -302,9 +249,21 @@ class SessionManager:
             self.on_change()
             return self.info(session)
 
-    def _spawn_request(
-        self, record: SessionRecord, environ: Overrides, restore_path: Path | None = None
-    ) -> SpawnRequest:
+    def _take_ids(self, panes: int = 0, windows: int = 0) -> tuple[list[int], list[int]]:
+        """New pane and window ids, the advanced counter committed before any of them is used."""
+        counter = self.store.ids()
+        pane_ids, window_ids = [], []
+        for _ in range(panes):
+            pane_id, counter = counter.next_pane()
+            pane_ids.append(pane_id)
+        for _ in range(windows):
+            window_id, counter = counter.next_window()
+            window_ids.append(window_id)
+        self.store.put_ids(counter)
+        return pane_ids, window_ids
+
+    def _spawn_request(self, record: SessionRecord, environ: Overrides, restore: Restore | None = None) -> SpawnRequest:
+        restore = restore or Restore()
         return SpawnRequest(
             session_id=record.id,
             name=record.name,
@@ -316,8 +275,9 @@ class SessionManager:
             command=record.command or (default_shell(),),
             scrollback=self.config.scrollback,
             token=self.host_token,
-            restore=restore_path,
+            restore=restore.restore,
             environ=tuple(entries(environ)),
+            spec=restore.spec,
         )
 
     async def _connect(self, session: Session) -> None:
@@ -363,9 +323,12 @@ class SessionManager:
         reaching: dict[asyncio.Task[None], Session] = {}
         for record in records.values():
             session = Session(record.with_(attached=0))
-            saved = self.store.snapshot(record.id)
-            if saved is not None:
-                session.saved = saved[2]
+            windows, panes = self.store.layout(record.id)
+            session.layout = layout_from_records(record.id, record.cols, record.rows, windows, panes)
+            for pane in self.store.snapshot_panes(record.id):
+                saved = self.store.snapshot(record.id, pane)
+                if saved is not None:
+                    session.saved[pane] = saved[2]
             self.sessions[record.id] = session
             self.store.put(session.record)
             if record.state != "exited":
@@ -498,24 +461,15 @@ class SessionManager:
         record = session.record
         with contextlib.suppress(FileNotFoundError):
             self.paths.host_socket(record.id).unlink()
-        saved = self.store.snapshot(record.id)
-        restore = None
-        if saved is not None:
-            saved_at, blob, state = saved
-            try:
-                head = msgpack.unpackb(blob, raw=False)  # one screenful (or an older Scarab's snapshot)
-                head.update(saved_at=saved_at, first=state.first, upto=state.upto)
-                if marker:
-                    head["marker"] = marker
-                if head.get("cwd") and os.path.isdir(head["cwd"]):
-                    record = record.with_(cwd=head["cwd"])
-                restore = self.paths.hosts / f"{record.id}.restore"
-                packed = msgpack.packb(head, use_bin_type=True)
-                await self.store.snapshots.write_restore(record.id, state, packed, restore)
-            except Exception as exc:  # a damaged snapshot costs the old screen, never the session
-                _log(f"session {record.name!r}: its saved screen could not be read ({exc}); starting without it")
-                restore = None
-        host_pid, child_pid = await spawn_host(self._spawn_request(record, session.environ, restore), self.zygote)
+        fallback = record.cwd if record.cwd and os.path.isdir(record.cwd) else os.path.expanduser("~")
+        restore = await self.snapshots.prepare(session, marker, fallback)
+        if restore.cwd and os.path.isdir(restore.cwd):
+            record = record.with_(cwd=restore.cwd)
+        request = self._spawn_request(record, session.environ, restore)
+        if restore.spec is None:  # one fresh pane in a fresh window
+            (pane_id,), (window_id,) = self._take_ids(panes=1, windows=1)
+            request = replace(request, pane_id=pane_id, window_id=window_id)
+        host_pid, child_pid = await spawn_host(request, self.zygote)
         session.record = record.with_(
             host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid), state="running"
         )
@@ -535,10 +489,41 @@ class SessionManager:
                 for viewer in list(session.viewers):
                     viewer.push(msg)
                 self._snapshot_soon(session)
+            case p.Layout():
+                self._on_layout(session, msg)
             case p.ChildExited(status=status):
                 self._spawn(self._on_child_exit(session, status))
             case p.SetBuffer(data=data):
                 self.on_clipboard(session, data)
+
+    def _on_layout(self, session: Session, layout: p.Layout) -> None:
+        """The host's windows and panes changed: kept, committed (before the reply to the verb that
+        caused it, which the host sends after this), and relayed to the attached clients."""
+        old = session.layout
+        session.layout = layout
+        if old is None or _persisted(old) != _persisted(layout):
+            # A title or a foreground program changing alone (every prompt, in some shells) is not
+            # worth a synchronous commit; it is written with the next change.
+            windows, panes = layout_records(layout)
+            self.store.put_layout(session.record.id, windows, panes)
+            self._keep_ids_ahead(layout)
+            self._snapshot_soon(session)
+        pid = _active_pid(layout)
+        if pid and pid != session.record.child_pid:
+            self._commit(session, session.record.with_(child_pid=pid))
+        elif old is None or _counts(old) != _counts(layout):
+            self.on_change()
+        for viewer in list(session.viewers):
+            viewer.push(layout)
+
+    def _keep_ids_ahead(self, layout: p.Layout) -> None:
+        """Ids a host uses are never handed out again, even if the counter was lost (a database
+        moved aside while hosts ran on)."""
+        counter = self.store.ids()
+        pane = max((pane.id + 1 for pane in layout.panes), default=0)
+        window = max((w.id + 1 for w in layout.windows), default=0)
+        if pane > counter.pane or window > counter.window:
+            self.store.put_ids(IdCounter(max(pane, counter.pane), max(window, counter.window)))
 
     async def _watch_host(self, session: Session, link: HostLink) -> None:
         """Read the host until the link ends; then reconnect to it, or resurrect it if it is gone."""
@@ -585,26 +570,15 @@ class SessionManager:
             session.snapshot_due.cancel()
             session.snapshot_due = None
         async with session.saving:
-            host = session.host
-            if host is None or session.record.id not in self.sessions:
+            if session.record.id not in self.sessions:
                 return
-            snap = await host.request(p.HostSnapshot())
-            if not isinstance(snap, p.Snapshot):
-                return
-            sid = session.record.id
-            epoch = f"{session.record.host_pid}:{session.record.host_start}"
-            saved = session.saved if session.saved.epoch == epoch else SavedSnapshot(epoch, snap.first, snap.first)
-            start = max(saved.upto, snap.first)
-            while start < snap.total:
-                page = await host.request(p.HostSaveRows(start=start, stop=snap.total))
-                if not isinstance(page, p.SaveRows) or page.stop <= page.start:
-                    break
-                await self.store.snapshots.append_history(sid, epoch, page.start, page.stop, page.data)
-                start = page.stop
-            session.saved = SavedSnapshot(epoch, snap.first, max(start, snap.first))
-            await self.store.snapshots.save(sid, snap.data, session.saved)
-        if snap.cwd and snap.cwd != session.record.cwd:
-            session.record = session.record.with_(cwd=snap.cwd)
+            cwd = await self.snapshots.save(session)
+        hidden = session.layout is not None and not all(pane.visible for pane in session.layout.panes)
+        if hidden and session.host is not None and not session.ending:
+            # Windows not shown send no frames to say they changed: look at them again later.
+            self._snapshot_soon(session)
+        if cwd and cwd != session.record.cwd:
+            session.record = session.record.with_(cwd=cwd)
             self.store.put(session.record)
 
     async def _save_snapshot_logged(self, session: Session) -> None:
@@ -652,7 +626,7 @@ class SessionManager:
                 # A switch: the session left behind has one client fewer, in the database too.
                 other.viewers.discard(viewer)
                 self._commit(other, other.record.with_(attached=len(other.viewers)))
-        viewer.expect_full()
+        viewer.expect_full(_visible(session.layout))
         session.viewers.add(viewer)
         if cols and rows:
             session.sizes[viewer] = (cols, rows)
@@ -718,8 +692,12 @@ class SessionManager:
             session.viewers.clear()
             await self._end_host(session)
             self.store.delete(session.record.id)
-            with contextlib.suppress(FileNotFoundError):
-                (self.paths.hosts / f"{session.record.id}.log").unlink()
+            self.snapshots.forget(session.record.id)
+            sid = session.record.id
+            for leftover in [self.paths.hosts / f"{sid}.log", *self.paths.hosts.glob(f"{sid}.*restore"),
+                             self.paths.hosts / f"{sid}.spec"]:  # fmt: skip
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
             return session.record.id
 
     async def _end_host(self, session: Session) -> None:
@@ -772,6 +750,80 @@ class SessionManager:
         session.record = session.record.with_(host_pid=0, exit_status=0)
         await self._resurrect(session, _marker(what))
 
+    # -- windows and panes ------------------------------------------------------------------------
+
+    def views(self) -> tuple[SessionView, ...]:
+        """Every session as targets.py resolves against it (from its latest Layout)."""
+        return tuple(session_view(s.record.id, s.record.name, s.latest_layout()) for s in self.sessions.values())
+
+    def current(self, viewer: Viewer | None, context: tuple[str, int] | None) -> Current:
+        """Where a client's command runs (targets without a session part are taken from there): the
+        pane it runs in, else the session it is attached to, else the most recently attached."""
+        views = self.views()
+        if context is not None:  # a session that is gone is no current session to fall back from
+            return current_of(views, *context)
+        if viewer is not None:
+            for session in self.sessions.values():
+                if viewer in session.viewers:
+                    return current_of(views, session.record.id)
+        running = [s for s in self.sessions.values() if s.record.state != DELETING]
+        if not running:
+            return None
+        best = max(running, key=lambda s: (s.record.last_attached, s.record.created_at))
+        return current_of(views, best.record.id)
+
+    def pane_of(self, target: str, current: Current = None) -> tuple[Session, int]:
+        """The session and pane a target names, for input, capture and history. ANY_PANE: the active
+        pane of the current window, as typing into the session would go (and synchronize-panes with it)."""
+        if target in self.sessions:
+            return self.sessions[target], ANY_PANE  # a TUI's own session: the fast path, every keystroke
+        try:
+            return self.get_session(target), ANY_PANE  # a session's name or id prefix, as always
+        except SessionNotFound:
+            pass
+        try:
+            resolved = resolve_pane(target, Kind.PANE, self.views(), current)
+        except BadRequest:
+            if any(mark in target for mark in ":.%@$"):
+                raise
+            # A word alone that is nothing at all: said as it always was.
+            raise SessionNotFound(f"Session not found: {target} (no session, window or pane of that name)") from None
+        session = self.sessions[resolved.session]
+        return session, resolved.pane if resolved.named else ANY_PANE
+
+    async def window_verb(self, msg: WindowVerb, current: Current = None) -> p.Message:
+        """A tmux verb (split-window, select-pane...): its target resolved, new ids taken (committed),
+        forwarded to the session's host; the host's Layout is committed before this returns."""
+        session_id, verb = resolve_verb(msg, self.views(), current)
+        session = self.sessions[session_id]
+        host = self._host(session)
+        if isinstance(verb, p.SplitWindow):
+            (pane_id,), _ = self._take_ids(panes=1)
+            verb = replace(verb, pane_id=pane_id)
+        elif isinstance(verb, p.NewWindow):
+            (pane_id,), (window_id,) = self._take_ids(panes=1, windows=1)
+            verb = replace(verb, pane_id=pane_id, window_id=window_id)
+        elif isinstance(verb, p.BreakPane):
+            _, (window_id,) = self._take_ids(windows=1)
+            verb = replace(verb, window_id=window_id)
+        for field_name in ("cwd",):
+            cwd = getattr(verb, field_name, None)
+            if cwd is not None and not os.path.isdir(cwd):
+                what = "is not a directory" if os.path.exists(cwd) else "does not exist"
+                raise BadRequest(f"working directory {cwd!r} {what}")
+        reply = await host.request(verb)
+        if isinstance(reply, p.Failed):
+            raise BadRequest(reply.message)
+        if not isinstance(reply, p.Done | p.Spawned):
+            raise HostUnavailable(f"session host answered {type(reply).__name__} to {type(msg).__name__}")
+        return reply
+
+    def layout_of(self, target: str, current: Current = None) -> tuple[p.Layout, int]:
+        """A session's latest Layout and the window a target names in it (list-windows, list-panes)."""
+        resolved = resolve_pane(target, Kind.WINDOW, self.views(), current)
+        session = self.sessions[resolved.session]
+        return session.latest_layout(), resolved.window
+
     def show_environment(self, target: str) -> list[str]:
         return entries(self.get_session(target).environ)
 
@@ -784,8 +836,9 @@ class SessionManager:
         if session.host is not None:
             session.host.send(p.HostEnvironment(entries=entries(session.environ)))
 
-    async def history(self, target: str, start: int, count: int) -> p.History:
-        reply = await self._host(self.get_session(target)).request(p.HostHistory(start=start, count=count))
+    async def history(self, target: str, start: int, count: int, current: Current = None) -> p.History:
+        session, pane = self.pane_of(target, current)
+        reply = await self._host(session).request(p.HostHistory(start=start, count=count, pane=pane))
         if not isinstance(reply, p.History):
             raise HostUnavailable(f"session host answered {type(reply).__name__} to a history request")
         return reply
@@ -793,18 +846,20 @@ class SessionManager:
     async def clear_history(self, target: str) -> None:
         await self._host(self.get_session(target)).request(p.HostClearHistory())
 
-    async def capture(self, target: str, scrollback: bool, ansi: bool) -> AsyncGenerator[str, None]:
-        """The session's text in pages of at most ~512 KB, paged out of the host one request at a time."""
-        session = self.get_session(target)
+    async def capture(
+        self, target: str, scrollback: bool, ansi: bool, current: Current = None
+    ) -> AsyncGenerator[str, None]:
+        """A pane's text in pages of at most ~512 KB, paged out of the host one request at a time."""
+        session, pane = self.pane_of(target, current)
         if session.host is None and not session.unresponsive:
-            for text in await self._saved_capture(session, scrollback, ansi):
+            for text in await self.snapshots.capture(session, pane, scrollback, ansi):
                 yield text
             return
         host = self._host(session)
         async with host.capture_lock:
             page = 0
             while True:
-                reply = await host.request(p.HostCapture(scrollback=scrollback, ansi=ansi, page=page))
+                reply = await host.request(p.HostCapture(scrollback=scrollback, ansi=ansi, page=page, pane=pane))
                 if not isinstance(reply, p.Captured):
                     raise HostUnavailable(f"session host answered {type(reply).__name__} to a capture")
                 yield reply.text
@@ -812,34 +867,15 @@ class SessionManager:
                     return
                 page += 1
 
-    async def _saved_capture(self, session: Session, scrollback: bool, ansi: bool) -> list[str]:
-        """An exited (or not yet restored) session's last screen, from its snapshot."""
-        saved = self.store.snapshot(session.record.id)
-        if saved is None:
-            return [""]
-        _saved_at, blob, state = saved
-        head = msgpack.unpackb(blob, raw=False)
-        if head.get("v") is None:  # saved by an older Scarab: ANSI lines
-            lines = (list(head.get("scrollback", [])) if scrollback else []) + list(head.get("screen", []))
-            if not ansi:
-                lines = [re.sub(r"\x1b\[[0-9;:]*m", "", line) for line in lines]
-            while lines and not lines[-1].strip():
-                lines.pop()
-            return ["".join(line + "\n" for line in lines)]
-        head.update(first=state.first, upto=state.upto)
-        pages = await self.store.snapshots.pages(session.record.id, state) if scrollback else []
-        # Rows are decoded and rendered off the event loop: a big history takes a while.
-        return await asyncio.to_thread(saved_capture, head, pages, ansi)
-
-    def send_input(self, target: str, data: bytes, viewer: Viewer | None = None) -> None:
-        session = self.get_session(target)
+    def send_input(self, target: str, data: bytes, viewer: Viewer | None = None, current: Current = None) -> None:
+        session, pane = self.pane_of(target, current)
         host = self._host(session)
         size = session.sizes.get(viewer) if viewer is not None else None
         if size is not None and size != (session.record.cols, session.record.rows):
             # tmux's window-size "latest": the client typing now is the latest, so its size wins;
             # the resize goes first so the program redraws for the size the keys were meant for.
-            self.resize(target, *size)
-        host.send(p.HostInput(data=data))
+            self.resize(session.record.id, *size)
+        host.send(p.HostInput(data=data, pane=pane))
 
     def paste(self, target: str, data: bytes) -> None:
         """`data` typed into the session's active pane as a paste (bracketed if its program asked)."""
@@ -854,10 +890,13 @@ class SessionManager:
             self._host(session).send(p.HostResize(cols=cols, rows=rows))
             self._commit(session, session.record.with_(cols=cols, rows=rows))
 
-    def redraw(self, session_id: str) -> None:
+    def redraw(self, session_id: str) -> set[int]:
+        """Ask for full frames of every visible pane; returns those panes."""
         session = self.sessions.get(session_id)
         if session is not None and session.host is not None:
             session.host.send(p.HostRedraw())
+            return _visible(session.layout)
+        return set()
 
     def hosts_alive(self) -> int:
         return sum(1 for s in self.sessions.values() if s.host is not None)
@@ -892,3 +931,29 @@ def _marker(what: str) -> str:
 def _log(line: str) -> None:
     """A line in the daemon log (its stderr)."""
     print(f"scarab: {line}", file=sys.stderr, flush=True)
+
+
+def _visible(layout: p.Layout | None) -> set[int]:
+    return {pane.id for pane in layout.panes if pane.visible} if layout is not None else set()
+
+
+def _active_pid(layout: p.Layout) -> int:
+    """The program of the active pane of the current window (what `ls` shows as the child)."""
+    current = next((w for w in layout.windows if "*" in w.flags), None)
+    if current is None:
+        return 0
+    return next((pane.pid for pane in layout.panes if pane.id == current.active_pane), 0)
+
+
+def _counts(layout: p.Layout) -> tuple[int, int]:
+    return len(layout.windows), len(layout.panes)
+
+
+def _persisted(layout: p.Layout) -> tuple[object, ...]:
+    """What of a Layout the store keeps that matters after a crash (not titles or current programs)."""
+    return (
+        layout.cols,
+        layout.rows,
+        [(w.index, w.id, w.name, w.flags, w.layout, w.active_pane, w.synchronize) for w in layout.windows],
+        [(pane.id, pane.window, pane.active, pane.visible, pane.pid, pane.cwd, pane.exited) for pane in layout.panes],
+    )

@@ -29,7 +29,8 @@ from scarab.config import load_config
 from scarab.daemon.buffers import PasteBuffers, paste_bytes
 from scarab.daemon.grep import grep_sessions
 from scarab.daemon.hostlink import Zygote
-from scarab.daemon.registry import ManagerConfig, Session, SessionManager
+from scarab.daemon.registry import Current, ManagerConfig, SessionManager
+from scarab.daemon.session import Session
 from scarab.daemon.store import Store
 from scarab.errors import ProtocolError, ScarabError
 from scarab.logfile import CappedLog
@@ -48,36 +49,49 @@ INCOMPLETE_BUDGET = 16 * 1024 * 1024
 
 
 class ClientConn:
-    """One connected client. Implements the registry's Viewer."""
+    """One connected client. Implements the registry's Viewer.
+
+    Frames are per pane: a client that fell behind skips every pane's incremental frames until it
+    has a full frame of each visible pane again (a redraw sends them all)."""
 
     _ids = itertools.count(1)
 
-    def __init__(self, channel: Channel, redraw: Callable[[str], None]) -> None:
+    def __init__(self, channel: Channel, redraw: Callable[[str], set[int]]) -> None:
         self.id = next(self._ids)
         self.channel = channel
         self.behind = False
-        self._redraw = redraw
+        self._redraw = redraw  # asks the session's host for full frames; returns the visible panes
         self._redraw_asked = False
+        self._awaiting: set[int] = set()  # panes whose full frame a client that was behind still needs
         self.attached = False  # attached at least once: a TUI, which follows the session list
+        self.context: tuple[str, int] | None = None  # the session and pane a CLI runs in (ClientContext)
 
     def push(self, msg: p.Message) -> None:
+        if isinstance(msg, p.Layout) and self._awaiting:
+            # A pane closed or hidden meanwhile sends no full frame: stop waiting for it.
+            self._awaiting &= {pane.id for pane in msg.panes if pane.visible}
+            if not self._awaiting:
+                self.behind = self._redraw_asked = False
         if isinstance(msg, p.Frame):
             if msg.full:
-                self.behind = self._redraw_asked = False
+                self._awaiting.discard(msg.pane)
+                if not self._awaiting:
+                    self.behind = self._redraw_asked = False
             elif self.behind:
-                # Caught up enough to take a whole screen again: ask the host for one, once.
+                # Caught up enough to take whole screens again: ask the host for them, once.
                 if not self._redraw_asked and self.channel.buffered() < CLIENT_MAX_QUEUED // 4:
                     self._redraw_asked = True
-                    self._redraw(msg.session_id)
+                    self._awaiting = self._redraw(msg.session_id)
                 return
             elif self.channel.buffered() > CLIENT_MAX_QUEUED:
-                self.behind = True  # skip intermediate states until a full frame resyncs it
+                self.behind = True  # skip intermediate states until full frames resync it
                 return
         self.channel.send_nowait(msg)
 
-    def expect_full(self) -> None:
+    def expect_full(self, panes: set[int]) -> None:
         self.behind = True
-        self._redraw_asked = True  # attach already asked for a full frame
+        self._redraw_asked = True  # attach already asked for full frames
+        self._awaiting = set(panes)
         self.attached = True
 
 
@@ -174,9 +188,10 @@ class Daemon:
                 case p.SessionList():
                     return p.Listed(sessions=m.list_sessions())
                 case p.SessionAttach(target=target, cols=cols, rows=rows, environ=environ):
-                    # The reply goes out before the host's full frame can arrive.
+                    # The reply, then the session's windows, go out before the host's full frames can arrive.
                     attached = await m.attach_client(target, client, cols, rows, environ)
                     client.channel.send_nowait(p.Attached(session=attached))
+                    client.channel.send_nowait(m.sessions[attached.id].latest_layout())
                     return None
                 case p.ShowEnvironment(target=target):
                     return p.Environment(entries=m.show_environment(target))
@@ -191,10 +206,10 @@ class Daemon:
                 case p.SessionDelete(target=target, force=force):
                     return p.Deleted(session_id=await m.delete_session(target, force))
                 case p.Capture(target=target, scrollback=scrollback, ansi=ansi):
-                    return await self.stream_capture(client, m.capture(target, scrollback, ansi))
+                    return await self.stream_capture(client, m.capture(target, scrollback, ansi, self.current(client)))
                 case p.Input(target=target, data=data, ack=ack):
                     try:
-                        m.send_input(target, data, client)
+                        m.send_input(target, data, client, self.current(client))
                     except ScarabError as exc:
                         if ack:
                             raise
@@ -209,7 +224,20 @@ class Daemon:
                 case p.SessionRespawn(target=target):
                     return p.Respawned(session=await m.respawn_session(target))
                 case p.HistoryRequest(target=target, start=start, count=count):
-                    return await m.history(target, start, count)
+                    return await m.history(target, start, count, self.current(client))
+                case p.ClientContext(session=session, pane=pane):
+                    client.context = (session, pane)
+                    return None
+                case (
+                    p.SplitWindow() | p.NewWindow() | p.SelectPane() | p.SelectWindow() | p.KillPane()
+                    | p.KillWindow() | p.RenameWindow() | p.ResizePane() | p.SwapPane() | p.BreakPane()
+                    | p.SelectLayout() | p.DragBorder() | p.SetWindowOption()
+                ):  # fmt: skip
+                    return await m.window_verb(msg, self.current(client))
+                case p.LayoutQuery(target=target):
+                    layout, window = m.layout_of(target, self.current(client))
+                    return p.LayoutReply(session_name=m.sessions[layout.session_id].record.name, window=window,
+                                         layout=layout)  # fmt: skip
                 case p.ClearHistory(target=target):
                     await m.clear_history(target)
                     return p.Done()
@@ -249,6 +277,12 @@ class Daemon:
         except Exception as exc:
             traceback.print_exc()
             return p.Failed(code="error", message=f"internal error in the daemon: {exc.__class__.__name__}: {exc}")
+
+    def current(self, client: ClientConn) -> Current:
+        """Where this client's commands run (targets without a session part are taken from there)."""
+        if client.context is None and not client.attached:
+            return self.manager.current(None, None)
+        return self.manager.current(client, client.context)
 
     @staticmethod
     async def stream_capture(client: ClientConn, pages: AsyncGenerator[str, None]) -> p.Captured:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -23,12 +23,15 @@ from typing import Any
 
 import msgpack
 
+from scarab.daemon.windows import IdCounter
 from scarab.errors import ScarabError, StorageError
 from scarab.paths import tighten_private_dir
 
-__all__ = ["SavedBuffer", "SavedSnapshot", "SessionRecord", "Store"]
+__all__ = ["PaneRecord", "SavedBuffer", "SavedSnapshot", "SessionRecord", "Store", "WindowRecord"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+# The pane of a snapshot saved before sessions had windows (its session's only pane).
+LEGACY_PANE = -1
 
 # Each migration is a list of statements (executescript would commit behind our transaction).
 _MIGRATIONS: dict[int, list[str]] = {
@@ -93,6 +96,71 @@ _MIGRATIONS: dict[int, list[str]] = {
             data BLOB NOT NULL
         )""",
     ],
+    # Windows and panes (issue 14): each session's windows and panes as its host last reported them
+    # (its latest Layout), the user's id counter (tmux's %N and @N, never reused), and snapshots and
+    # history pages per pane (those saved before keep pane LEGACY_PANE: the session's only pane).
+    6: [
+        """CREATE TABLE windows (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            id INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            flags TEXT NOT NULL DEFAULT '',
+            layout TEXT NOT NULL,
+            active_pane INTEGER NOT NULL,
+            automatic_rename INTEGER NOT NULL DEFAULT 1,
+            synchronize INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_id, id)
+        )""",
+        """CREATE TABLE panes (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            id INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            window INTEGER NOT NULL,
+            left INTEGER NOT NULL,
+            top INTEGER NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            active INTEGER NOT NULL,
+            visible INTEGER NOT NULL,
+            pid INTEGER NOT NULL DEFAULT 0,
+            cwd TEXT NOT NULL DEFAULT '',
+            command TEXT NOT NULL DEFAULT '[]',
+            current TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            exited INTEGER NOT NULL DEFAULT 0,
+            exit_status INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_id, id)
+        )""",
+        "CREATE TABLE ids (one INTEGER PRIMARY KEY CHECK (one = 0), pane INTEGER NOT NULL, window INTEGER NOT NULL)",
+        "INSERT INTO ids (one, pane, window) VALUES (0, 0, 0)",
+        "ALTER TABLE snapshots RENAME TO snapshots_v4",
+        """CREATE TABLE snapshots (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            pane INTEGER NOT NULL,
+            saved_at INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            epoch TEXT NOT NULL DEFAULT '',
+            hist_first INTEGER NOT NULL DEFAULT 0,
+            hist_upto INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_id, pane)
+        )""",
+        f"INSERT INTO snapshots SELECT session_id, {LEGACY_PANE}, saved_at, data, epoch, hist_first, hist_upto "
+        "FROM snapshots_v4",
+        "DROP TABLE snapshots_v4",
+        "ALTER TABLE history RENAME TO history_v4",
+        """CREATE TABLE history (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            pane INTEGER NOT NULL,
+            epoch TEXT NOT NULL,
+            row_start INTEGER NOT NULL,
+            row_stop INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (session_id, pane, epoch, row_start)
+        )""",
+        f"INSERT INTO history SELECT session_id, {LEGACY_PANE}, epoch, row_start, row_stop, data FROM history_v4",
+        "DROP TABLE history_v4",
+    ],
 }
 
 
@@ -126,12 +194,54 @@ _COLUMNS = [f.name for f in fields(SessionRecord)]
 
 def _row_to_record(row: sqlite3.Row) -> SessionRecord:
     values = dict(row)
-    try:
-        command = tuple(str(a) for a in json.loads(values["command"]))
-    except (ValueError, TypeError):
-        command = ()
-    values["command"] = command
+    values["command"] = _command(values["command"])
     return SessionRecord(**values)
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """One window of a session as its host last reported it (protocol.WindowInfo's fields)."""
+
+    index: int
+    id: int
+    name: str
+    flags: str
+    layout: str  # tmux's layout string, checksum and pane ids included
+    active_pane: int
+    automatic_rename: bool = True
+    synchronize: bool = False
+
+
+@dataclass(frozen=True)
+class PaneRecord:
+    """One pane of a session as its host last reported it (protocol.PaneInfo's fields)."""
+
+    id: int
+    window: int  # its window's index
+    left: int
+    top: int
+    width: int
+    height: int
+    active: bool
+    visible: bool
+    pid: int = 0
+    cwd: str = ""
+    command: tuple[str, ...] = ()
+    current: str = ""
+    title: str = ""
+    exited: bool = False
+    exit_status: int = 0
+
+
+_WINDOW_COLUMNS = ("idx", "id", "name", "flags", "layout", "active_pane", "automatic_rename", "synchronize")
+_PANE_COLUMNS = tuple(f.name for f in fields(PaneRecord))
+
+
+def _command(text: str) -> tuple[str, ...]:
+    try:
+        return tuple(str(a) for a in json.loads(text))
+    except (ValueError, TypeError):
+        return ()
 
 
 @dataclass(frozen=True)
@@ -178,62 +288,62 @@ class SnapshotWriter:
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.wrap_future(self._pool.submit(fn, *args))
 
-    def _append(self, session_id: str, epoch: str, start: int, stop: int, data: bytes) -> None:
+    def _append(self, session_id: str, pane: int, epoch: str, start: int, stop: int, data: bytes) -> None:
         with _storage_tx(self._db(), self.path) as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO history (session_id, epoch, row_start, row_stop, data) SELECT ?, ?, ?, ?, ? "
-                "WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
-                (session_id, epoch, start, stop, data, session_id),
+                "INSERT OR REPLACE INTO history (session_id, pane, epoch, row_start, row_stop, data) "
+                "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+                (session_id, pane, epoch, start, stop, data, session_id),
             )
 
-    async def append_history(self, session_id: str, epoch: str, start: int, stop: int, data: bytes) -> None:
-        """Store one page of history rows [start, stop) (skipped if the session was deleted)."""
-        await self._run(self._append, session_id, epoch, start, stop, data)
+    async def append_history(self, session_id: str, pane: int, epoch: str, start: int, stop: int, data: bytes) -> None:
+        """Store one page of a pane's history rows [start, stop) (skipped if the session was deleted)."""
+        await self._run(self._append, session_id, pane, epoch, start, stop, data)
 
-    def _save(self, session_id: str, data: bytes, saved: SavedSnapshot) -> None:
+    def _save(self, session_id: str, pane: int, data: bytes, saved: SavedSnapshot) -> None:
         with _storage_tx(self._db(), self.path) as conn:
             conn.execute(
-                "INSERT INTO snapshots (session_id, saved_at, data, epoch, hist_first, hist_upto) "
-                "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
-                "ON CONFLICT(session_id) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data, "
+                "INSERT INTO snapshots (session_id, pane, saved_at, data, epoch, hist_first, hist_upto) "
+                "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) "
+                "ON CONFLICT(session_id, pane) DO UPDATE SET saved_at=excluded.saved_at, data=excluded.data, "
                 "epoch=excluded.epoch, hist_first=excluded.hist_first, hist_upto=excluded.hist_upto",
-                (session_id, int(time.time()), data, saved.epoch, saved.first, saved.upto, session_id),
+                (session_id, pane, int(time.time()), data, saved.epoch, saved.first, saved.upto, session_id),
             )
             # Pages of another host, or of rows that fell off the scrollback, are no longer needed.
             conn.execute(
-                "DELETE FROM history WHERE session_id = ? AND (epoch != ? OR row_stop <= ?)",
-                (session_id, saved.epoch, saved.first),
+                "DELETE FROM history WHERE session_id = ? AND pane = ? AND (epoch != ? OR row_stop <= ?)",
+                (session_id, pane, saved.epoch, saved.first),
             )
 
-    async def save(self, session_id: str, data: bytes, saved: SavedSnapshot) -> None:
-        """Store a session's screen and the history range its pages now cover (after the pages)."""
-        await self._run(self._save, session_id, data, saved)
+    async def save(self, session_id: str, pane: int, data: bytes, saved: SavedSnapshot) -> None:
+        """Store a pane's screen and the history range its pages now cover (after the pages)."""
+        await self._run(self._save, session_id, pane, data, saved)
 
-    def _pages(self, session_id: str, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
+    def _pages(self, session_id: str, pane: int, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
         rows = (
             self._db()
             .execute(
-                "SELECT row_start, row_stop, data FROM history WHERE session_id = ? AND epoch = ? "
+                "SELECT row_start, row_stop, data FROM history WHERE session_id = ? AND pane = ? AND epoch = ? "
                 "AND row_stop > ? AND row_start < ? ORDER BY row_start",
-                (session_id, saved.epoch, saved.first, saved.upto),
+                (session_id, pane, saved.epoch, saved.first, saved.upto),
             )
             .fetchall()
         )
         return [(int(a), int(b), bytes(c)) for a, b, c in rows]
 
-    def _write_restore(self, session_id: str, saved: SavedSnapshot, head: bytes, target: Path) -> None:
+    def _write_restore(self, session_id: str, pane: int, saved: SavedSnapshot, head: bytes, target: Path) -> None:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(head)
-            for start, stop, data in self._pages(session_id, saved):
+            for start, stop, data in self._pages(session_id, pane, saved):
                 f.write(msgpack.packb([start, stop, data], use_bin_type=True))
 
-    async def write_restore(self, session_id: str, saved: SavedSnapshot, head: bytes, target: Path) -> None:
-        """The restore file a new host reads: `head`, then `[start, stop, rows]` per history page."""
-        await self._run(self._write_restore, session_id, saved, head, target)
+    async def write_restore(self, session_id: str, pane: int, saved: SavedSnapshot, head: bytes, target: Path) -> None:
+        """The restore file a new host reads for one pane: `head`, then `[start, stop, rows]` per page."""
+        await self._run(self._write_restore, session_id, pane, saved, head, target)
 
-    async def pages(self, session_id: str, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
-        return await self._run(self._pages, session_id, saved)  # type: ignore[no-any-return]
+    async def pages(self, session_id: str, pane: int, saved: SavedSnapshot) -> list[tuple[int, int, bytes]]:
+        return await self._run(self._pages, session_id, pane, saved)  # type: ignore[no-any-return]
 
     def reconnect(self) -> None:
         """Close this thread's connection (waiting for a write in progress); the next write opens a new one."""
@@ -306,15 +416,20 @@ class Store:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise _Corrupt(check)
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            for target in range(version + 1, SCHEMA_VERSION + 1):
+            if version < SCHEMA_VERSION:
+                # Migrations run in one transaction with a rollback journal: in WAL mode the log of
+                # each schema rewrite would sit in the -wal file next to the database, more room
+                # than a fresh database's data, which a nearly full disk may not have.
+                conn.execute("PRAGMA journal_mode=DELETE")
                 with _transaction(conn):
-                    for statement in _MIGRATIONS[target]:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version={target}")
+                    for target in range(version + 1, SCHEMA_VERSION + 1):
+                        for statement in _MIGRATIONS[target]:
+                            conn.execute(statement)
+                        conn.execute(f"PRAGMA user_version={target}")
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("SELECT id, name, created_at, last_attached, cols, rows FROM sessions LIMIT 1").fetchall()
         except sqlite3.OperationalError:
             conn.close()
@@ -385,21 +500,97 @@ class Store:
 
     def delete(self, session_id: str) -> None:
         with self._tx() as conn:
-            conn.execute("DELETE FROM history WHERE session_id = ?", (session_id,))
-            conn.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
+            for table in ("history", "snapshots", "panes", "windows"):
+                conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        self.keep_wal()
+
+    # -- windows and panes ------------------------------------------------------------------------
+
+    def put_layout(self, session_id: str, windows: Iterable[WindowRecord], panes: Iterable[PaneRecord]) -> None:
+        """Replace a session's windows and panes with these (its host's latest Layout), committed
+        before returning; the snapshots and history of panes that are gone go with them."""
+        window_rows = [
+            (session_id, w.index, w.id, w.name, w.flags, w.layout, w.active_pane, w.automatic_rename, w.synchronize)
+            for w in windows
+        ]
+        pane_rows = []
+        for position, pane in enumerate(panes):
+            values: list[object] = [getattr(pane, c) for c in _PANE_COLUMNS]
+            values[_PANE_COLUMNS.index("command")] = json.dumps(list(pane.command))
+            pane_rows.append((session_id, position, *values))
+        with self._tx() as conn:
+            conn.execute("DELETE FROM windows WHERE session_id = ?", (session_id,))
+            conn.execute("DELETE FROM panes WHERE session_id = ?", (session_id,))
+            conn.executemany(
+                f"INSERT INTO windows (session_id, {', '.join(_WINDOW_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(_WINDOW_COLUMNS) + 1))})",
+                window_rows,
+            )
+            conn.executemany(
+                f"INSERT INTO panes (session_id, position, {', '.join(_PANE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(_PANE_COLUMNS) + 2))})",
+                pane_rows,
+            )
+            if pane_rows:
+                for table in ("snapshots", "history"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE session_id = ? AND pane NOT IN "
+                        "(SELECT id FROM panes WHERE session_id = ?)",
+                        (session_id, session_id),
+                    )
+        self.keep_wal()
+
+    def layout(self, session_id: str) -> tuple[list[WindowRecord], list[PaneRecord]]:
+        """A session's windows by index and its panes in the order its host listed them."""
+        windows = [
+            WindowRecord(int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), bool(r[6]), bool(r[7]))
+            for r in self.conn.execute(
+                f"SELECT {', '.join(_WINDOW_COLUMNS)} FROM windows WHERE session_id = ? ORDER BY idx", (session_id,)
+            )
+        ]
+        panes = []
+        for row in self.conn.execute(
+            f"SELECT {', '.join(_PANE_COLUMNS)} FROM panes WHERE session_id = ? ORDER BY position", (session_id,)
+        ):
+            values = dict(zip(_PANE_COLUMNS, row, strict=True))
+            values["command"] = _command(values["command"])
+            for flag in ("active", "visible", "exited"):
+                values[flag] = bool(values[flag])
+            panes.append(PaneRecord(**values))
+        return windows, panes
+
+    def ids(self) -> IdCounter:
+        """The user's next pane and window ids."""
+        pane, window = self.conn.execute("SELECT pane, window FROM ids WHERE one = 0").fetchone()
+        return IdCounter(int(pane), int(window))
+
+    def put_ids(self, counter: IdCounter) -> None:
+        """Commit the advanced counter (before any id it passed is used: an id is never handed out
+        twice, whatever crashes). It only moves forward."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE ids SET pane = max(pane, ?), window = max(window, ?) WHERE one = 0",
+                (counter.pane, counter.window),
+            )
         self.keep_wal()
 
     # -- snapshots --------------------------------------------------------------------------------
 
-    def snapshot(self, session_id: str) -> tuple[int, bytes, SavedSnapshot] | None:
-        """When the screen was saved, the screen (a msgpack head), and the history range stored."""
+    def snapshot(self, session_id: str, pane: int) -> tuple[int, bytes, SavedSnapshot] | None:
+        """When a pane's screen was saved, the screen (a msgpack head), and the history range stored."""
         row = self.conn.execute(
-            "SELECT saved_at, data, epoch, hist_first, hist_upto FROM snapshots WHERE session_id = ?", (session_id,)
+            "SELECT saved_at, data, epoch, hist_first, hist_upto FROM snapshots WHERE session_id = ? AND pane = ?",
+            (session_id, pane),
         ).fetchone()
         if not row:
             return None
         return int(row[0]), bytes(row[1]), SavedSnapshot(str(row[2]), int(row[3]), int(row[4]))
+
+    def snapshot_panes(self, session_id: str) -> list[int]:
+        """The panes of a session that have a saved screen."""
+        rows = self.conn.execute("SELECT pane FROM snapshots WHERE session_id = ? ORDER BY pane", (session_id,))
+        return [int(r[0]) for r in rows]
 
     # -- paste buffers ----------------------------------------------------------------------------
 

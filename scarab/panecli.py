@@ -1,0 +1,425 @@
+"""CLI layer, windows and panes: tmux's verbs (split-window, new-window, select-pane, ...,
+list-windows, list-panes) as `scarab` subcommands. Parses their arguments into the protocol's
+messages, sends them through the client library and prints the replies; cli.py registers and
+dispatches them through the VERBS table.
+
+Targets are tmux's (`session:window.pane`, `%ID`, `@ID`); the daemon resolves them. A command run
+inside a session tells the daemon where it runs (SCARAB, SCARAB_PANE), as tmux's TMUX_PANE does, so
+`scarab split-window` there splits the pane it was typed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from scarab import protocol as p
+from scarab.client import Client
+from scarab.errors import BadRequest
+from scarab.paths import Paths
+
+__all__ = ["ALIASES", "VERBS", "add_verbs", "context", "pane_rows", "run_verb", "window_rows"]
+
+_SIZE = re.compile(r"^(\d+)(%?)$")
+_FORMAT_FIELD = re.compile(r"#\{([a-z_]+)\}")
+# tmux's default -P format for split-window, new-window and break-pane.
+SPAWNED_FORMAT = "#{session_name}:#{window_index}.#{pane_index}"
+
+
+def context() -> p.ClientContext | None:
+    """Where this command runs, when it runs inside a session (its SCARAB and SCARAB_PANE)."""
+    session = os.environ.get("SCARAB")
+    if not session:
+        return None
+    pane = os.environ.get("SCARAB_PANE", "")
+    return p.ClientContext(session=session, pane=int(pane[1:]) if re.fullmatch(r"%\d+", pane) else -1)
+
+
+async def ask(client: Client, msg: p.Message) -> p.Message:
+    """One request, after telling the daemon where this command runs."""
+    where = context()
+    if where is not None:
+        client.send(where)
+    return await client.request(msg)
+
+
+def _run(msg: p.Message) -> p.Message:
+    async def go() -> p.Message:
+        client = await Client.connect(Paths.default())
+        try:
+            return await ask(client, msg)
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def _command(argv: list[str]) -> list[str] | None:
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    return argv or None
+
+
+def _cwd(text: str | None) -> str | None:
+    return os.path.abspath(os.path.expanduser(text)) if text else None
+
+
+def _size(text: str) -> tuple[int, int]:
+    """-l SIZE: cells, or N% of the space (tmux 3.3a's -l N%)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise BadRequest(f"bad size {text!r}: use a number of cells or a percentage (like 20 or 30%)")
+    value = int(match.group(1))
+    if match.group(2):
+        if not 0 < value < 100:
+            raise BadRequest(f"bad size {text!r}: a percentage must be between 1 and 99")
+        return 0, value
+    if not 0 < value <= p.MAX_SIZE:
+        raise BadRequest(f"bad size {text!r}: must be between 1 and {p.MAX_SIZE} cells")
+    return value, 0
+
+
+def _print_spawned(args: argparse.Namespace, spawned: p.Message) -> None:
+    if not args.print:
+        return
+    assert isinstance(spawned, p.Spawned)
+    reply = _run(p.LayoutQuery(target=f"%{spawned.pane}"))
+    assert isinstance(reply, p.LayoutReply)
+    panes = [pane.id for pane in reply.layout.panes if pane.window == spawned.window]
+    fields = {
+        "session_name": reply.session_name,
+        "session_id": spawned.session_id,
+        "window_index": str(spawned.window),
+        "window_id": f"@{spawned.window_id}",
+        "pane_index": str(panes.index(spawned.pane)) if spawned.pane in panes else "",
+        "pane_id": f"%{spawned.pane}",
+    }
+    print(_format(args.format or SPAWNED_FORMAT, fields))
+
+
+def _format(fmt: str, fields: dict[str, str]) -> str:
+    def field(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fields:
+            raise BadRequest(f"unknown format field #{{{name}}}: use one of {', '.join(fields)}")
+        return fields[name]
+
+    return _FORMAT_FIELD.sub(field, fmt.replace("\\t", "\t"))
+
+
+# -- the verbs ----------------------------------------------------------------------------------------
+
+
+def split_window(args: argparse.Namespace) -> int:
+    if args.horizontal and args.vertical:
+        raise BadRequest("split-window takes -h or -v, not both")
+    if args.size is not None and args.percent is not None:
+        raise BadRequest("split-window takes -l SIZE or -p PERCENT, not both")
+    size, percent = _size(args.size) if args.size is not None else (0, 0)
+    if args.percent is not None:
+        size, percent = _size(f"{args.percent}%")
+    msg = p.SplitWindow(
+        target=args.target or "", horizontal=args.horizontal, before=args.before, full=args.full, size=size,
+        percent=percent, detached=args.detached, cwd=_cwd(args.cwd), command=_command(args.argv),
+    )  # fmt: skip
+    _print_spawned(args, _run(msg))
+    return 0
+
+
+def new_window(args: argparse.Namespace) -> int:
+    msg = p.NewWindow(target=args.target or "", name=args.name, detached=args.detached, cwd=_cwd(args.cwd),
+                      command=_command(args.argv))  # fmt: skip
+    _print_spawned(args, _run(msg))
+    return 0
+
+
+def break_pane(args: argparse.Namespace) -> int:
+    _print_spawned(args, _run(p.BreakPane(target=args.source or "", name=args.name, detached=args.detached)))
+    return 0
+
+
+def select_pane(args: argparse.Namespace) -> int:
+    _run(p.SelectPane(target=args.target or "", direction=args.direction or "", last=args.last))
+    return 0
+
+
+def select_window(args: argparse.Namespace) -> int:
+    step = 1 if args.next else -1 if args.previous else 0
+    _run(p.SelectWindow(target=args.target or "", step=step, last=args.last))
+    return 0
+
+
+def kill_pane(args: argparse.Namespace) -> int:
+    _run(p.KillPane(target=args.target or ""))
+    return 0
+
+
+def kill_window(args: argparse.Namespace) -> int:
+    _run(p.KillWindow(target=args.target or ""))
+    return 0
+
+
+def rename_window(args: argparse.Namespace) -> int:
+    if not args.name.strip():
+        raise BadRequest("a window name must not be empty")
+    _run(p.RenameWindow(target=args.target or "", name=args.name))
+    return 0
+
+
+def resize_pane(args: argparse.Namespace) -> int:
+    if args.amount is not None and not args.direction:
+        raise BadRequest("resize-pane: an adjustment needs a direction (-L, -R, -U or -D)")
+    amount = args.amount if args.amount is not None else 1
+    for value, what in ((amount, "adjustment"), (args.width, "width"), (args.height, "height")):
+        if value is not None and not 0 < value <= p.MAX_SIZE:
+            raise BadRequest(f"resize-pane: bad {what} {value}: must be between 1 and {p.MAX_SIZE}")
+    msg = p.ResizePane(target=args.target or "", direction=args.direction or "", amount=amount, zoom=args.zoom,
+                       width=args.width or 0, height=args.height or 0)  # fmt: skip
+    _run(msg)
+    return 0
+
+
+def swap_pane(args: argparse.Namespace) -> int:
+    if args.source and (args.up or args.down):
+        raise BadRequest("swap-pane takes -s SRC or -U/-D, not both")
+    _run(p.SwapPane(target=args.target or "", source=args.source or "", previous=args.up, next=args.down,
+                    detached=args.detached))  # fmt: skip
+    return 0
+
+
+def select_layout(args: argparse.Namespace) -> int:
+    step = 1 if args.next else -1 if args.previous else 0
+    if not (step or args.spread or args.layout):
+        raise BadRequest("select-layout needs a layout name or string (or -n, -p, -E)")
+    _run(p.SelectLayout(target=args.target or "", layout=args.layout or "", step=step, spread=args.spread))
+    return 0
+
+
+_OPTIONS = ("synchronize-panes", "automatic-rename")
+
+
+def set_window_option(args: argparse.Namespace) -> int:
+    if args.option not in _OPTIONS:
+        raise BadRequest(f"unknown window option {args.option!r}: Scarab has {', '.join(_OPTIONS)}")
+    if args.value not in ("on", "off"):
+        raise BadRequest(f"bad value {args.value!r} for {args.option}: use on or off")
+    _run(p.SetWindowOption(target=args.target or "", name=args.option, value=args.value))
+    return 0
+
+
+def window_rows(reply: p.LayoutReply) -> list[dict[str, Any]]:
+    """list-windows' fields for each window of the session."""
+    layout = reply.layout
+    return [
+        {
+            "session": reply.session_name,
+            "index": w.index,
+            "id": f"@{w.id}",
+            "name": w.name,
+            "flags": w.flags,
+            "active": "*" in w.flags,
+            "last": "-" in w.flags,
+            "zoomed": "Z" in w.flags,
+            "panes": sum(1 for pane in layout.panes if pane.window == w.index),
+            "width": layout.cols,
+            "height": layout.rows,
+            "layout": w.layout,
+            "active_pane": f"%{w.active_pane}",
+            "automatic_rename": w.automatic_rename,
+            "synchronize_panes": w.synchronize,
+        }
+        for w in layout.windows
+    ]
+
+
+def pane_rows(reply: p.LayoutReply, whole_session: bool) -> list[dict[str, Any]]:
+    """list-panes' fields for each pane of the named window (or of the session)."""
+    layout = reply.layout
+    zoomed = {w.index for w in layout.windows if "Z" in w.flags}
+    rows = []
+    for w in layout.windows:
+        if not whole_session and w.index != reply.window:
+            continue
+        for index, pane in enumerate(pane for pane in layout.panes if pane.window == w.index):
+            rows.append(
+                {
+                    "session": reply.session_name,
+                    "id": f"%{pane.id}",
+                    "window": w.index,
+                    "window_id": f"@{w.id}",
+                    "index": index,
+                    "left": pane.left,
+                    "top": pane.top,
+                    "width": pane.width,
+                    "height": pane.height,
+                    "active": pane.active,
+                    "zoomed": w.index in zoomed,
+                    "visible": pane.visible,
+                    "pid": pane.pid,
+                    "cwd": pane.cwd,
+                    "command": list(pane.command or []),
+                    "current_command": pane.current,
+                    "title": pane.title,
+                    "exited": pane.exited,
+                    "exit_status": pane.exit_status,
+                }
+            )
+    return rows
+
+
+def _query(target: str | None) -> p.LayoutReply:
+    reply = _run(p.LayoutQuery(target=target or ""))
+    assert isinstance(reply, p.LayoutReply)
+    if not reply.layout.windows:
+        raise BadRequest(f"session {reply.session_name!r} has not described its windows yet (its host is restoring)")
+    return reply
+
+
+def list_windows(args: argparse.Namespace) -> int:
+    target = args.target
+    if target and ":" not in target and not target.startswith(("@", "%")):
+        target += ":"  # list-windows -t takes a session
+    rows = window_rows(_query(target))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for w in rows:
+        active = " (active)" if w["active"] else ""
+        print(f"{w['index']}: {w['name']}{w['flags']} ({w['panes']} panes) [{w['width']}x{w['height']}] "
+              f"[layout {w['layout']}] {w['id']}{active}")  # fmt: skip
+    return 0
+
+
+def list_panes(args: argparse.Namespace) -> int:
+    rows = pane_rows(_query(args.target), args.session)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for pane in rows:
+        where = f"{pane['window']}." if args.session else ""
+        active = " (active)" if pane["active"] else ""
+        print(f"{where}{pane['index']}: [{pane['width']}x{pane['height']}] [at {pane['left']},{pane['top']}] "
+              f"{pane['id']} pid {pane['pid']} {pane['current_command'] or ' '.join(pane['command'])} "
+              f"{pane['cwd']}{active}")  # fmt: skip
+    return 0
+
+
+VERBS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "split-window": split_window,
+    "new-window": new_window,
+    "break-pane": break_pane,
+    "select-pane": select_pane,
+    "select-window": select_window,
+    "kill-pane": kill_pane,
+    "kill-window": kill_window,
+    "rename-window": rename_window,
+    "resize-pane": resize_pane,
+    "swap-pane": swap_pane,
+    "select-layout": select_layout,
+    "set-window-option": set_window_option,
+    "list-windows": list_windows,
+    "list-panes": list_panes,
+}
+ALIASES = {"splitw": "split-window", "neww": "new-window", "selectp": "select-pane", "selectw": "select-window",
+           "killp": "kill-pane", "killw": "kill-window", "renamew": "rename-window", "resizep": "resize-pane",
+           "swapp": "swap-pane", "breakp": "break-pane", "selectl": "select-layout", "setw": "set-window-option",
+           "lsw": "list-windows", "lsp": "list-panes"}  # fmt: skip
+
+
+def add_verbs(sub: Any) -> None:
+    """Register the verbs' subcommands (and tmux's short aliases) on cli.py's subparsers."""
+    aliases = {verb: [a for a, v in ALIASES.items() if v == verb] for verb in VERBS}
+
+    def verb(name: str, help: str, target: str) -> argparse.ArgumentParser:
+        # tmux's -h is split-window's "side by side": help is --help only.
+        parser: argparse.ArgumentParser = sub.add_parser(name, aliases=aliases[name], help=help, add_help=False)
+        parser.add_argument("--help", action="help", help="show this help message and exit")
+        if target:
+            parser.add_argument("-t", dest="target", metavar="TARGET", help=target)
+        return parser
+
+    def spawn_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("-d", dest="detached", action="store_true", help="do not make it the active one")
+        parser.add_argument("-P", dest="print", action="store_true", help="print where it is (session:window.pane)")
+        parser.add_argument("-F", dest="format", metavar="FORMAT", help="with -P: #{pane_id}, #{window_index}, ...")
+
+    split = verb("split-window", "split a pane in two (like tmux)", "the pane to split (default: the active one)")
+    split.add_argument("-h", dest="horizontal", action="store_true", help="side by side")
+    split.add_argument("-v", dest="vertical", action="store_true", help="one above the other (the default)")
+    split.add_argument("-b", dest="before", action="store_true", help="the new pane left of / above the target")
+    split.add_argument("-f", dest="full", action="store_true", help="across the whole window")
+    split.add_argument("-c", dest="cwd", metavar="DIR", help="working directory")
+    split.add_argument("-l", dest="size", metavar="SIZE", help="size of the new pane: cells, or N%%")
+    split.add_argument("-p", dest="percent", type=int, metavar="PERCENT", help="size as a percentage")
+    spawn_options(split)
+    split.add_argument("argv", nargs=argparse.REMAINDER, help="command to run (after --)")
+
+    new = verb("new-window", "open a new window (like tmux)", "SESSION or SESSION:INDEX")
+    new.add_argument("-n", dest="name", help="window name")
+    new.add_argument("-c", dest="cwd", metavar="DIR", help="working directory")
+    spawn_options(new)
+    new.add_argument("argv", nargs=argparse.REMAINDER, help="command to run (after --)")
+
+    brk = verb("break-pane", "move a pane to a window of its own", "")
+    brk.add_argument("-s", dest="source", metavar="SRC", help="the pane (default: the active one)")
+    brk.add_argument("-n", dest="name", help="the new window's name")
+    spawn_options(brk)
+
+    sel = verb("select-pane", "make a pane the active one", "the pane")
+    how = sel.add_mutually_exclusive_group()
+    for flag, direction in (("-L", "L"), ("-R", "R"), ("-U", "U"), ("-D", "D")):
+        how.add_argument(flag, dest="direction", action="store_const", const=direction, help=f"the pane {flag}")
+    how.add_argument("-l", dest="last", action="store_true", help="the previously active pane")
+
+    selw = verb("select-window", "show another window", "the window")
+    how = selw.add_mutually_exclusive_group()
+    how.add_argument("-n", dest="next", action="store_true", help="the next window")
+    how.add_argument("-p", dest="previous", action="store_true", help="the previous window")
+    how.add_argument("-l", dest="last", action="store_true", help="the last window")
+
+    verb("kill-pane", "end a pane and its program", "the pane")
+    verb("kill-window", "end a window and its panes", "the window")
+    rename = verb("rename-window", "rename a window (automatic-rename goes off)", "the window")
+    rename.add_argument("name", metavar="NEW_NAME")
+
+    resize = verb("resize-pane", "resize a pane, or zoom it (-Z)", "the pane")
+    how = resize.add_mutually_exclusive_group()
+    for flag, direction in (("-L", "L"), ("-R", "R"), ("-U", "U"), ("-D", "D")):
+        how.add_argument(flag, dest="direction", action="store_const", const=direction)
+    resize.add_argument("amount", nargs="?", type=int, help="cells to move the border by (default 1)")
+    resize.add_argument("-x", dest="width", type=int, help="an absolute width")
+    resize.add_argument("-y", dest="height", type=int, help="an absolute height")
+    resize.add_argument("-Z", dest="zoom", action="store_true", help="toggle zoom")
+
+    swap = verb("swap-pane", "swap two panes", "the pane (default: the active one)")
+    swap.add_argument("-s", dest="source", metavar="SRC", help="swap this pane with the target")
+    swap.add_argument("-U", dest="up", action="store_true", help="with the previous pane")
+    swap.add_argument("-D", dest="down", action="store_true", help="with the next pane")
+    swap.add_argument("-d", dest="detached", action="store_true", help="keep the active pane where it is")
+
+    layout = verb("select-layout", "arrange a window's panes", "a pane of the window")
+    how = layout.add_mutually_exclusive_group()
+    how.add_argument("-n", dest="next", action="store_true", help="the next preset")
+    how.add_argument("-p", dest="previous", action="store_true", help="the previous preset")
+    how.add_argument("-E", dest="spread", action="store_true", help="spread the panes out evenly")
+    layout.add_argument("layout", nargs="?", help="even-horizontal, even-vertical, main-horizontal, "
+                        "main-vertical, tiled, or a layout string from list-windows")  # fmt: skip
+
+    setw = verb("set-window-option", "synchronize-panes or automatic-rename on|off", "the window")
+    setw.add_argument("option", metavar="OPTION")
+    setw.add_argument("value", metavar="on|off")
+
+    lsw = verb("list-windows", "list a session's windows", "the session")
+    lsw.add_argument("--json", action="store_true")
+    lsp = verb("list-panes", "list a window's panes", "the window")
+    lsp.add_argument("-s", dest="session", action="store_true", help="every pane of the session")
+    lsp.add_argument("--json", action="store_true")
+
+
+def run_verb(args: argparse.Namespace) -> int:
+    return VERBS[ALIASES.get(args.command, args.command)](args)
