@@ -11,6 +11,7 @@ import pytest
 
 from scarab import protocol as p
 from scarab.daemon import store as store_module
+from scarab.daemon.server import ClientConn
 from scarab.daemon.session import layout_from_records, layout_records
 from scarab.daemon.store import LEGACY_PANE, SavedSnapshot, SessionRecord, Store
 from scarab.daemon.targeting import ANY_PANE, current_of, resolve_pane, resolve_verb, session_view
@@ -160,3 +161,55 @@ def test_verbs_reach_the_host_with_ids() -> None:
     assert verb == p.SwapPane(target="%4", source="%0")
     with pytest.raises(BadRequest, match="no current session"):
         resolve_verb(p.KillPane(target=""), VIEWS, None)
+
+
+class _Channel:
+    """What ClientConn needs of a channel: what it sends, and how much is queued."""
+
+    def __init__(self) -> None:
+        self.sent: list[p.Message] = []
+        self.queued = 0
+
+    def send_nowait(self, msg: p.Message) -> None:
+        self.sent.append(msg)
+
+    def buffered(self) -> int:
+        return self.queued
+
+
+def frame(pane_id: int, *, full: bool) -> p.Frame:
+    return p.Frame(session_id="s1", seq=0, cols=1, rows=1, cursor=[0, 0, 1, 0], modes=0, title="", full=full,
+                   lines=[], styles=[], pane=pane_id)  # fmt: skip
+
+
+def test_a_client_behind_catches_up_on_a_full_frame_of_every_visible_pane() -> None:
+    channel = _Channel()
+    asked: list[str] = []
+
+    def redraw(session_id: str) -> set[int]:
+        asked.append(session_id)
+        return {4, 5}
+
+    client = ClientConn(channel, redraw)  # type: ignore[arg-type]
+    client.expect_full({4, 5})  # attached: incremental frames diff against screens it lacks
+    client.push(frame(4, full=False))
+    client.push(frame(4, full=True))
+    client.push(frame(4, full=False))  # pane 5 is still missing: still behind
+    client.push(frame(5, full=True))
+    client.push(frame(4, full=False))
+    assert [(f.pane, f.full) for f in channel.sent if isinstance(f, p.Frame)] == [(4, True), (5, True), (4, False)]
+    # Behind again (too much queued): a redraw is asked once, and pane 5 closing ends the wait for it.
+    channel.queued = 10**9
+    client.push(frame(4, full=False))
+    channel.queued = 0
+    client.push(frame(4, full=False))
+    client.push(frame(4, full=False))
+    assert asked == ["s1"]
+    client.push(frame(4, full=True))
+    client.push(frame(4, full=False))
+    assert channel.sent[-1] == frame(4, full=True)
+    closed = p.Layout(session_id="s1", cols=80, rows=24, windows=LAYOUT.windows, panes=LAYOUT.panes[:2], borders=[])
+    client.push(closed)  # layouts always go through; pane 5 is not in this one
+    assert channel.sent[-1] is closed
+    client.push(frame(4, full=False))
+    assert channel.sent[-1] == frame(4, full=False)
