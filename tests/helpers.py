@@ -11,11 +11,18 @@ import sqlite3
 import subprocess
 import sys
 
+from scarab.daemon.emulator import Emulator
+from scarab.daemon.screens import capture_pages
 from scarab.testkit import Sandbox, pid_alive, rss_kb, until, wait_for
 
-__all__ = ["ScarabEnv", "destroy_env", "make_env", "pid_alive", "rss_kb", "until", "wait_for"]
+__all__ = ["ScarabEnv", "destroy_env", "make_env", "pid_alive", "rss_kb", "screen_text", "until", "wait_for"]
 
 _CAPTURE_FLAGS = {"--scrollback": "scrollback", "-S": "scrollback", "--ansi": "ansi", "-e": "ansi"}
+
+
+def screen_text(emu: Emulator, scrollback: bool = False, ansi: bool = False) -> str:
+    """An emulator's screen as `scarab capture` gives it (the host's own capture code)."""
+    return "".join(capture_pages(emu, scrollback, ansi))
 
 
 class ScarabEnv(Sandbox):

@@ -7,7 +7,7 @@ modes); Scarab handles what pyte lacks or gets wrong: SGR (sgr.py; a cell holds 
 and zero-width characters, erasing as tmux does (the background colour only, at a cost bounded by
 the cells that change), the alternate screen, SU/SD, REP, `CSI s/u`, DECSCUSR, DECSTR, keypad mode,
 DEC line drawing in UTF-8 mode, OSC title, and replies to DSR/CPR/DA1/DA2/DECRQM/XTVERSION.
-Rows leaving the top of the main screen are frozen into a compact scrollback (text + style runs);
+Rows leaving the top of the main screen are frozen into a compact scrollback (scrollback.py);
 `HistoryScreen` is never used. No IO happens here, except one line on stderr when a sequence
 fails to apply (counted in `Emulator.errors`; a strict emulator raises instead).
 
@@ -22,8 +22,7 @@ import codecs
 import contextlib
 import re
 import sys
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import pyte
@@ -32,8 +31,9 @@ from pyte.screens import StaticDefaultDict
 from wcwidth import wcwidth
 
 from scarab.daemon.prefilter import Csi, Designate, Esc, Osc, Prefilter, Shift, Text, Token
+from scarab.daemon.scrollback import Frozen, Scrollback
 from scarab.daemon.sgr import apply_sgr
-from scarab.styles import DEFAULT_STYLE, Line, Mode, Style, line_to_ansi
+from scarab.styles import DEFAULT_STYLE, Attr, Line, Mode, Style
 
 __all__ = ["DEFAULT_SCROLLBACK", "Cell", "Emulator"]
 
@@ -124,7 +124,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
     cursor: Any
 
     def __init__(self, columns: int, lines: int, scrollback: int) -> None:
-        self.history: deque[Line] = deque(maxlen=max(0, scrollback))
+        self.history = Scrollback(scrollback)
         self.pushed = 0  # rows ever pushed into history: the stable index of the next one
         self.alt_saved: tuple[Any, Any] | None = None  # (main buffer, main cursor) while on alt screen
         self.alt_cursor: Any = None  # the cursor saved by ?1049h
@@ -661,7 +661,7 @@ class Emulator:
         written to."""
         self._on_reply = on_reply
         if scrollback != self.screen.history.maxlen:
-            self.screen.history = deque(maxlen=max(0, scrollback))
+            self.screen.history = Scrollback(scrollback)
         if (cols, rows) != (self.cols, self.rows):
             self.resize(cols, rows)
 
@@ -695,7 +695,7 @@ class Emulator:
                 self.screen.cursor_shape)  # fmt: skip
 
     @property
-    def history(self) -> deque[Line]:
+    def history(self) -> Scrollback:
         return self.screen.history
 
     @property
@@ -713,8 +713,7 @@ class Emulator:
             start = total + start
         start = min(max(start, oldest), total)
         end = min(total, start + max(0, count))
-        offset = start - oldest
-        return start, [history[i] for i in range(offset, offset + end - start)]
+        return start, history.lines(start - oldest, end - start)
 
     def clear_history(self) -> None:
         self.screen.history.clear()
@@ -908,20 +907,26 @@ class Emulator:
     def screen_lines(self) -> list[Line]:
         return [self.row(y) for y in range(self.rows)]
 
-    def capture(self, scrollback: bool = False, ansi: bool = False) -> str:
-        """The screen (optionally preceded by scrollback) as text, like `tmux capture-pane -p`."""
-        lines = list(self.history) if scrollback else []
-        lines += self.screen_lines()
-        while lines and not lines[-1].text:
-            lines.pop()
-        render = line_to_ansi if ansi else (lambda line: line.text)
-        return "".join(render(line) + "\n" for line in lines)
+    def push_history(self, rows: Sequence[Frozen]) -> None:
+        """Saved rows (oldest first) into scrollback, as if they had just scrolled off this screen:
+        they are numbered on from the next stable index."""
+        self.screen.history.rows.extend(rows)
+        self.screen.pushed += len(rows)
 
-    def restore(self, screen: list[str], scrollback: list[str], marker: str) -> None:
-        """Show a saved session: old scrollback, old screen, then a marker line above the new shell."""
-        saved = [*scrollback, *screen]
-        while saved and not saved[-1].strip():
+    def show(self, lines: Sequence[Line], marker: str) -> None:
+        """Show saved rows (a restored screen) and a dim marker line below them, each cell in its
+        saved style; nothing is parsed. Like output, they scroll the screen (and its rows into
+        history) as they would have scrolled the old one; the new program writes below them."""
+        screen = self.screen
+        saved = list(lines)
+        while saved and not saved[-1].text:
             saved.pop()
-        for line in saved:
-            self.feed(line.encode() + b"\x1b[0m\r\n")
-        self.feed(b"\x1b[0;2m" + marker.encode() + b"\x1b[0m\r\n")
+        for line in [*saved, Line(marker, ((len(marker), Style(flags=Attr.DIM)),))]:
+            pos = 0
+            for count, style in line.runs:
+                screen.cursor.attrs = Cell(" ", style)
+                screen.draw(line.text[pos : pos + count])
+                pos += count
+            screen.cursor.attrs = BLANK
+            screen.carriage_return()
+            screen.linefeed()

@@ -10,13 +10,12 @@ one builds rows directly instead of re-parsing escape sequences.
 
 from __future__ import annotations
 
-import gc
-import itertools
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgpack
 
+from scarab.daemon.scrollback import Frozen, freeze, freeze_packed
 from scarab.styles import Line, Style, line_to_ansi
 
 if TYPE_CHECKING:  # the daemon reads saved screens with these functions without importing pyte
@@ -40,6 +39,8 @@ SNAPSHOT_VERSION = 2
 PAGE_CELLS = 256 * 1024
 # A capture page holds lines until this many characters (at least one line).
 PAGE_CHARS = 512 * 1024
+
+T = TypeVar("T")
 
 
 def pack_lines(lines: Iterable[Line]) -> dict[str, Any]:
@@ -93,14 +94,17 @@ def history_page(emu: Emulator, start: int, stop: int) -> tuple[int, int, bytes]
     first = total - len(history)
     start = max(start, first)
     stop = min(stop, total)
-    lines: list[Line] = []
+    table: dict[tuple[int, ...], int] = {}
+    rows: list[list[object]] = []
     cost = 0
-    for line in itertools.islice(history, start - first, None):
-        if start + len(lines) >= stop or (lines and cost >= PAGE_CELLS):
+    for text, flat in history.frozen(start - first):
+        if start + len(rows) >= stop or (rows and cost >= PAGE_CELLS):
             break
-        lines.append(line)
-        cost += len(line.text) + 8 * len(line.runs)
-    return start, start + len(lines), msgpack.packb(pack_lines(lines), use_bin_type=True)
+        runs = [[flat[i], table.setdefault(flat[i + 1 : i + 4], len(table))] for i in range(0, len(flat), 4)]
+        rows.append([text, runs])
+        cost += len(text) + 2 * len(flat)
+    packed = {"rows": rows, "styles": [list(style) for style in table]}
+    return start, start + len(rows), msgpack.packb(packed, use_bin_type=True)
 
 
 def capture_pages(emu: Emulator, scrollback: bool, ansi: bool) -> Iterator[str]:
@@ -137,36 +141,56 @@ def _pages(lines: list[Line], ansi: bool) -> Iterator[str]:
 
 
 def saved_lines(head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]]) -> tuple[list[Line], list[Line]]:
-    """A saved snapshot's (history, screen) rows: `pages` are (start, stop, packed rows) in order of
-    start; rows outside [first, upto) of the head, or already seen, are skipped."""
-    history: list[Line] = []
+    """A saved snapshot's (history, screen) rows."""
+    return _saved_history(head, pages, lambda data: unpack_lines(_unpack(data))), unpack_lines(head["screen"])
+
+
+def _saved_history(
+    head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]], decode: Callable[[bytes], list[T]]
+) -> list[T]:
+    """A saved snapshot's history rows: `pages` are (start, stop, packed rows) in order of start;
+    rows outside [first, upto) of the head, or already seen, are skipped."""
+    history: list[T] = []
     next_index = int(head.get("first", 0))
     upto = int(head.get("upto", 0))
     for start, stop, data in pages:
         if stop <= next_index or start >= upto:
             continue
-        rows = unpack_lines(msgpack.unpackb(data, raw=False, use_list=False))
+        rows = decode(data)
         history += rows[next_index - start : upto - start]
         next_index = min(stop, upto)
-    return history, unpack_lines(head["screen"])
+    return history
+
+
+def _unpack(data: bytes) -> dict[str, Any]:
+    return msgpack.unpackb(data, raw=False, use_list=False)  # type: ignore[no-any-return]
+
+
+def _frozen_page(data: bytes) -> list[Frozen]:
+    """A page of packed rows as scrollback rows, without building a Line or Style per row."""
+    packed = _unpack(data)
+    styles = [(int(fg), int(bg), int(flags)) for fg, bg, flags in packed["styles"]]
+    return [freeze_packed(text, runs, styles) for text, runs in packed["rows"]]
+
+
+def _ansi_rows(texts: list[str], cols: int) -> list[Line]:
+    """Rows of a snapshot saved by an older Scarab, which kept them as ANSI text: parsed once,
+    here, by an emulator of their width (a row wider than that wraps, as it did when replayed)."""
+    from scarab.daemon.emulator import Emulator  # only hosts restore; the daemon never imports pyte
+
+    scratch = Emulator(max(1, cols), 1, scrollback=2 * len(texts) + 1)
+    for text in texts:
+        scratch.feed(str(text).encode() + b"\x1b[0m\r\n")
+    return list(scratch.history)
 
 
 def restore(emu: Emulator, head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]], marker: str) -> None:
-    """Show a saved session: its history rows go straight into the scrollback (no parsing, so a
-    big one restores in well under a second per 10,000 rows), then its screen and the marker."""
-    if head.get("v") != SNAPSHOT_VERSION:
-        # A snapshot saved by an older Scarab: lists of ANSI lines.
-        emu.restore(list(head.get("screen", [])), list(head.get("scrollback", [])), marker)
+    """Show a saved session: its history rows go straight into the scrollback (nothing is parsed),
+    then its screen and the marker below it."""
+    if head.get("v") == SNAPSHOT_VERSION:
+        emu.push_history(_saved_history(head, pages, _frozen_page))
+        emu.show(unpack_lines(head["screen"]), marker)
         return
-    # Millions of new tuples, none of them cyclic: the collector would rescan them over and over
-    # (measured: half the time of a big restore).
-    gc.disable()
-    try:
-        history, screen = saved_lines(head, pages)
-    finally:
-        gc.enable()
-    emu.history.extend(history)
-    emu.screen.pushed += len(history)  # they are history rows of this host now, numbered on from 0
-    # The screen is one screenful: drawn through the emulator so the marker and the new shell's
-    # output scroll it as they would have scrolled the old one.
-    emu.restore([line_to_ansi(line) for line in screen], [], marker)
+    # A snapshot saved by an older Scarab: lists of ANSI lines.
+    emu.push_history([freeze(line) for line in _ansi_rows(list(head.get("scrollback", [])), emu.cols)])
+    emu.show(_ansi_rows(list(head.get("screen", [])), emu.cols), marker)
