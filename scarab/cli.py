@@ -486,7 +486,7 @@ def dispatch(args: argparse.Namespace) -> int:
         case "attach" | "a":
             return _attach(args.target, args.ssh)
         case "proxy":
-            from scarab.remote import run_proxy
+            from scarab.proxy import run_proxy
 
             return asyncio.run(run_proxy(Paths.default()))
         case "ls" | "list":
