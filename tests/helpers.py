@@ -15,12 +15,12 @@ from scarab.daemon.emulator import Emulator
 from scarab.daemon.screens import capture_pages
 from scarab.testkit import Sandbox, pid_alive, rss_kb, until, wait_for
 
-__all__ = ["ScarabEnv", "destroy_env", "make_env", "pid_alive", "rss_kb", "screen_text", "until", "wait_for"]
+__all__ = ["ScarabEnv", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "until", "wait_for"]
 
 _CAPTURE_FLAGS = {"--scrollback": "scrollback", "-S": "scrollback", "--ansi": "ansi", "-e": "ansi"}
 
 
-def screen_text(emu: Emulator, scrollback: bool = False, ansi: bool = False) -> str:
+def emu_text(emu: Emulator, scrollback: bool = False, ansi: bool = False) -> str:
     """An emulator's screen as `scarab capture` gives it (the host's own capture code)."""
     return "".join(capture_pages(emu, scrollback, ansi))
 
@@ -62,6 +62,14 @@ class ScarabEnv(Sandbox):
         with contextlib.closing(self.db()) as conn:
             row = conn.execute("SELECT data FROM snapshots WHERE session_id = ?", (session_id,)).fetchone()
         return bytes(row[0]).decode(errors="replace") if row else ""
+
+
+def new_sh(env: ScarabEnv, name: str, *extra: str) -> str:
+    """A detached session running sh, once its prompt shows; its id."""
+    sid = env.ok("new", "-d", "-s", name, *extra, "--", "sh").strip()
+    assert len(sid) == 32
+    wait_for(lambda: "$" in env.capture(name), what="the shell prompt")
+    return sid
 
 
 def make_env() -> ScarabEnv:

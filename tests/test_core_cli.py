@@ -14,14 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ScarabEnv, pid_alive, wait_for
-
-
-def new_sh(env: ScarabEnv, name: str, *extra: str) -> str:
-    sid = env.ok("new", "-d", "-s", name, *extra, "--", "sh").strip()
-    assert len(sid) == 32
-    wait_for(lambda: "$" in env.capture(name), what="the shell prompt")
-    return sid
+from tests.helpers import ScarabEnv, new_sh, pid_alive, wait_for
 
 
 def type_line(env: ScarabEnv, name: str, line: str) -> None:

@@ -7,8 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.helpers import ScarabEnv, wait_for
-from tests.test_core_cli import new_sh
+from tests.helpers import ScarabEnv, new_sh, wait_for
 
 
 def test_minus_t_targets_every_command_like_tmux(scarab: ScarabEnv) -> None:

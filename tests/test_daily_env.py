@@ -16,8 +16,8 @@ from scarab import protocol as p
 from scarab.client import Client
 from scarab.paths import Paths
 from tests.helpers import ScarabEnv, wait_for
+from tests.pilot import run
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
-from tests.test_tui_pilot import run
 
 
 def test_new_session_gets_the_creating_clients_agent_and_display(scarab: ScarabEnv) -> None:

@@ -20,8 +20,8 @@ from scarab.tui.dialogs import ConfirmScreen, RenameScreen
 from scarab.tui.history import HistoryView
 from scarab.tui.terminal import TerminalView
 from tests.helpers import ScarabEnv, wait_for
+from tests.pilot import run, type_text, until
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
-from tests.test_tui_pilot import run, type_text, until
 
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 HISTORY_LINES = 10_000

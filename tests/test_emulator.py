@@ -10,7 +10,7 @@ import pytest
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.scrollback import freeze
 from scarab.styles import DEFAULT_STYLE, TRUECOLOR, Attr, Line, Mode, Style, line_to_ansi
-from tests.helpers import screen_text
+from tests.helpers import emu_text
 
 
 def test_scrollback_is_compact_and_bounded() -> None:
@@ -18,8 +18,8 @@ def test_scrollback_is_compact_and_bounded() -> None:
     emu.feed("".join(f"line {i}\r\n" for i in range(300)).encode())
     assert len(emu.history) == 100
     assert emu.history[-1] == Line("line 295", ((8, Style()),))
-    assert screen_text(emu).splitlines()[0] == "line 296"
-    assert screen_text(emu, scrollback=True).splitlines()[0] == "line 196"
+    assert emu_text(emu).splitlines()[0] == "line 296"
+    assert emu_text(emu, scrollback=True).splitlines()[0] == "line 196"
 
 
 def test_scrollback_rows_are_invisible_to_the_garbage_collector() -> None:
@@ -195,7 +195,7 @@ def test_reconfigure_turns_a_blank_emulator_into_a_fresh_one_of_another_size() -
     fresh.feed(data)
     assert (blank.cols, blank.rows) == (100, 30)
     assert len(blank.history) == 50
-    assert screen_text(blank, scrollback=True, ansi=True) == screen_text(fresh, scrollback=True, ansi=True)
+    assert emu_text(blank, scrollback=True, ansi=True) == emu_text(fresh, scrollback=True, ansi=True)
     assert blank.cursor == fresh.cursor
     assert blank_replies == fresh_replies == [b"\x1b[30;21R"]
 

@@ -20,7 +20,7 @@ from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.host import encode_frame
 from scarab.tui.firstpaint import ENTER, FirstPaint, KeyRelay, default_session, first_paint, render_frame
-from tests.helpers import ScarabEnv, screen_text, wait_for
+from tests.helpers import ScarabEnv, emu_text, wait_for
 
 
 def session(name: str, state: str, last_attached: int) -> p.SessionInfo:
@@ -44,7 +44,7 @@ def test_render_frame_draws_what_the_frame_holds() -> None:
     frame = encode_frame(source, "s", 1, list(range(4)), True)
     shown = Emulator(30, 4, strict=True)
     shown.feed(render_frame(frame).encode())
-    assert screen_text(shown, ansi=True) == screen_text(source, ansi=True)
+    assert emu_text(shown, ansi=True) == emu_text(source, ansi=True)
 
 
 def test_first_paint_shows_the_session_before_the_app(scarab: ScarabEnv) -> None:
@@ -73,7 +73,7 @@ def test_first_paint_shows_the_session_before_the_app(scarab: ScarabEnv) -> None
             continue
         screen = Emulator(40, 10, strict=True)
         screen.feed(output.split(b"\r\nRESULT")[0])
-        assert screen_text(screen).startswith("first paint here\n")
+        assert emu_text(screen).startswith("first paint here\n")
     # The painting client detached again: the app attaches for real afterwards.
     assert wait_for(lambda: scarab.session("work")["attached"] == 0)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import ScarabEnv, pid_alive, wait_for
-from tests.test_core_cli import new_sh
+from tests.helpers import ScarabEnv, new_sh, pid_alive, wait_for
 
 
 @pytest.mark.timeout(60)

@@ -18,7 +18,7 @@ from ptyprocess import PtyProcess
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.daemon.emulator import Emulator
-from tests.helpers import ScarabEnv, screen_text, wait_for
+from tests.helpers import ScarabEnv, emu_text, wait_for
 
 COLS, ROWS = 60, 12
 
@@ -49,7 +49,7 @@ class Terminal:
             self.pump(0.05)
 
     def text(self) -> str:
-        return screen_text(self.screen)
+        return emu_text(self.screen)
 
     def close(self) -> None:
         if self.proc.isalive():

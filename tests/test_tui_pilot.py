@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,28 +12,9 @@ from scarab.tui.app import ScarabApp
 from scarab.tui.dialogs import ConfirmScreen, RenameScreen
 from scarab.tui.picker import PickerScreen
 from tests.helpers import ScarabEnv, pid_alive
-from tests.helpers import until as poll_until
+from tests.pilot import run, screen_text, type_text, until
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-
-
-async def until(pilot: object, predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    """`until`, saying what the app showed when it gives up."""
-    app = pilot.app  # type: ignore[attr-defined]
-    await poll_until(predicate, timeout, what=lambda: f"{what or predicate}; screen:\n{screen_text(app)}")
-
-
-def screen_text(app: ScarabApp) -> str:
-    return "\n".join(app.view.text())
-
-
-async def type_text(pilot: object, text: str) -> None:
-    keys = ["space" if c == " " else c for c in text]
-    await pilot.press(*keys)  # type: ignore[attr-defined]
-
-
-def run(coro_fn: Callable[[], object]) -> None:
-    asyncio.run(asyncio.wait_for(coro_fn(), 60))  # type: ignore[arg-type]
 
 
 def test_type_echo_ctrl_c_and_detach(in_env: ScarabEnv) -> None:
