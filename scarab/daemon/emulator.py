@@ -22,7 +22,7 @@ import codecs
 import contextlib
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import pyte
@@ -31,7 +31,7 @@ from pyte.screens import StaticDefaultDict
 from wcwidth import wcwidth
 
 from scarab.daemon.prefilter import Csi, Designate, Esc, Osc, Prefilter, Shift, Text, Token
-from scarab.daemon.scrollback import Frozen, Scrollback
+from scarab.daemon.scrollback import Frozen, SavedPage, Scrollback
 from scarab.daemon.sgr import apply_sgr
 from scarab.styles import DEFAULT_STYLE, Attr, Line, Mode, Style
 
@@ -910,8 +910,13 @@ class Emulator:
     def push_history(self, rows: Sequence[Frozen]) -> None:
         """Saved rows (oldest first) into scrollback, as if they had just scrolled off this screen:
         they are numbered on from the next stable index."""
-        self.screen.history.rows.extend(rows)
+        self.screen.history.extend_frozen(list(rows))
         self.screen.pushed += len(rows)
+
+    def push_saved_history(self, pages: Iterable[SavedPage]) -> None:
+        """Saved pages of rows (oldest first) into scrollback, undecoded until read, numbered on
+        from the next stable index."""
+        self.screen.pushed += self.screen.history.push_saved(pages)
 
     def show(self, lines: Sequence[Line], marker: str) -> None:
         """Show saved rows (a restored screen) and a dim marker line below them, each cell in its

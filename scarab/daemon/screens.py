@@ -10,12 +10,12 @@ one builds rows directly instead of re-parsing escape sequences.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from scarab.daemon.scrollback import Frozen, freeze, freeze_packed
+from scarab.daemon.scrollback import SavedPage, freeze, thaw
 from scarab.styles import Line, Style, line_to_ansi
 
 if TYPE_CHECKING:  # the daemon reads saved screens with these functions without importing pyte
@@ -40,8 +40,6 @@ PAGE_CELLS = 256 * 1024
 # A capture page holds lines until this many characters (at least one line).
 PAGE_CHARS = 512 * 1024
 
-T = TypeVar("T")
-
 
 def pack_lines(lines: Iterable[Line]) -> dict[str, Any]:
     """Rows in the frame row encoding: `rows` of `[text, [[count, style_index], ...]]` and a `styles` table."""
@@ -51,24 +49,14 @@ def pack_lines(lines: Iterable[Line]) -> dict[str, Any]:
 
 
 def unpack_lines(packed: dict[str, Any]) -> list[Line]:
-    """The inverse of pack_lines; ValueError/TypeError/KeyError/IndexError for a damaged value.
-
-    A restore of 440,000 rows comes through here: rows with a few runs (most rows) share one runs
-    tuple through a cache instead of building their own (rows unpacked with use_list=False)."""
+    """The inverse of pack_lines (a saved screen); ValueError/TypeError/KeyError/IndexError for a
+    damaged value."""
     styles = [Style(int(fg), int(bg), int(flags)) for fg, bg, flags in packed["styles"]]
-    shared: dict[Any, tuple[tuple[int, Style], ...]] = {}
-    lines: list[Line] = []
-    append = lines.append
+    lines = []
     for text, runs in packed["rows"]:
         if not isinstance(text, str):
             raise TypeError("row text is not a string")
-        key = runs if isinstance(runs, tuple) and len(runs) <= 4 else None
-        decoded = shared.get(key) if key is not None else None
-        if decoded is None:
-            decoded = tuple([(int(count), styles[index]) for count, index in runs])
-            if key is not None:
-                shared[key] = decoded
-        append(Line(text, decoded))
+        lines.append(Line(text, tuple([(int(count), styles[index]) for count, index in runs])))
     return lines
 
 
@@ -94,6 +82,9 @@ def history_page(emu: Emulator, start: int, stop: int) -> tuple[int, int, bytes]
     first = total - len(history)
     start = max(start, first)
     stop = min(stop, total)
+    saved = history.saved_page(start - first)
+    if saved is not None and start + saved[0] <= stop:
+        return start, start + saved[0], saved[1]  # a restored page not read since: as it was saved
     table: dict[tuple[int, ...], int] = {}
     rows: list[list[object]] = []
     cost = 0
@@ -109,12 +100,13 @@ def history_page(emu: Emulator, start: int, stop: int) -> tuple[int, int, bytes]
 
 def capture_pages(emu: Emulator, scrollback: bool, ansi: bool) -> Iterator[str]:
     """The screen (after the scrollback, if asked) as text pages, like `tmux capture-pane -p`. The
-    rows are taken now; the text is built page by page as the pages are asked for."""
-    lines = list(emu.history) if scrollback else []
-    lines += emu.screen_lines()
-    while lines and not lines[-1].text:
-        lines.pop()
-    return _pages(lines, ansi)
+    rows are taken now; the text is built page by page as the pages are asked for (plain text
+    straight from the frozen rows: their styles are not even looked at)."""
+    rows = list(emu.history.frozen()) if scrollback else []
+    rows += [freeze(line) for line in emu.screen_lines()]
+    while rows and not rows[-1][0]:
+        rows.pop()
+    return _pages((line_to_ansi(thaw(row)) for row in rows) if ansi else (row[0] for row in rows))
 
 
 def saved_capture(head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]], ansi: bool) -> list[str]:
@@ -123,16 +115,15 @@ def saved_capture(head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]],
     lines = history + screen
     while lines and not lines[-1].text:
         lines.pop()
-    return list(_pages(lines, ansi))
+    return list(_pages(map(line_to_ansi, lines) if ansi else (line.text for line in lines)))
 
 
-def _pages(lines: list[Line], ansi: bool) -> Iterator[str]:
+def _pages(texts: Iterable[str]) -> Iterator[str]:
     page: list[str] = []
     size = 0
-    for line in lines:
-        text = (line_to_ansi(line) if ansi else line.text) + "\n"
-        page.append(text)
-        size += len(text)
+    for text in texts:
+        page.append(text + "\n")
+        size += len(text) + 1
         if size >= PAGE_CHARS:
             yield "".join(page)
             page, size = [], 0
@@ -142,35 +133,8 @@ def _pages(lines: list[Line], ansi: bool) -> Iterator[str]:
 
 def saved_lines(head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]]) -> tuple[list[Line], list[Line]]:
     """A saved snapshot's (history, screen) rows."""
-    return _saved_history(head, pages, lambda data: unpack_lines(_unpack(data))), unpack_lines(head["screen"])
-
-
-def _saved_history(
-    head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]], decode: Callable[[bytes], list[T]]
-) -> list[T]:
-    """A saved snapshot's history rows: `pages` are (start, stop, packed rows) in order of start;
-    rows outside [first, upto) of the head, or already seen, are skipped."""
-    history: list[T] = []
-    next_index = int(head.get("first", 0))
-    upto = int(head.get("upto", 0))
-    for start, stop, data in pages:
-        if stop <= next_index or start >= upto:
-            continue
-        rows = decode(data)
-        history += rows[next_index - start : upto - start]
-        next_index = min(stop, upto)
-    return history
-
-
-def _unpack(data: bytes) -> dict[str, Any]:
-    return msgpack.unpackb(data, raw=False, use_list=False)  # type: ignore[no-any-return]
-
-
-def _frozen_page(data: bytes) -> list[Frozen]:
-    """A page of packed rows as scrollback rows, without building a Line or Style per row."""
-    packed = _unpack(data)
-    styles = [(int(fg), int(bg), int(flags)) for fg, bg, flags in packed["styles"]]
-    return [freeze_packed(text, runs, styles) for text, runs in packed["rows"]]
+    history = [thaw(row) for page in _saved_pages(head, pages) for row in page.rows()]
+    return history, unpack_lines(head["screen"])
 
 
 def _ansi_rows(texts: list[str], cols: int) -> list[Line]:
@@ -184,11 +148,24 @@ def _ansi_rows(texts: list[str], cols: int) -> list[Line]:
     return list(scratch.history)
 
 
+def _saved_pages(head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]]) -> Iterator[SavedPage]:
+    """A saved snapshot's history pages, undecoded: the rows of each that are in [first, upto) of
+    the head and not in an earlier page."""
+    next_index = int(head.get("first", 0))
+    upto = int(head.get("upto", 0))
+    for start, stop, data in pages:
+        if stop <= next_index or start >= upto or stop <= start:
+            continue
+        yield SavedPage(data, stop - start, max(0, next_index - start), min(stop, upto) - start)
+        next_index = min(stop, upto)
+
+
 def restore(emu: Emulator, head: dict[str, Any], pages: Iterable[tuple[int, int, bytes]], marker: str) -> None:
-    """Show a saved session: its history rows go straight into the scrollback (nothing is parsed),
-    then its screen and the marker below it."""
+    """Show a saved session: its history pages go into the scrollback as they are (each decoded
+    when first read: restoring costs reading the file, whatever the history's size), then its
+    screen and the marker below it."""
     if head.get("v") == SNAPSHOT_VERSION:
-        emu.push_history(_saved_history(head, pages, _frozen_page))
+        emu.push_saved_history(_saved_pages(head, pages))
         emu.show(unpack_lines(head["screen"]), marker)
         return
     # A snapshot saved by an older Scarab: lists of ANSI lines.
