@@ -11,7 +11,7 @@ from scarab.config import Config
 from scarab.tui.app import ScarabApp
 from scarab.tui.copymode import CURRENT_MATCH, MATCH, CopyModeScreen, CopyView
 from tests.helpers import ScarabEnv
-from tests.test_tui_pilot import run, until
+from tests.pilot import run, until
 
 TEXT = "seq 1 200 | sed s/^/row-/; printf 'alpha beta-gamma  delta\\nsecond line here\\nthird line\\n'; exec cat"
 
