@@ -18,7 +18,11 @@ __all__ = ["Outbox", "merge_frames"]
 
 def merge_frames(old: p.Frame, new: p.Frame) -> p.Frame:
     """One frame equivalent to applying `old` then `new`."""
-    if new.full or (new.cols, new.rows) != (old.cols, old.rows) or new.session_id != old.session_id:
+    if (
+        new.full
+        or (new.cols, new.rows) != (old.cols, old.rows)
+        or (new.session_id, new.pane) != (old.session_id, old.pane)
+    ):
         # A full frame replaces everything; a size change is always followed by a full frame.
         return new
     rows: dict[int, list[object]] = {}
@@ -39,6 +43,7 @@ def merge_frames(old: p.Frame, new: p.Frame) -> p.Frame:
         lines=[rows[y] for y in sorted(rows)],
         styles=[*old.styles, *new.styles],
         bell=old.bell or new.bell,
+        pane=new.pane,
     )
 
 
@@ -69,7 +74,7 @@ class Outbox:
     def put(self, msg: p.Message) -> None:
         if isinstance(msg, p.Frame) and self._queue:
             last = self._queue[-1]
-            if isinstance(last, p.Frame) and last.session_id == msg.session_id:
+            if isinstance(last, p.Frame) and (last.session_id, last.pane) == (msg.session_id, msg.pane):
                 self._queue[-1] = merge_frames(last, msg)
                 self.merged += 1
                 return

@@ -18,7 +18,7 @@ from ptyprocess import PtyProcess
 
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
-from scarab.daemon.host import encode_frame
+from scarab.daemon.pane import encode_frame
 from scarab.tui.firstpaint import ENTER, FirstPaint, KeyRelay, default_session, first_paint, render_frame
 from tests.helpers import ScarabEnv, emu_text, wait_for
 

@@ -1,11 +1,14 @@
-"""Session host layer: one process per session owning the PTY, the child and the emulator.
+"""Session host layer: one process per session owning its windows, their panes and the layouts.
 
 Forked by the zygote (or started as `python -m scarab.daemon.host ...` when there is none), it
 starts its own process session so it outlives the daemon, then serves one daemon connection at a
-time on its own socket, on its own small event loop (hostio).
-Input is written to the PTY before any pending output is parsed; output is parsed into the
-emulator and sent as frames of changed rows, coalesced (first frame after ~0.5 ms, then at most
-60/s) and skipped while the daemon is not keeping up, so only the latest state travels.
+time on its own socket, on its own small event loop (hostio). It is a router: each pane (pane.py)
+is a PTY, a child and an emulator; the windows and their layout trees are the pure models of
+windows.py and layout.py. A split, a resize or a zoom is applied here, in one process and one step,
+then the new geometry (`Layout`) is pushed to the daemon before the reply, and full frames of the
+panes that became visible follow.
+Input is written to the PTY before any pending output is parsed; all panes with output share one
+parse budget per loop turn, smallest backlog first, so a flooding pane never starves an echo.
 """
 
 from __future__ import annotations
@@ -18,72 +21,40 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 
 from scarab import protocol as p
 from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
 from scarab.daemon.hostio import FrameConn, Loop, Timer
-from scarab.daemon.pty import Child, child_env
-from scarab.daemon.screens import capture_pages, history_page, restore, snapshot_head
+from scarab.daemon.layout import Axis, Direction, Layout
+from scarab.daemon.pane import Pane
+from scarab.daemon.pty import child_env, default_shell
+from scarab.daemon.screens import restore
+from scarab.daemon.spec import SessionSpec, SpecError, WindowSpec
+from scarab.daemon.windows import Window, Windows
 from scarab.environ import parse_entries
 from scarab.errors import BadRequest, ProtocolError
 from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import HOST, set_process_name, set_process_title
-from scarab.search import compile_pattern, search_lines
-from scarab.styles import Line, Mode, Style
+from scarab.search import compile_pattern
 
-__all__ = ["HostConfig", "SessionHost", "encode_frame", "encode_rows", "main"]
+__all__ = ["HostConfig", "SessionHost", "main"]
 
-FIRST_FRAME_DELAY = 0.0005  # lets the rest of a burst arrive; an echo is never held longer
-FRAME_INTERVAL = 1 / 60
-SMALL_OUTPUT = 512  # bytes: below this a frame goes out at once, whatever the frame rate
-READ_SIZE = 65536
-MAX_BATCH = 256 * 1024
-# Parsing runs for at most about this long per turn of the loop; between turns the daemon's
-# messages and keystrokes are handled. Each batch read from the PTY is parsed in slices that start
-# at MIN_SLICE bytes and double while they stay quick (a flood of plain text reaches 256 KB slices
-# within a dozen), and shrink when one was slow: bytes that are slow to parse (REP, erase on a
-# huge screen) never keep the host from answering.
+# All panes with output share this much parsing per turn of the loop; between turns the daemon's
+# messages and keystrokes are handled.
 PARSE_BUDGET = 0.02
-MIN_SLICE = 64
+MIN_SHARE = 0.002  # a pane's share of a round is never less (a round of many busy panes runs longer)
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
 # Connections not yet proven to be the daemon; past this the oldest is dropped.
 MAX_GREETING = 8
 ACCEPT_BACKOFF = 0.5  # seconds: out of descriptors, wait before accepting again
 SOCKET_CHECK = 1.0  # seconds between looks at whether our socket's path still exists
-
-
-def encode_rows(rows: Iterable[tuple[int, Line]]) -> tuple[list[list[object]], list[list[int]]]:
-    """Rows as `[index, text, runs]` with a style table local to them (the Frame/History encoding)."""
-    table: dict[Style, int] = {}
-    lines: list[list[object]] = []
-    for index, line in rows:
-        runs = [[count, table.setdefault(style, len(table))] for count, style in line.runs]
-        lines.append([index, line.text, runs])
-    return lines, [list(style) for style in table]
-
-
-def encode_frame(emu: Emulator, session_id: str, seq: int, rows: list[int], full: bool, bell: bool = False) -> p.Frame:
-    """A Frame of `rows` with a style table local to this frame."""
-    lines, styles = encode_rows((y, emu.row(y)) for y in rows)
-    x, cy, visible, shape = emu.cursor
-    return p.Frame(
-        session_id=session_id,
-        seq=seq,
-        cols=emu.cols,
-        rows=emu.rows,
-        cursor=[x, cy, int(visible), shape],
-        modes=emu.modes,
-        title=emu.title,
-        full=full,
-        lines=lines,
-        styles=styles,
-        bell=bell,
-    )
+DIRECTIONS = {d.value: d for d in Direction}
 
 
 class HostConfig(argparse.Namespace):
@@ -98,238 +69,464 @@ class HostConfig(argparse.Namespace):
     rows: int
     cwd: str
     scrollback: int
-    restore: str | None
+    restore: str | None  # the first pane's last screen (a session without a spec)
     environ: list[str]  # environment overrides (environ.py entries)
+    pane_id: int  # a new session's first pane and window
+    window_id: int
+    spec: str | None  # a spec.SessionSpec file: the windows and panes to rebuild
     command: list[str]
 
 
 class SessionHost:
     def __init__(self, config: HostConfig, loop: Loop, blank: Emulator | None = None) -> None:
-        """`blank`: a never-fed emulator to use (the zygote's) instead of building one."""
+        """`blank`: a never-fed emulator (the zygote's) for the first pane instead of building one."""
         self.config = config
         self.loop = loop
-        if blank is None:
-            self.emu = Emulator(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
-        else:
-            self.emu = blank
-            blank.reconfigure(config.cols, config.rows, config.scrollback, on_reply=self.write_input)
-        # The capture being paged out (HostCapture page 0 takes the rows) and its next page.
-        self.capture: Iterator[str] | None = None
-        self.capture_ahead: str | None = None
-        self.child: Child | None = None
-        self.exit_status: int | None = None
+        self.blank = blank
+        self.windows = Windows(config.cols, config.rows)
+        self.panes: dict[int, Pane] = {}
+        self.exit_status: int | None = None  # the last pane's, once the session's program has ended
         self.daemon: FrameConn | None = None
         # Connected, not (yet) proven to be the daemon: no Hello yet (False) or no HostAuth (True).
         # Insertion order is age: the oldest is dropped first when there are too many.
         self.greeting: dict[FrameConn, bool] = {}
-        self.accept_paused = False
         self.listener: socket.socket | None = None
         self.socket_ino = 0
-        self.seq = 0
-        self.pending_input = bytearray()
-        self.flush_timer: Timer | None = None
-        self.last_flush = 0.0
-        self.pending_output = 0  # bytes parsed since the last frame
-        self.unparsed = bytearray()  # read from the PTY, not parsed yet (the PTY is not read meanwhile)
-        self.slice = MIN_SLICE
-        self.output_ended = False
-        self.reap_deadline = 0.0
+        self.seq = 0  # one sequence for the frames of every pane
+        self.busy: dict[int, Pane] = {}  # panes with output to parse
+        self.parse_timer: Timer | None = None
+        self.layout_timer: Timer | None = None
+        # The panes whose frames the daemon is being sent (the current window's visible ones) and
+        # the size each was last sent at: a pane newly shown or resized gets a full frame.
+        self.shown: dict[int, tuple[int, int]] = {}
 
-    # -- PTY side ---------------------------------------------------------------------------------
+    # -- building -----------------------------------------------------------------------------------
 
-    def start_child(self) -> None:
+    def build(self) -> None:
+        """The windows and panes to start with (a spec's, else one fresh pane), their restored
+        screens, at their final sizes; then every pane's program starts."""
         cfg = self.config
-        env = child_env(cfg.session_id, cfg.name, parse_entries(cfg.environ))
-        self.child = Child.spawn(cfg.command, cfg.cwd, env, cfg.cols, cfg.rows)
-        self.loop.add_reader(self.child.fd, self.on_output)
-
-    def on_output(self) -> None:
-        assert self.child is not None
-        data = self.child.read(READ_SIZE)
-        if data is None:
-            return
-        if not data:
-            self.output_ended = True
-        # Under a flood the PTY hands out ~4 KB per read; parsing a bigger batch at once lets the
-        # emulator skip rows that would scroll straight out of scrollback.
-        while data and len(data) < MAX_BATCH:
-            more = self.child.read(READ_SIZE)
-            if not more:
-                break
-            data += more
-        self.unparsed += data
-        self.slice = MIN_SLICE
-        # Until this is parsed the PTY is left unread: the child waits, as it would for a terminal.
-        self.loop.remove_reader(self.child.fd)
-        self.parse()
-
-    def parse(self) -> None:
-        """Parse for at most PARSE_BUDGET, then give the loop back (keystrokes and the daemon first)."""
-        assert self.child is not None
-        deadline = time.monotonic() + PARSE_BUDGET
-        while self.unparsed:
-            chunk = bytes(self.unparsed[: self.slice])
-            del self.unparsed[: len(chunk)]
-            started = time.monotonic()
-            self.emu.feed(chunk)
-            took = time.monotonic() - started
-            self.pending_output += len(chunk)
-            if took > 2 * PARSE_BUDGET:
-                self.slice = max(MIN_SLICE, self.slice // 4)
-            elif took < PARSE_BUDGET / 2:
-                self.slice = min(MAX_BATCH, self.slice * 2)
-            if time.monotonic() >= deadline:
-                break
-        self.schedule_flush()
-        self.pass_clipboard()
-        if self.unparsed:
-            self.loop.call_later(0, self.parse)
-        elif self.output_ended:
-            self.on_child_gone()
+        spec, problem = self._read_spec()
+        if spec is not None:
+            self._rebuild(spec)
         else:
-            self.loop.add_reader(self.child.fd, self.on_output)
+            command = " ".join(cfg.command)
+            index = self.windows.new_window(cfg.window_id, cfg.pane_id, command=command, shell=default_shell())
+            rect = self.windows[index].layout.rects()[cfg.pane_id]
+            pane = self._new_pane(cfg.pane_id, list(cfg.command), cfg.cwd, rect.width, rect.height)
+            _load_restore(cfg.restore, pane.emu)
+            if problem:
+                pane.emu.feed(f"[scarab: could not rebuild the saved windows: {problem}]\r\n".encode())
+        self._sync_sizes()
+        env = self._env()
+        for pane in self.panes.values():
+            pane.start(env)
 
-    def pass_clipboard(self) -> None:
-        """A program's OSC 52 to the daemon, which decides whether it becomes a buffer
-        (program_clipboard); kept until a daemon is connected (a program may copy at once)."""
-        if self.emu.clipboard is not None and self.daemon is not None:
-            data, self.emu.clipboard = self.emu.clipboard, None
-            self.daemon.send(p.SetBuffer(data=data[: p.MAX_BUFFER], clipboard=True))
+    def _read_spec(self) -> tuple[SessionSpec | None, str]:
+        path = self.config.spec
+        if not path:
+            return None, ""
+        try:
+            with open(path, "rb") as f:
+                return SessionSpec.unpack(f.read(p.MAX_FRAME)), ""
+        except (OSError, SpecError) as exc:  # a damaged spec costs the old layout, never the session
+            print(f"scarab-host: {path}: {exc}", file=sys.stderr)
+            return None, str(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
-    def on_child_gone(self) -> None:
-        assert self.child is not None
-        self.loop.remove_reader(self.child.fd)
-        self.loop.remove_writer(self.child.fd)
-        self.reap_deadline = time.monotonic() + 5
-        self._reap()
+    def _rebuild(self, spec: SessionSpec) -> None:
+        cols, rows = self.windows.size
+        for w in spec.windows:
+            layout = _spec_layout(w, cols, rows)
+            self.windows.restore_window(
+                w.index, Window(w.id, w.name, layout, w.automatic_rename, synchronize=w.synchronize)
+            )
+            for saved in w.panes:
+                if saved.id not in layout.panes:
+                    print(f"scarab-host: pane %{saved.id} has no place in {w.layout!r}; not restored", file=sys.stderr)
+                    continue
+                rect = layout.rects()[saved.id]
+                pane = self._new_pane(saved.id, list(saved.command), saved.cwd, rect.width, rect.height)
+                _load_restore(saved.restore, pane.emu)
+        self.windows.restore_order(spec.current, spec.last)
 
-    def _reap(self) -> None:
-        assert self.child is not None
-        status = self.child.reap()
-        if status is None and time.monotonic() < self.reap_deadline:
-            self.loop.call_later(0.01, self._reap)
-            return
-        self.exit_status = status if status is not None else 0
-        self.child.close()
-        self.flush()
-        if self.daemon is not None:
-            self.daemon.send(p.ChildExited(status=self.exit_status))
+    def _new_pane(self, pane_id: int, command: list[str], cwd: str, cols: int, rows: int) -> Pane:
+        cfg = self.config
+        emu, self.blank = self.blank or Emulator(cols, rows, cfg.scrollback), None
+        pane = Pane(pane_id, self.loop, self, emu, command, cwd)
+        emu.reconfigure(cols, rows, cfg.scrollback, on_reply=pane.write_input)
+        self.panes[pane_id] = pane
+        return pane
 
-    def write_input(self, data: bytes) -> None:
-        """Write to the PTY now; whatever it cannot take yet waits for writability, in order."""
-        if self.child is None or self.exit_status is not None:
-            return
-        if self.pending_input:
-            self.pending_input += data
-            return
-        written = self.child.write(data)
-        if written < len(data):
-            self.pending_input += data[written:]
-            self.loop.add_writer(self.child.fd, self._drain_input)
+    def _env(self) -> dict[str, str]:
+        cfg = self.config
+        return child_env(cfg.session_id, cfg.name, parse_entries(cfg.environ))
 
-    def _drain_input(self) -> None:
-        assert self.child is not None
-        written = self.child.write(bytes(self.pending_input[:READ_SIZE]))
-        del self.pending_input[:written]
-        if not self.pending_input:
-            self.loop.remove_writer(self.child.fd)
+    def _spawn(self, pane_id: int, command: list[str] | None, cwd: str | None, cols: int, rows: int) -> Pane:
+        """A new pane's program (a split, a new window): the user's shell in the session's directory
+        unless told otherwise, as tmux's default-command and default start directory."""
+        cwd = cwd or self.config.cwd
+        if not os.path.isdir(cwd):
+            raise BadRequest(f"no such directory: {cwd}")
+        pane = self._new_pane(pane_id, list(command or [default_shell()]), cwd, cols, rows)
+        try:
+            pane.start(self._env())
+        except OSError as exc:
+            del self.panes[pane_id]
+            raise BadRequest(f"cannot start {pane.command[0]}: {exc.strerror}") from None
+        return pane
+
+    # -- which pane ---------------------------------------------------------------------------------
+
+    def _current(self) -> Window:
+        return self.windows[self.windows.current]
+
+    def _pane(self, target: str | int) -> Pane:
+        """`%ID`, a pane id, or the active pane of the current window ("" or -1)."""
+        if target in ("", -1):
+            return self.panes[self._current().layout.active]
+        text = str(target)
+        try:
+            pane_id = int(text.removeprefix("%"))
+        except ValueError:
+            raise BadRequest(f"can't find pane: {text}") from None
+        pane = self.panes.get(pane_id)
+        if pane is None:
+            raise BadRequest(f"can't find pane: %{pane_id}")
+        return pane
+
+    def _window_index(self, target: str) -> int:
+        """The index of `@ID`, of the window of `%ID`, or of the current window ("")."""
+        if not target:
+            return self.windows.current
+        if target.startswith("%"):
+            return self.windows.window_of(self._pane(target).id)
+        try:
+            window_id = int(target.removeprefix("@"))
+        except ValueError:
+            raise BadRequest(f"can't find window: {target}") from None
+        for index in self.windows.indices:
+            if self.windows[index].id == window_id:
+                return index
+        raise BadRequest(f"can't find window: @{window_id}")
+
+    def _layout_of(self, pane: Pane) -> Layout:
+        return self.windows[self.windows.window_of(pane.id)].layout
+
+    # -- parsing: one budget per turn, shared ------------------------------------------------------------
+
+    def want_parse(self, pane: Pane) -> None:
+        self.busy[pane.id] = pane
+        if self.parse_timer is None:
+            self.parse_timer = self.loop.call_later(0, self._parse_round)
+
+    def _parse_round(self) -> None:
+        """Each pane with output parses for its share of PARSE_BUDGET, the smallest backlog first (an
+        echo is a few bytes: it is drawn before a flood's next slice); then the loop turns."""
+        self.parse_timer = None
+        panes = sorted(self.busy.values(), key=lambda pane: len(pane.unparsed))
+        self.busy.clear()
+        share = max(MIN_SHARE, PARSE_BUDGET / len(panes)) if panes else 0
+        for pane in panes:
+            if self.panes.get(pane.id) is not pane:
+                continue  # closed by an earlier pane's exit in this round
+            if pane.parse(time.monotonic() + share, share):
+                self.busy[pane.id] = pane
+        if self.busy and self.parse_timer is None:
+            self.parse_timer = self.loop.call_later(0, self._parse_round)
 
     # -- frames -----------------------------------------------------------------------------------
 
-    def schedule_flush(self) -> None:
-        if self.flush_timer is not None:
-            return
-        delay = FIRST_FRAME_DELAY
-        if self.pending_output > SMALL_OUTPUT:
-            # Bulk output: at most FRAME_INTERVAL apart, intermediate screens skipped. Small output
-            # (echo, a prompt) is never held back by the rate limit, so typing stays instant.
-            delay = max(delay, self.last_flush + FRAME_INTERVAL - time.monotonic())
-        self.flush_timer = self.loop.call_later(delay, self.flush)
-
-    def flush(self, full: bool = False) -> None:
-        if self.flush_timer is not None:
-            self.flush_timer.cancel()
-            self.flush_timer = None
+    def send_frame(self, pane: Pane, full: bool) -> bool:
+        if pane.emu.bell and pane.id not in self.shown:
+            pane.emu.bell = False
+            with contextlib.suppress(BadRequest):
+                self.windows.bell(self.windows.window_of(pane.id))
+                self._schedule_layout()
         daemon = self.daemon
-        if daemon is None:
-            return  # dirty rows keep accumulating; the next daemon asks for a full frame anyway
+        if daemon is None or pane.id not in self.shown:
+            return False  # dirty rows keep accumulating; a pane being shown gets a full frame anyway
         if not full and daemon.buffered() > MAX_QUEUED:
-            # The daemon is behind: skip this intermediate state and look again shortly.
-            self.flush_timer = self.loop.call_later(FRAME_INTERVAL, self.flush)
-            return
-        self.pending_output = 0
-        dirty = self.emu.take_dirty()
-        rows = list(range(self.emu.rows)) if full else sorted(dirty)
-        bell, self.emu.bell = self.emu.bell, False
+            pane.retry_flush()  # the daemon is behind: skip this intermediate state
+            return False
         self.seq += 1
-        self.last_flush = time.monotonic()
-        daemon.send(encode_frame(self.emu, self.config.session_id, self.seq, rows, full, bell))
+        daemon.send(pane.frame(self.config.session_id, self.seq, full))
+        self.shown[pane.id] = (pane.emu.cols, pane.emu.rows)
+        return True
+
+    def _visible(self) -> list[int]:
+        return list(self._current().layout.visible())
+
+    def _sync_sizes(self) -> None:
+        """Every pane at its place's size (a zoomed pane: the window's); programs get SIGWINCH."""
+        for index in self.windows.indices:
+            layout = self.windows[index].layout
+            visible = layout.visible()
+            for pane_id, rect in layout.rects().items():
+                shown = visible.get(pane_id, rect)
+                self.panes[pane_id].resize(shown.width, shown.height)
+
+    def _changed(self, redraw: bool = False) -> None:
+        """After windows or panes changed: sizes, the Layout, then a full frame of each pane newly
+        shown or resized (every visible pane with `redraw`)."""
+        if self.layout_timer is not None:
+            self.layout_timer.cancel()
+            self.layout_timer = None
+        self._sync_sizes()
+        previous = {} if redraw else self.shown
+        self.shown = {pane_id: previous.get(pane_id, (-1, -1)) for pane_id in self._visible()}
+        if self.daemon is None:
+            return
+        self.daemon.send(self.layout())
+        for pane_id, size in list(self.shown.items()):
+            pane = self.panes[pane_id]
+            if size != (pane.emu.cols, pane.emu.rows):
+                self.send_frame(pane, True)
+
+    def _schedule_layout(self) -> None:
+        """A change not caused by a request (a title, a program's name, an exit): one Layout for all
+        the changes of this turn."""
+        if self.layout_timer is None:
+            self.layout_timer = self.loop.call_later(0, self._changed)
+
+    def layout(self) -> p.Layout:
+        windows, panes = [], []
+        for index in self.windows.indices:
+            window = self.windows[index]
+            layout = window.layout
+            visible = layout.visible()
+            windows.append(
+                p.WindowInfo(
+                    index=index,
+                    id=window.id,
+                    name=window.name,
+                    flags=self.windows.flags(index),
+                    layout=layout.to_string(),
+                    active_pane=layout.active,
+                    automatic_rename=window.automatic_rename,
+                    synchronize=window.synchronize,
+                )
+            )
+            for pane_id, rect in layout.rects().items():
+                pane = self.panes[pane_id]
+                panes.append(
+                    p.PaneInfo(
+                        id=pane_id,
+                        window=index,
+                        left=rect.x,
+                        top=rect.y,
+                        width=rect.width,
+                        height=rect.height,
+                        active=pane_id == layout.active,
+                        visible=pane_id in visible,
+                        pid=pane.pid,
+                        cwd=pane.cwd(),
+                        command=pane.command,
+                        current=pane.current,
+                        title=pane.emu.title,
+                        exited=pane.exit_status is not None,
+                        exit_status=pane.exit_status or 0,
+                    )
+                )
+        cols, rows = self._current().layout.size
+        borders = [[b.x, b.y, b.length, int(b.vertical), int(b.active)] for b in self._current().layout.borders()]
+        return p.Layout(
+            session_id=self.config.session_id, cols=cols, rows=rows, windows=windows, panes=panes, borders=borders
+        )
+
+    # -- panes coming and going -----------------------------------------------------------------------
+
+    def pane_exited(self, pane: Pane) -> None:
+        """tmux's default: the pane closes (its window with its last pane). The session's very last
+        pane stays with its last screen: the daemon applies its on_exit policy."""
+        if len(self.panes) == 1:
+            self.exit_status = pane.exit_status
+            self._schedule_layout()
+            if self.daemon is not None:
+                self.daemon.send(p.ChildExited(status=pane.exit_status or 0))
+            return
+        self._remove(pane)
+        self._changed()
+
+    def pass_clipboard(self, pane: Pane) -> None:
+        """A program's OSC 52 to the daemon, which decides whether it becomes a buffer
+        (program_clipboard); kept until a daemon is connected (a program may copy at once)."""
+        if pane.emu.clipboard is not None and self.daemon is not None:
+            data, pane.emu.clipboard = pane.emu.clipboard, None
+            self.daemon.send(p.SetBuffer(data=data[: p.MAX_BUFFER], clipboard=True))
+
+    def pane_renamed(self, pane: Pane) -> None:
+        with contextlib.suppress(BadRequest):
+            index = self.windows.window_of(pane.id)
+            if self.windows[index].layout.active == pane.id and pane.current:
+                self.windows.update_name(index, pane.current)
+        self._schedule_layout()
+
+    def _remove(self, pane: Pane) -> None:
+        self.windows.kill_pane(pane.id)
+        pane.close()
+        del self.panes[pane.id]
+        self.busy.pop(pane.id, None)
+        self.shown.pop(pane.id, None)
+
+    def _kill(self, panes: list[Pane]) -> None:
+        """kill-pane / kill-window: the panes close now; the session's last pane instead ends its
+        program, and its exit goes the usual way (on_exit)."""
+        for pane in panes:
+            if len(self.panes) == 1:
+                pane.terminate()
+                return
+            self._remove(pane)
+
+    # -- requests ---------------------------------------------------------------------------------------
+
+    def command(self, msg: p.Message) -> p.Message:
+        """One of tmux's verbs, applied in one step: refused (nothing changed) with BadRequest."""
+        sid = self.config.session_id
+        match msg:
+            case p.SplitWindow():
+                target = self._pane(msg.target)
+                layout = self._layout_of(target)
+                if msg.pane_id in self.panes:
+                    raise BadRequest(f"pane id %{msg.pane_id} is in use")
+                trial = layout.copy()
+                axis = Axis.LEFT_RIGHT if msg.horizontal else Axis.TOP_BOTTOM
+                trial.split(target.id, axis, msg.pane_id, size=msg.size or None, percent=msg.percent or None,
+                            before=msg.before, full=msg.full, detached=msg.detached)  # fmt: skip
+                rect = trial.rects()[msg.pane_id]
+                self._spawn(msg.pane_id, msg.command, msg.cwd, rect.width, rect.height)
+                index = self.windows.window_of(target.id)
+                self.windows[index].layout = trial
+                return p.Spawned(session_id=sid, window=index, window_id=self.windows[index].id, pane=msg.pane_id)
+            case p.NewWindow():
+                if msg.pane_id in self.panes:
+                    raise BadRequest(f"pane id %{msg.pane_id} is in use")
+                command = " ".join(msg.command or [])
+                index = self.windows.new_window(msg.window_id, msg.pane_id, name=msg.name, command=command,
+                                                shell=default_shell(), index=msg.index if msg.index >= 0 else None,
+                                                detached=msg.detached)  # fmt: skip
+                rect = self.windows[index].layout.rects()[msg.pane_id]
+                try:
+                    self._spawn(msg.pane_id, msg.command, msg.cwd, rect.width, rect.height)
+                except BadRequest:
+                    self.windows.kill_window(index)
+                    raise
+                return p.Spawned(session_id=sid, window=index, window_id=msg.window_id, pane=msg.pane_id)
+            case p.SelectPane():
+                pane = self._pane(msg.target)
+                index = self.windows.window_of(pane.id)
+                layout = self.windows[index].layout
+                if msg.direction:
+                    found = layout.neighbour(pane.id, _direction(msg.direction))
+                    if found is not None:
+                        layout.select(found)
+                elif msg.last:
+                    layout.select_last()
+                elif msg.step:
+                    layout.select(pane.id)
+                    layout.select_next(msg.step)
+                else:
+                    layout.select(pane.id)
+                self.windows.select_window(index)
+            case p.SelectWindow():
+                if msg.step > 0:
+                    self.windows.next_window()
+                elif msg.step < 0:
+                    self.windows.previous_window()
+                elif msg.last:
+                    self.windows.last_window()
+                else:
+                    self.windows.select_window(self._window_index(msg.target))
+            case p.KillPane():
+                self._kill([self._pane(msg.target)])
+            case p.KillWindow():
+                window = self.windows[self._window_index(msg.target)]
+                self._kill([self.panes[pane_id] for pane_id in window.layout.panes])
+            case p.RenameWindow():
+                self.windows.rename_window(self._window_index(msg.target), msg.name)
+            case p.ResizePane():
+                pane = self._pane(msg.target)
+                layout = self._layout_of(pane)
+                if msg.zoom:
+                    layout.toggle_zoom(pane.id)
+                if msg.direction:
+                    layout.resize_pane(pane.id, _direction(msg.direction), msg.amount)
+                if msg.width or msg.height:
+                    layout.resize_pane_to(pane.id, width=msg.width or None, height=msg.height or None)
+            case p.SwapPane():
+                pane = self._pane(msg.target)
+                layout = self._layout_of(pane)
+                if msg.source:
+                    other = self._pane(msg.source)
+                    if other.id not in layout.panes:
+                        raise BadRequest("swap-pane: both panes must be in the same window")
+                    layout.swap(pane.id, other.id, detached=msg.detached)
+                elif msg.previous or msg.next:
+                    layout.select(pane.id)
+                    layout.swap_next(previous=msg.previous, detached=msg.detached)
+                else:
+                    raise BadRequest("swap-pane: give -U, -D or a source pane")
+            case p.BreakPane():
+                pane = self._pane(msg.target)
+                index = self.windows.break_pane(pane.id, msg.window_id, name=msg.name, detached=msg.detached,
+                                                command=" ".join(pane.command), shell=default_shell())  # fmt: skip
+                return p.Spawned(session_id=sid, window=index, window_id=self.windows[index].id, pane=pane.id)
+            case p.SelectLayout():
+                layout = self.windows[self._window_index(msg.target)].layout
+                if msg.step:
+                    layout.next_preset(previous=msg.step < 0)
+                elif msg.spread:
+                    layout.spread()
+                elif "," in msg.layout:
+                    layout.select_layout(msg.layout)
+                else:
+                    layout.select_preset(msg.layout)
+            case p.DragBorder():
+                self.windows[self._window_index(msg.target)].layout.drag_border(msg.x, msg.y, msg.to_x, msg.to_y)
+            case p.SetWindowOption():
+                index = self._window_index(msg.target)
+                on = _on_off(msg.value)
+                if msg.name == "synchronize-panes":
+                    self.windows[index].synchronize = on
+                elif msg.name == "automatic-rename":
+                    self.windows.set_automatic_rename(index, on)
+                else:
+                    raise BadRequest(f"invalid option: {msg.name} (synchronize-panes or automatic-rename)")
+            case _:
+                raise BadRequest(f"host: unexpected {type(msg).__name__}")
+        return p.Done()
+
+    def write_input(self, data: bytes, pane_id: int) -> None:
+        """Keys for one pane; -1: the active pane, or every pane of a synchronized window."""
+        if pane_id >= 0:
+            pane = self.panes.get(pane_id)
+            if pane is not None:
+                pane.write_input(data)
+            return
+        window = self._current()
+        targets = window.layout.panes if window.synchronize else (window.layout.active,)
+        for target in targets:
+            self.panes[target].write_input(data)
 
     # -- daemon side ------------------------------------------------------------------------------
 
     def info(self) -> p.HostInfo:
-        cwd = (self.child.cwd() if self.child and self.exit_status is None else None) or self.config.cwd
+        active = self._pane("")
+        cols, rows = self._current().layout.size
         return p.HostInfo(
             session_id=self.config.session_id,
             name=self.config.name,
             host_pid=os.getpid(),
-            child_pid=self.child.pid if self.child else 0,
-            cols=self.emu.cols,
-            rows=self.emu.rows,
-            cwd=cwd,
+            child_pid=active.pid,
+            cols=cols,
+            rows=rows,
+            cwd=active.cwd(),
             exited=self.exit_status is not None,
             exit_status=self.exit_status or 0,
             environ=list(self.config.environ),
         )
-
-    def snapshot(self) -> p.Snapshot:
-        """The screen now, and the stable index range of the history (the daemon pages through it)."""
-        cwd = self.info().cwd
-        data = snapshot_head(self.emu, cwd)
-        total = self.emu.history_total
-        return p.Snapshot(cwd=cwd, data=data, first=total - len(self.emu.history), total=total)
-
-    def capture_page(self, scrollback: bool, ansi: bool, page: int) -> p.Captured:
-        """Page 0 takes the rows (a consistent moment); each call builds one bounded page of text."""
-        if page == 0:
-            self.capture = capture_pages(self.emu, scrollback, ansi)
-            self.capture_ahead = next(self.capture, "")
-        text = self.capture_ahead or ""
-        self.capture_ahead = None if self.capture is None else next(self.capture, None)
-        if self.capture_ahead is None:
-            self.capture = None
-        return p.Captured(text=text, more=self.capture_ahead is not None)
-
-    def history(self, start: int, count: int) -> p.History:
-        first, rows = self.emu.history_rows(start, min(count, p.MAX_HISTORY_ROWS))
-        lines, styles = encode_rows(enumerate(rows, start=first))
-        total = self.emu.history_total
-        oldest = total - len(self.emu.history)
-        return p.History(
-            session_id=self.config.session_id, first=first, oldest=oldest, total=total, lines=lines, styles=styles
-        )
-
-    def grep(self, msg: p.HostGrep) -> p.GrepHits:
-        """The rows matching `scarab grep`'s pattern: history by stable index, then the screen's
-        rows numbered on from there (`total + y`, the index each will have once scrolled off)."""
-        rx = compile_pattern(msg.pattern, msg.regex, msg.ignore_case)
-        emu = self.emu
-        lines = [line.text for line in emu.history]
-        lines += [line.text for line in emu.screen_lines()]
-        found, truncated = search_lines(rx, lines, emu.history_total - len(emu.history), msg.limit)
-        session_id, name = self.config.session_id, self.config.name
-        hits = [
-            p.GrepHit(session_id=session_id, session=name, window=0, pane=0, row=row, line=text, start=start, end=end)
-            for row, text, start, end in found
-        ]
-        return p.GrepHits(hits=hits, truncated=truncated)
-
-    def paste(self, data: bytes) -> None:
-        """A paste buffer typed into the program, bracketed when it asked for bracketed paste
-        (tmux's paste-buffer -p), so an editor or shell takes it as text and not as commands."""
-        if self.emu.modes & Mode.BRACKETED_PASTE:
-            data = b"\x1b[200~" + data.replace(b"\x1b[201~", b"") + b"\x1b[201~"
-        self.write_input(data)
 
     def listen(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -397,6 +594,7 @@ class SessionHost:
         self.greeting.pop(conn, None)
         if self.daemon is conn:
             self.daemon = None
+            self.shown = {}
 
     def on_message(self, conn: FrameConn, msg: p.Message) -> None:
         said_hello = self.greeting.get(conn)
@@ -415,64 +613,163 @@ class SessionHost:
                 self.daemon.close()  # a new daemon replaces a dead or old one
             self.daemon = conn
             conn.send(self.info())
-            self.pass_clipboard()
+            self._changed(redraw=True)
+            for pane in self.panes.values():
+                self.pass_clipboard(pane)
             return
-        match msg:
-            case p.HostInput(data=data):
-                self.write_input(data)
-            case p.HostResize(cols=cols, rows=rows):
-                if 1 <= cols <= p.MAX_SIZE and 1 <= rows <= p.MAX_SIZE:
-                    self.emu.resize(cols, rows)
-                    if self.child is not None and self.exit_status is None:
-                        self.child.resize(cols, rows)
-                    self.flush(full=True)
-            case p.HostRedraw():
-                self.flush(full=True)
-            case p.HostRename(name=name):
-                self.config.name = name
-                set_process_title(f"scarab-host: {name}")
-            case p.HostEnvironment(entries=entries):
-                self.config.environ = list(entries)
-            case p.HostHistory(start=start, count=count):
-                conn.send(self.history(start, count))
-            case p.HostClearHistory():
-                self.emu.clear_history()
-                conn.send(p.Done())
-            case p.HostCapture(scrollback=scrollback, ansi=ansi, page=page):
-                conn.send(self.capture_page(scrollback, ansi, page))
-            case p.HostSnapshot():
-                conn.send(self.snapshot())
-            case p.HostSaveRows(start=start, stop=stop):
-                first, end, data = history_page(self.emu, start, stop)
-                conn.send(p.SaveRows(start=first, stop=end, data=data))
-            case p.HostGrep():
-                try:
-                    conn.send(self.grep(msg))
-                except BadRequest as exc:
-                    conn.send(p.Failed(code=exc.code, message=str(exc)))
-            case p.HostPaste(data=data):
-                self.paste(data)
-            case p.HostTerminate():
-                conn.send(p.Done())
-                self.loop.stop()
-            case _:
-                conn.send(p.Failed(code="protocol", message=f"host: unexpected {type(msg).__name__}"))
+        handler = self._handlers.get(type(msg))
+        if handler is not None:
+            handler(self, conn, msg)
+            return
+        try:
+            reply = self.command(msg)
+        except BadRequest as exc:
+            conn.send(p.Failed(code=exc.code, message=str(exc)))
+            return
+        self._changed()
+        conn.send(reply)
+
+    # One handler per daemon request that is not a verb (those go through `command`).
+
+    def _input(self, conn: FrameConn, msg: p.HostInput) -> None:
+        self.write_input(msg.data, msg.pane)
+
+    def _resize(self, conn: FrameConn, msg: p.HostResize) -> None:
+        if 1 <= msg.cols <= p.MAX_SIZE and 1 <= msg.rows <= p.MAX_SIZE:
+            self.windows.resize(msg.cols, msg.rows)
+            self._changed(redraw=True)
+
+    def _redraw(self, conn: FrameConn, msg: p.HostRedraw) -> None:
+        self._changed(redraw=True)
+
+    def _rename(self, conn: FrameConn, msg: p.HostRename) -> None:
+        self.config.name = msg.name
+        set_process_title(f"scarab-host: {msg.name}")
+
+    def _environment(self, conn: FrameConn, msg: p.HostEnvironment) -> None:
+        self.config.environ = list(msg.entries)
+
+    def _reading(self, conn: FrameConn, msg: p.Message) -> None:
+        """Requests that read one pane's screen; an unknown pane is answered Failed."""
+        try:
+            match msg:
+                case p.HostHistory(start=start, count=count, pane=pane):
+                    conn.send(self._pane(pane).history(self.config.session_id, start, count))
+                case p.HostClearHistory():
+                    self._pane("").emu.clear_history()
+                    conn.send(p.Done())
+                case p.HostCapture(scrollback=scrollback, ansi=ansi, page=page, pane=pane):
+                    conn.send(self._pane(pane).capture_page(scrollback, ansi, page))
+                case p.HostSnapshot(pane=pane):
+                    conn.send(self._pane(pane).snapshot())
+                case p.HostSaveRows(start=start, stop=stop, pane=pane):
+                    conn.send(self._pane(pane).save_rows(start, stop))
+        except BadRequest as exc:
+            conn.send(p.Failed(code=exc.code, message=str(exc)))
+
+    def _grep(self, conn: FrameConn, msg: p.HostGrep) -> None:
+        """`scarab grep` in every pane (pane -2) or one: hits by window index and pane id."""
+        try:
+            rx = compile_pattern(msg.pattern, msg.regex, msg.ignore_case)
+            panes = list(self.panes.values()) if msg.pane == -2 else [self._pane(msg.pane)]
+        except BadRequest as exc:
+            conn.send(p.Failed(code=exc.code, message=str(exc)))
+            return
+        cfg, truncated = self.config, False
+        hits: list[p.GrepHit] = []
+        for pane in panes:
+            found, more = pane.grep(rx, msg.limit - len(hits))
+            window = self.windows.window_of(pane.id)
+            hits += [
+                p.GrepHit(
+                    session_id=cfg.session_id,
+                    session=cfg.name,
+                    window=window,
+                    pane=pane.id,
+                    row=row,
+                    line=text,
+                    start=start,
+                    end=end,
+                )
+                for row, text, start, end in found
+            ]
+            truncated = truncated or more
+            if len(hits) >= msg.limit:
+                truncated = True
+                break
+        conn.send(p.GrepHits(hits=hits, truncated=truncated))
+
+    def _paste(self, conn: FrameConn, msg: p.HostPaste) -> None:
+        with contextlib.suppress(BadRequest):
+            self._pane(msg.pane).paste(msg.data)
+
+    def _terminate(self, conn: FrameConn, msg: p.HostTerminate) -> None:
+        conn.send(p.Done())
+        self.loop.stop()
+
+    _handlers: dict[type[p.Message], Callable[[SessionHost, FrameConn, Any], None]] = {
+        p.HostInput: _input,
+        p.HostResize: _resize,
+        p.HostRedraw: _redraw,
+        p.HostRename: _rename,
+        p.HostEnvironment: _environment,
+        p.HostHistory: _reading,
+        p.HostClearHistory: _reading,
+        p.HostCapture: _reading,
+        p.HostSnapshot: _reading,
+        p.HostSaveRows: _reading,
+        p.HostGrep: _grep,
+        p.HostPaste: _paste,
+        p.HostTerminate: _terminate,
+    }
 
     def shutdown(self) -> None:
-        """End the child (as a closing terminal does) and say goodbye to the daemon."""
+        """End every pane's program (as a closing terminal does) and say goodbye to the daemon."""
         if self.listener is not None:
             self.loop.remove_reader(self.listener.fileno())
             self.listener.close()
-        if self.child is not None and self.exit_status is None:
-            self.loop.remove_reader(self.child.fd)
-            self.loop.remove_writer(self.child.fd)
-            self.child.terminate()
-            self.child.close()
+        for pane in self.panes.values():
+            pane.close()
         if self.daemon is not None:
             self.daemon.flush(2.0)
             self.daemon.close()
         for conn in list(self.greeting):
             conn.close()
+
+
+def _direction(text: str) -> Direction:
+    direction = DIRECTIONS.get(text)
+    if direction is None:
+        raise BadRequest(f"bad direction {text!r}: L, R, U or D")
+    return direction
+
+
+def _on_off(value: str) -> bool:
+    if value not in ("on", "off"):
+        raise BadRequest(f"bad value {value!r}: on or off")
+    return value == "on"
+
+
+def _spec_layout(w: WindowSpec, cols: int, rows: int) -> Layout:
+    """A saved window's layout: its string with its pane ids; a string that does not fit the saved
+    panes costs the arrangement (tiled instead), never the panes."""
+    ids = [pane.id for pane in w.panes]
+    try:
+        layout = Layout.from_string(w.layout, cols=cols, rows=rows)
+        if sorted(layout.panes) != sorted(ids):
+            raise BadRequest(f"layout {w.layout!r} does not hold panes {ids}")
+    except BadRequest as exc:
+        print(f"scarab-host: window {w.index}: {exc}; tiling its panes", file=sys.stderr)
+        layout = Layout(ids[0], cols, rows)
+        for pane in ids[1:]:
+            with contextlib.suppress(BadRequest):
+                layout.split(layout.panes[-1], Axis.TOP_BOTTOM, pane)
+                layout.select_preset("tiled")
+    with contextlib.suppress(BadRequest):
+        layout.select(w.active)
+    if w.zoomed:
+        layout.toggle_zoom()
+    return layout
 
 
 def _load_restore(path: str | None, emu: Emulator) -> None:
@@ -504,6 +801,9 @@ def parse_args(argv: list[str]) -> HostConfig:
     parser.add_argument("--cwd", default=os.path.expanduser("~"))
     parser.add_argument("--scrollback", type=int, default=DEFAULT_SCROLLBACK)
     parser.add_argument("--restore")
+    parser.add_argument("--pane-id", type=int, default=0)
+    parser.add_argument("--window-id", type=int, default=0)
+    parser.add_argument("--spec")
     parser.add_argument("--environ", action="append", default=[])
     parser.add_argument("command", nargs="+")
     return parser.parse_args(argv, namespace=HostConfig())
@@ -512,13 +812,11 @@ def parse_args(argv: list[str]) -> HostConfig:
 def _serve(config: HostConfig, ready_fd: int, blank: Emulator | None) -> int:
     loop = Loop()
     host = SessionHost(config, loop, blank)
-    _load_restore(config.restore, host.emu)
     host.listen(config.socket)
     host.keep_socket()
     try:
-        host.start_child()
-        assert host.child is not None
-        os.write(ready_fd, f"ready {os.getpid()} {host.child.pid}\n".encode())
+        host.build()
+        os.write(ready_fd, f"ready {os.getpid()} {host.info().child_pid}\n".encode())
         os.close(ready_fd)
         loop.run()
     finally:

@@ -112,6 +112,9 @@ def host_config(req: SpawnRequest) -> dict[str, object]:
         "scrollback": req.scrollback,
         "restore": None if req.restore is None else str(req.restore),
         "environ": list(req.environ),
+        "pane_id": req.pane_id,
+        "window_id": req.window_id,
+        "spec": None if req.spec is None else str(req.spec),
         "command": list(req.command),
     }
 

@@ -94,6 +94,7 @@ class Window:
     layout: Layout
     automatic_rename: bool = True
     bell: bool = False
+    synchronize: bool = False  # synchronize-panes: keys typed go to every pane
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,26 @@ class Windows:
                         Layout(pane, *self._size), automatic_rename=name is None)  # fmt: skip
         return self._attach(window, where, detached)
 
+    def restore_window(self, index: int, window: Window) -> None:
+        """A saved window back at its index (a session rebuilt after its host was gone); the first
+        one restored is current until `restore_order`."""
+        if index < 0 or index in self._windows:
+            raise BadRequest(f"index in use: {index}")
+        for pane in window.layout.panes:
+            if pane in self.panes():
+                raise BadRequest(f"pane id %{pane} is in use")
+        if window.id in {w.id for w in self._windows.values()}:
+            raise BadRequest(f"window id @{window.id} is in use")
+        window.layout.resize(*self._size)
+        self._windows[index] = window
+        if self._current is None:
+            self._current = window
+
+    def restore_order(self, current: int, last: tuple[int, ...]) -> None:
+        """The saved current window and last-window stack (indices no longer there are skipped)."""
+        self._current = self[current]
+        self._stack = [self._windows[i] for i in last if i in self._windows and i != current]
+
     # ---- removing
 
     def kill_window(self, index: int) -> bool:
@@ -407,7 +428,7 @@ class Windows:
     def _move(self, window: Window, where: int | None, detached: bool) -> int:
         """server_link_window + server_unlink_window: the window at a new place, the old place gone
         (from the last-window stack too)."""
-        moved = Window(window.id, window.name, window.layout, window.automatic_rename, window.bell)
+        moved = Window(window.id, window.name, window.layout, window.automatic_rename, window.bell, window.synchronize)
         index = self._attach(moved, where, detached)
         self._detach(window)
         return index

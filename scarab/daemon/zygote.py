@@ -65,7 +65,8 @@ _REHEARSAL_SCRIPT = "printf 'w\\303\\274rm \\033[1;31mup\\033[0m\\r\\n'; read x"
 def _rehearse(tmp: str, deadline: float) -> None:
     config = host.HostConfig(
         session_id="warm", name="warm", socket=os.path.join(tmp, "host.sock"), log=os.devnull, token="warm",
-        cols=20, rows=3, cwd=tmp, scrollback=10, restore=None, environ=[], command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
+        cols=20, rows=3, cwd=tmp, scrollback=10, restore=None, environ=[], pane_id=0, window_id=0, spec=None,
+        command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
     )  # fmt: skip
     loop = Loop()
     session = host.SessionHost(config, loop)
@@ -74,13 +75,15 @@ def _rehearse(tmp: str, deadline: float) -> None:
         session.listen(config.socket)
         for _ in range(REHEARSALS):
             session.keep_socket()  # runs every second in every host: specialised here, in shared pages
-        session.start_child()
+        session.build()
         daemon.connect(config.socket)
         requests = [
             p.Hello(version=p.PROTOCOL_VERSION, role="daemon"),
             p.HostAuth(token="warm"),
             p.HostResize(cols=30, rows=4),
             p.HostRedraw(),
+            p.SplitWindow(target="", horizontal=True, command=["/bin/sh", "-c", "exit 0"], pane_id=1),
+            p.SelectLayout(target="", step=1),
             p.HostCapture(scrollback=True, ansi=True),
             p.HostSnapshot(),
             p.HostSaveRows(start=0, stop=10),
