@@ -962,9 +962,6 @@ class HostHistory(Message):
     pane: int = -1
 
 
-HOST_TOKEN_ENV = "SCARAB_HOST_TOKEN"  # how a host started as a fresh interpreter gets its token
-
-
 @_value
 class HostAuth(Message):
     """Right after the daemon's Hello: the secret every host of this database was started with.

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink, SpawnRequest, spawn_host
+from scarab.daemon.hostconfig import HostConfig
+from scarab.daemon.hostlink import HostLink, spawn_host
 from scarab.daemon.layout import Axis, Layout
 from scarab.daemon.spec import PaneSpec, SessionSpec, WindowSpec
 from scarab.testkit import until
@@ -103,10 +104,10 @@ def _geometry(layout: p.Layout) -> list[tuple[object, ...]]:
     ]
 
 
-def _request(env: ScarabEnv, command: tuple[str, ...] = SIZER, spec: Path | None = None) -> SpawnRequest:
+def _request(env: ScarabEnv, command: tuple[str, ...] = SIZER, spec: Path | None = None) -> HostConfig:
     hosts = env.root / "hosts"
     hosts.mkdir(exist_ok=True)
-    return SpawnRequest(
+    return HostConfig(
         session_id="sid", name="panes", socket=hosts / "panes.sock", log=hosts / "panes.log", cols=80, rows=24,
         cwd=str(env.root), command=command, scrollback=100, token="t", pane_id=7, window_id=3, spec=spec,
     )  # fmt: skip

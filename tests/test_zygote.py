@@ -9,21 +9,22 @@ import sys
 from pathlib import Path
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, spawn_host
+from scarab.daemon.hostconfig import HostConfig
+from scarab.daemon.hostlink import HostLink, Zygote, spawn_host
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
 
-def request(env: ScarabEnv, name: str) -> SpawnRequest:
+def request(env: ScarabEnv, name: str) -> HostConfig:
     hosts = env.root / "hosts"
     hosts.mkdir(exist_ok=True)
-    return SpawnRequest(
+    return HostConfig(
         session_id=f"id-{name}", name=name, socket=hosts / f"{name}.sock", log=hosts / f"{name}.log",
         cols=50, rows=6, cwd=str(env.root), command=("sh", "-c", f"echo hello from {name}; exec cat"),
         scrollback=100, token="test-token",
     )  # fmt: skip
 
 
-async def host_says_hello(req: SpawnRequest) -> int:
+async def host_says_hello(req: HostConfig) -> int:
     """Talk to the host as the daemon does; returns its pid after terminating it."""
     link = await HostLink.connect(req.socket, req.token, lambda link, msg: None)
     reader = asyncio.create_task(link.run())

@@ -13,7 +13,6 @@ parse budget per loop turn, smallest backlog first, so a flooding pane never sta
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hmac
 import os
@@ -22,12 +21,14 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgpack
 
 from scarab import protocol as p
-from scarab.daemon.emulator import DEFAULT_SCROLLBACK, Emulator
+from scarab.daemon.emulator import Emulator
+from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.layout import Axis, Direction, Layout
 from scarab.daemon.pane import Pane
@@ -42,7 +43,7 @@ from scarab.peercred import socket_peer_uid
 from scarab.proctitle import HOST, set_process_name, set_process_title
 from scarab.search import compile_pattern
 
-__all__ = ["HostConfig", "SessionHost", "main"]
+__all__ = ["SessionHost", "main"]
 
 # All panes with output share this much parsing per turn of the loop; between turns the daemon's
 # messages and keystrokes are handled.
@@ -57,30 +58,12 @@ SOCKET_CHECK = 1.0  # seconds between looks at whether our socket's path still e
 DIRECTIONS = {d.value: d for d in Direction}
 
 
-class HostConfig(argparse.Namespace):
-    """What a host is started with: from its command line, or as a dict from the zygote."""
-
-    session_id: str
-    name: str
-    socket: str
-    log: str
-    token: str  # what the daemon must say (HostAuth) to be taken as the daemon
-    cols: int
-    rows: int
-    cwd: str
-    scrollback: int
-    restore: str | None  # the first pane's last screen (a session without a spec)
-    environ: list[str]  # environment overrides (environ.py entries)
-    pane_id: int  # a new session's first pane and window
-    window_id: int
-    spec: str | None  # a spec.SessionSpec file: the windows and panes to rebuild
-    command: list[str]
-
-
 class SessionHost:
     def __init__(self, config: HostConfig, loop: Loop, blank: Emulator | None = None) -> None:
         """`blank`: a never-fed emulator (the zygote's) for the first pane instead of building one."""
         self.config = config
+        self.name = config.name  # renamed later by the daemon (HostRename)
+        self.environ = list(config.environ)  # changed later by the daemon (HostEnvironment)
         self.loop = loop
         self.blank = blank
         self.windows = Windows(config.cols, config.rows)
@@ -149,7 +132,7 @@ class SessionHost:
                     continue
                 rect = layout.rects()[saved.id]
                 pane = self._new_pane(saved.id, list(saved.command), saved.cwd, rect.width, rect.height)
-                _load_restore(saved.restore, pane.emu)
+                _load_restore(None if saved.restore is None else Path(saved.restore), pane.emu)
         self.windows.restore_order(spec.current, spec.last)
 
     def _new_pane(self, pane_id: int, command: list[str], cwd: str, cols: int, rows: int) -> Pane:
@@ -161,8 +144,7 @@ class SessionHost:
         return pane
 
     def _env(self) -> dict[str, str]:
-        cfg = self.config
-        return child_env(cfg.session_id, cfg.name, parse_entries(cfg.environ))
+        return child_env(self.config.session_id, self.name, parse_entries(self.environ))
 
     def _spawn(self, pane_id: int, command: list[str] | None, cwd: str | None, cols: int, rows: int) -> Pane:
         """A new pane's program (a split, a new window): the user's shell in the session's directory
@@ -517,7 +499,7 @@ class SessionHost:
         cols, rows = self._current().layout.size
         return p.HostInfo(
             session_id=self.config.session_id,
-            name=self.config.name,
+            name=self.name,
             host_pid=os.getpid(),
             child_pid=active.pid,
             cols=cols,
@@ -525,15 +507,15 @@ class SessionHost:
             cwd=active.cwd(),
             exited=self.exit_status is not None,
             exit_status=self.exit_status or 0,
-            environ=list(self.config.environ),
+            environ=list(self.environ),
         )
 
-    def listen(self, path: str) -> None:
+    def listen(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.bind(path)
+            sock.bind(str(path))
             os.chmod(path, 0o600)
             sock.listen(16)
         except OSError:
@@ -643,11 +625,11 @@ class SessionHost:
         self._changed(redraw=True)
 
     def _rename(self, conn: FrameConn, msg: p.HostRename) -> None:
-        self.config.name = msg.name
+        self.name = msg.name
         set_process_title(f"scarab-host: {msg.name}")
 
     def _environment(self, conn: FrameConn, msg: p.HostEnvironment) -> None:
-        self.config.environ = list(msg.entries)
+        self.environ = list(msg.entries)
 
     def _reading(self, conn: FrameConn, msg: p.Message) -> None:
         """Requests that read one pane's screen; an unknown pane is answered Failed."""
@@ -683,7 +665,7 @@ class SessionHost:
             hits += [
                 p.GrepHit(
                     session_id=cfg.session_id,
-                    session=cfg.name,
+                    session=self.name,
                     window=window,
                     pane=pane.id,
                     row=row,
@@ -772,7 +754,7 @@ def _spec_layout(w: WindowSpec, cols: int, rows: int) -> Layout:
     return layout
 
 
-def _load_restore(path: str | None, emu: Emulator) -> None:
+def _load_restore(path: Path | None, emu: Emulator) -> None:
     """The restore file: the snapshot's head, then one `[start, stop, rows]` per history page."""
     if not path:
         return
@@ -788,25 +770,6 @@ def _load_restore(path: str | None, emu: Emulator) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)
-
-
-def parse_args(argv: list[str]) -> HostConfig:
-    parser = argparse.ArgumentParser(prog="scarab-host")
-    parser.add_argument("--session-id", required=True)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--socket", required=True)
-    parser.add_argument("--log", default=os.devnull)
-    parser.add_argument("--cols", type=int, default=80)
-    parser.add_argument("--rows", type=int, default=24)
-    parser.add_argument("--cwd", default=os.path.expanduser("~"))
-    parser.add_argument("--scrollback", type=int, default=DEFAULT_SCROLLBACK)
-    parser.add_argument("--restore")
-    parser.add_argument("--pane-id", type=int, default=0)
-    parser.add_argument("--window-id", type=int, default=0)
-    parser.add_argument("--spec")
-    parser.add_argument("--environ", action="append", default=[])
-    parser.add_argument("command", nargs="+")
-    return parser.parse_args(argv, namespace=HostConfig())
 
 
 def _serve(config: HostConfig, ready_fd: int, blank: Emulator | None) -> int:
@@ -849,9 +812,7 @@ def serve_detached(config: HostConfig, ready_fd: int, blank: Emulator | None = N
 
 def main(argv: list[str] | None = None) -> int:
     """A host as a fresh interpreter (when there is no zygote); stdout is the daemon's ready pipe."""
-    config = parse_args(sys.argv[1:] if argv is None else argv)
-    # Not on the command line: any user can read that in /proc; and not passed on to the child.
-    config.token = os.environ.pop(p.HOST_TOKEN_ENV, "")
+    config = HostConfig.from_argv(sys.argv[1:] if argv is None else argv)
     # Fork so the daemon's child exits at once and the host is re-parented to init: the daemon owes
     # it no wait(), and the host lives on when the daemon dies.
     if os.fork() != 0:

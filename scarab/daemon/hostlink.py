@@ -15,37 +15,18 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from scarab import protocol as p
 from scarab.channel import Channel
+from scarab.daemon.hostconfig import HOST_TOKEN_ENV, HostConfig
 from scarab.errors import HostUnavailable, ProtocolError
 from scarab.logfile import open_log
 
-__all__ = ["HostLink", "SpawnRequest", "host_gone", "pid_alive", "process_start", "spawn_host"]
+__all__ = ["HostLink", "host_gone", "pid_alive", "process_start", "spawn_host"]
 
 SPAWN_TIMEOUT = 15.0
 REQUEST_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class SpawnRequest:
-    session_id: str
-    name: str
-    socket: Path
-    log: Path
-    cols: int
-    rows: int
-    cwd: str
-    command: tuple[str, ...]
-    scrollback: int
-    token: str = ""
-    restore: Path | None = None  # the first pane's last screen (a session without a spec)
-    environ: tuple[str, ...] = ()  # the session's environment overrides (environ.py entries)
-    pane_id: int = 0  # the ids of a new session's first pane and window (from the daemon's counter)
-    window_id: int = 0
-    spec: Path | None = None  # a spec.SessionSpec file: the windows and panes to rebuild instead
 
 
 class Zygote:
@@ -98,48 +79,12 @@ class Zygote:
             await self.proc.wait()
 
 
-def host_config(req: SpawnRequest) -> dict[str, object]:
-    """The fields of host.HostConfig, as the zygote takes them."""
-    return {
-        "session_id": req.session_id,
-        "name": req.name,
-        "socket": str(req.socket),
-        "log": str(req.log),
-        "token": req.token,
-        "cols": req.cols,
-        "rows": req.rows,
-        "cwd": req.cwd,
-        "scrollback": req.scrollback,
-        "restore": None if req.restore is None else str(req.restore),
-        "environ": list(req.environ),
-        "pane_id": req.pane_id,
-        "window_id": req.window_id,
-        "spec": None if req.spec is None else str(req.spec),
-        "command": list(req.command),
-    }
-
-
-def host_argv(config: dict[str, object]) -> list[str]:
-    """The same config as a fresh host interpreter's command line."""
-    args: list[str] = []
-    for key, value in config.items():
-        if isinstance(value, list) and key != "command":
-            for item in value:
-                args.append(f"--{key.replace('_', '-')}={item}")  # one flag per item; `=` keeps a leading -
-        elif key not in ("command", "token") and value is not None:
-            args += [f"--{key.replace('_', '-')}", str(value)]
-    command = config["command"]
-    assert isinstance(command, list)
-    return [*args, "--", *command]
-
-
-async def spawn_host(req: SpawnRequest, zygote: Zygote | None = None) -> tuple[int, int]:
+async def spawn_host(req: HostConfig, zygote: Zygote | None = None) -> tuple[int, int]:
     """Start a host for `req` (forked from the zygote when there is one, else a fresh interpreter);
     returns (host pid, child pid) once it listens on its socket."""
-    config = host_config(req)
     if zygote is not None and zygote.alive:
         try:
-            return _parse_ready(await zygote.spawn(config, req.log), req)
+            return _parse_ready(await zygote.spawn(req.to_dict(), req.log), req)
         except (ConnectionError, TimeoutError, ValueError, OSError):
             pass  # a broken zygote costs speed, not the session: start it the slow way
     try:
@@ -148,9 +93,9 @@ async def spawn_host(req: SpawnRequest, zygote: Zygote | None = None) -> tuple[i
         log = os.open(os.devnull, os.O_WRONLY)
     try:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scarab.daemon.host", *host_argv(config),
+            sys.executable, "-m", "scarab.daemon.host", *req.to_argv(),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
-            env={**os.environ, p.HOST_TOKEN_ENV: req.token},
+            env={**os.environ, HOST_TOKEN_ENV: req.token},
         )  # fmt: skip
     finally:
         os.close(log)
@@ -164,7 +109,7 @@ async def spawn_host(req: SpawnRequest, zygote: Zygote | None = None) -> tuple[i
     return _parse_ready(line.decode(errors="replace"), req)
 
 
-def _parse_ready(line: str, req: SpawnRequest) -> tuple[int, int]:
+def _parse_ready(line: str, req: HostConfig) -> tuple[int, int]:
     words = line.split()
     if len(words) == 3 and words[0] == "ready":
         return int(words[1]), int(words[2])

@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink, SpawnRequest, Zygote, host_gone, process_start, spawn_host
+from scarab.daemon.hostconfig import HostConfig
+from scarab.daemon.hostlink import HostLink, Zygote, host_gone, process_start, spawn_host
 from scarab.daemon.pty import default_shell
 from scarab.daemon.session import (
     Session,
@@ -262,9 +263,9 @@ class SessionManager:
         self.store.put_ids(counter)
         return pane_ids, window_ids
 
-    def _spawn_request(self, record: SessionRecord, environ: Overrides, restore: Restore | None = None) -> SpawnRequest:
+    def _spawn_request(self, record: SessionRecord, environ: Overrides, restore: Restore | None = None) -> HostConfig:
         restore = restore or Restore()
-        return SpawnRequest(
+        return HostConfig(
             session_id=record.id,
             name=record.name,
             socket=self.paths.host_socket(record.id),

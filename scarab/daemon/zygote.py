@@ -2,7 +2,7 @@
 
 A fresh interpreter costs ~25 MB and a few hundred ms; a fork of this process shares its pages
 copy-on-write, so an idle host costs a few MB and starts in milliseconds. Protocol on stdin/stdout,
-one JSON object per line: `{"id", "config", "log"}` in (config: the fields of host.HostConfig),
+one JSON object per line: `{"id", "config", "log"}` in (config: HostConfig.to_dict),
 `{"id", "line"}` out, where `line` is the host's ready line (`ready HOST_PID CHILD_PID` or
 `error ...`). The zygote never starts an event loop or a thread, so forking it is safe; it exits
 when the daemon closes its stdin. Hosts are forked once, start their own session and do not
@@ -24,10 +24,12 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import scarab.daemon.host as host
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
+from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostio import Loop
 from scarab.logfile import open_log
 from scarab.proctitle import set_process_name
@@ -63,10 +65,9 @@ _REHEARSAL_SCRIPT = "printf 'w\\303\\274rm \\033[1;31mup\\033[0m\\r\\n'; read x"
 
 
 def _rehearse(tmp: str, deadline: float) -> None:
-    config = host.HostConfig(
-        session_id="warm", name="warm", socket=os.path.join(tmp, "host.sock"), log=os.devnull, token="warm",
-        cols=20, rows=3, cwd=tmp, scrollback=10, restore=None, environ=[], pane_id=0, window_id=0, spec=None,
-        command=["/bin/sh", "-c", _REHEARSAL_SCRIPT],
+    config = HostConfig(
+        session_id="warm", name="warm", socket=Path(tmp) / "host.sock", log=Path(os.devnull), token="warm",
+        cols=20, rows=3, cwd=tmp, scrollback=10, command=("/bin/sh", "-c", _REHEARSAL_SCRIPT),
     )  # fmt: skip
     loop = Loop()
     session = host.SessionHost(config, loop)
@@ -76,7 +77,7 @@ def _rehearse(tmp: str, deadline: float) -> None:
         for _ in range(REHEARSALS):
             session.keep_socket()  # runs every second in every host: specialised here, in shared pages
         session.build()
-        daemon.connect(config.socket)
+        daemon.connect(str(config.socket))
         requests = [
             p.Hello(version=p.PROTOCOL_VERSION, role="daemon"),
             p.HostAuth(token="warm"),
@@ -173,7 +174,7 @@ def _spawn(config: dict[str, object], log: str) -> str:
                 log_fd = os.open(os.devnull, os.O_WRONLY)
             os.dup2(log_fd, 2)
             os.close(log_fd)
-            code = host.serve_detached(host.HostConfig(**config), write_fd, _BLANK)
+            code = host.serve_detached(HostConfig.from_dict(config), write_fd, _BLANK)
         finally:
             os._exit(code)
     # Everything this process writes from here on is copied into the new host (its pages are still
