@@ -62,7 +62,8 @@ class Snapshots:
         sid = session.record.id
         epoch = f"{session.record.host_pid}:{session.record.host_start}"
         layout = session.layout
-        panes = [pane.id for pane in layout.panes if not pane.exited] if layout and layout.windows else [ANY_PANE]
+        # An exited pane is saved too: the session's last pane stays, showing its last screen.
+        panes = [pane.id for pane in layout.panes] if layout and layout.windows else [ANY_PANE]
         active = _active_pane(layout)
         cwd = ""
         for pane in panes:
