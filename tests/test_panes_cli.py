@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from scarab import protocol as p
-from tests.helpers import ScarabEnv, wait_for
+from tests.helpers import ScarabEnv, pid_alive, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,3 +76,17 @@ def test_ids_are_committed_before_use(scarab: ScarabEnv) -> None:
     with contextlib.closing(scarab.db()) as conn:
         pane, window = conn.execute("SELECT pane, window FROM ids").fetchone()
     assert (pane, window) == (2, 2)
+
+
+def test_killing_the_last_pane_or_window_ends_the_session_as_in_tmux(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "w", "--", "sh")
+    scarab.ok("new-window", "-t", "w", "--", "sh")
+    scarab.ok("kill-window", "-t", "w:1")  # one of two windows: the session goes on
+    assert [s["name"] for s in scarab.sessions()] == ["w"]
+    (host,) = scarab.host_pids()
+    scarab.ok("kill-pane", "-t", "w")  # its only pane: the session ends (on_exit keeps only what exits by itself)
+    wait_for(lambda: not scarab.sessions(), what="the session to end with its last pane")
+    wait_for(lambda: not pid_alive(host), what=f"host {host} to end")
+    scarab.ok("new", "-d", "-s", "v", "--", "sh")
+    scarab.ok("kill-window", "-t", "v:0")
+    wait_for(lambda: not scarab.sessions(), what="the session to end with its last window")

@@ -798,6 +798,11 @@ class SessionManager:
         session_id, verb = resolve_verb(msg, self.views(), current)
         session = self.sessions[session_id]
         host = self._host(session)
+        if isinstance(verb, p.KillPane | p.KillWindow) and _ends_session(session.latest_layout(), verb):
+            # tmux: killing the last pane (or window) of a session kills the session, whatever the
+            # on_exit policy says about programs that end by themselves.
+            await self.delete_session(session_id, force=True)
+            return p.Done()
         if isinstance(verb, p.SplitWindow):
             (pane_id,), _ = self._take_ids(panes=1)
             verb = replace(verb, pane_id=pane_id)
@@ -921,6 +926,13 @@ class SessionManager:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _ends_session(layout: p.Layout, verb: p.KillPane | p.KillWindow) -> bool:
+    """Whether the verb (its target resolved to `%ID` / `@ID`) would leave the session no pane."""
+    if isinstance(verb, p.KillPane):
+        return len(layout.panes) == 1
+    return len(layout.windows) == 1 and verb.target in ("", f"@{layout.windows[0].id}")
 
 
 def _marker(what: str) -> str:
