@@ -29,6 +29,7 @@ from scarab.keys import send_keys_bytes
 from scarab.logfile import CappedLog, open_log
 from scarab.panecli import ALIASES, VERBS, add_verbs, context, run_verb
 from scarab.paths import Paths
+from scarab.readyline import read_line, report
 from scarab.remote import SshTarget
 
 __all__ = ["main"]
@@ -420,9 +421,8 @@ def _daemon_fork(paths: Paths) -> int:
     read_fd, write_fd = os.pipe()
     if os.fork() != 0:
         os.close(write_fd)
-        with os.fdopen(read_fd) as reader:
-            line = reader.readline().strip()
-        print(line or "error the daemon exited during start-up; see " + str(paths.daemon_log))
+        line = read_line(read_fd, None) or "error the daemon exited during start-up; see " + str(paths.daemon_log)
+        print(line)
         return 0 if line.startswith(("ready", "running")) else 1
     os.close(read_fd)
     os.setsid()
@@ -432,10 +432,10 @@ def _daemon_fork(paths: Paths) -> int:
         paths.prepare_runtime()
         log = open_log(paths.daemon_log)
     except ScarabError as exc:
-        os.write(write_fd, f"error {exc}\n".encode())
+        report(write_fd, f"error {exc}")
         os._exit(1)
     except OSError as exc:
-        os.write(write_fd, f"error cannot open the daemon log {paths.daemon_log}: {exc.strerror}\n".encode())
+        report(write_fd, f"error cannot open the daemon log {paths.daemon_log}: {exc.strerror}")
         os._exit(1)
     os.dup2(log, 1)
     os.dup2(log, 2)

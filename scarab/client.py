@@ -21,6 +21,7 @@ from scarab import protocol as p
 from scarab.channel import Channel
 from scarab.errors import DaemonUnreachable, ProtocolError, ScarabError, error_from_code
 from scarab.paths import Paths
+from scarab.readyline import parse
 from scarab.remote import SshTarget, explain_ssh_failure, open_ssh_channel
 
 __all__ = ["INPUT_CHUNK", "Client", "start_daemon"]
@@ -43,11 +44,12 @@ def start_daemon(paths: Paths) -> int:
         )
     except subprocess.TimeoutExpired:
         raise DaemonUnreachable(f"the daemon did not start within {START_TIMEOUT:g}s; see {paths.daemon_log}") from None
-    words = proc.stdout.split(maxsplit=1)
-    if len(words) == 2 and words[0] in ("ready", "running") and words[1].strip().isdigit():
-        return int(words[1])
-    detail = words[1].strip() if words[:1] == ["error"] else (proc.stderr.strip() or proc.stdout.strip())
-    raise DaemonUnreachable(f"could not start the scarab daemon: {detail or 'no reason given'}")
+    try:
+        (pid,) = parse(proc.stdout, pids=1, words=("ready", "running"))
+    except ValueError as exc:
+        detail = str(exc) or proc.stderr.strip() or proc.stdout.strip()
+        raise DaemonUnreachable(f"could not start the scarab daemon: {detail or 'no reason given'}") from None
+    return pid
 
 
 def _not_answering(paths: Paths) -> str:

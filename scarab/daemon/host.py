@@ -41,6 +41,7 @@ from scarab.errors import BadRequest, ProtocolError
 from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import HOST, set_process_name, set_process_title
+from scarab.readyline import Reporter
 from scarab.search import compile_pattern
 
 __all__ = ["SessionHost", "main"]
@@ -325,7 +326,7 @@ class SessionHost:
         pane stays with its last screen: the daemon applies its on_exit policy."""
         if len(self.panes) == 1:
             self.exit_status = pane.exit_status
-            self._schedule_layout()
+            self._changed()  # the Layout saying so goes before ChildExited
             if self.daemon is not None:
                 self.daemon.send(p.ChildExited(status=pane.exit_status or 0))
             return
@@ -772,15 +773,14 @@ def _load_restore(path: Path | None, emu: Emulator) -> None:
             os.unlink(path)
 
 
-def _serve(config: HostConfig, ready_fd: int, blank: Emulator | None) -> int:
+def _serve(config: HostConfig, ready: Reporter, blank: Emulator | None) -> int:
     loop = Loop()
     host = SessionHost(config, loop, blank)
     host.listen(config.socket)
     host.keep_socket()
     try:
         host.build()
-        os.write(ready_fd, f"ready {os.getpid()} {host.info().child_pid}\n".encode())
-        os.close(ready_fd)
+        ready(f"ready {os.getpid()} {host.info().child_pid}")
         loop.run()
     finally:
         host.shutdown()
@@ -802,11 +802,11 @@ def serve_detached(config: HostConfig, ready_fd: int, blank: Emulator | None = N
     for fd in (0, 1):
         os.dup2(devnull, fd)
     sys.stderr = CappedLog(config.log)  # fd 2 is the log: a fault repeating in a loop cannot fill the disk
+    ready = Reporter(ready_fd)
     try:
-        return _serve(config, ready_fd, blank)
+        return _serve(config, ready, blank)
     except Exception as exc:
-        with contextlib.suppress(OSError):
-            os.write(ready_fd, f"error {exc}\n".encode())
+        ready(f"error {exc}")  # nothing if the ready line went already
         raise
 
 

@@ -22,6 +22,7 @@ from scarab.channel import Channel
 from scarab.daemon.hostconfig import HOST_TOKEN_ENV, HostConfig
 from scarab.errors import HostUnavailable, ProtocolError
 from scarab.logfile import open_log
+from scarab.readyline import parse
 
 __all__ = ["HostLink", "host_gone", "pid_alive", "process_start", "spawn_host"]
 
@@ -110,11 +111,11 @@ async def spawn_host(req: HostConfig, zygote: Zygote | None = None) -> tuple[int
 
 
 def _parse_ready(line: str, req: HostConfig) -> tuple[int, int]:
-    words = line.split()
-    if len(words) == 3 and words[0] == "ready":
-        return int(words[1]), int(words[2])
-    detail = " ".join(words[1:]) if words[:1] == ["error"] else f"no ready signal; see {req.log}"
-    raise HostUnavailable(f"could not start a session host: {detail}")
+    try:
+        host_pid, child_pid = parse(line, pids=2)
+    except ValueError as exc:
+        raise HostUnavailable(f"could not start a session host: {exc or f'no ready signal; see {req.log}'}") from None
+    return host_pid, child_pid
 
 
 class HostLink:

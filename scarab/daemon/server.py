@@ -36,6 +36,7 @@ from scarab.errors import ProtocolError, ScarabError
 from scarab.logfile import CappedLog
 from scarab.paths import Paths
 from scarab.proctitle import set_process_name
+from scarab.readyline import Reporter
 
 __all__ = ["Daemon", "RuntimeKeeper", "acquire_lock", "lock_holder", "run_daemon"]
 
@@ -468,20 +469,18 @@ def manager_config(paths: Paths) -> ManagerConfig:
 async def run_daemon(paths: Paths, ready: int | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT or `daemon stop`. `ready` gets one status line."""
 
-    def report(line: str) -> None:
-        nonlocal ready
-        if ready is not None:
-            with contextlib.suppress(OSError):
-                os.write(ready, (line + "\n").encode())
-                os.close(ready)
-            ready = None
+    reporter = Reporter(ready)
+
+    def say(line: str) -> None:
+        if reporter.pending:
+            reporter(line)
         else:
             print(line, file=sys.stderr, flush=True)
 
     try:
         paths.prepare_runtime()
     except ScarabError as exc:
-        report(f"error {exc}")
+        say(f"error {exc}")
         return 1
     _raise_fd_limit()
     set_process_name("scarab-daemon")
@@ -491,30 +490,30 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         paths.data.mkdir(mode=0o700, parents=True, exist_ok=True)
         data_lock = acquire_lock(paths.data_lock, str(paths.socket))
     except OSError as exc:
-        report(f"error cannot lock {paths.data_lock}: {exc.strerror}")
+        say(f"error cannot lock {paths.data_lock}: {exc.strerror}")
         return 1
     if data_lock is None:
         holder = lock_holder(paths.data_lock)
         where = holder[1] if holder and len(holder) > 1 else str(paths.socket)
         if where != str(paths.socket):
-            report(
+            say(
                 f"error the daemon for {paths.database} (pid {_holder_pid(holder)}) listens on {where}, "
                 f"not in this XDG_RUNTIME_DIR; run with XDG_RUNTIME_DIR={Path(where).parent.parent}"
             )
             return 1
-        report(f"running {_holder_pid(holder)}")
+        say(f"running {_holder_pid(holder)}")
         return 0 if ready is not None else 1
     lock = acquire_lock(paths.lock)
     if lock is None:
         data_lock.close()
-        report(f"running {_holder_pid(lock_holder(paths.lock))}")
+        say(f"running {_holder_pid(lock_holder(paths.lock))}")
         return 0 if ready is not None else 1
     try:
         try:
             store = Store(paths.database)
             config = manager_config(paths)
         except ScarabError as exc:
-            report(f"error {exc}")
+            say(f"error {exc}")
             return 1
         if store.tightened:
             print(
@@ -547,7 +546,7 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
         await keeper.listen()
         keeping = [asyncio.create_task(keeper.run()), asyncio.create_task(daemon.keep_storage())]
         try:
-            report(f"ready {os.getpid()}")
+            say(f"ready {os.getpid()}")
             await daemon.stopping.wait()
         finally:
             for task in keeping:
@@ -561,7 +560,7 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
             store.close()
         return 0
     except Exception as exc:
-        report(f"error the daemon failed to start: {exc.__class__.__name__}: {exc}")
+        say(f"error the daemon failed to start: {exc.__class__.__name__}: {exc}")
         raise
     finally:
         lock.close()

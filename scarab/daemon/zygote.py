@@ -17,7 +17,6 @@ import gc
 import json
 import os
 import re
-import select
 import signal
 import socket
 import sys
@@ -33,6 +32,7 @@ from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostio import Loop
 from scarab.logfile import open_log
 from scarab.proctitle import set_process_name
+from scarab.readyline import read_line
 
 READY_TIMEOUT = 15.0
 
@@ -180,17 +180,7 @@ def _spawn(config: dict[str, object], log: str) -> str:
     # Everything this process writes from here on is copied into the new host (its pages are still
     # shared), so waiting for the ready line is kept to a few system calls.
     os.close(write_fd)
-    line = b""
-    try:
-        while not line.endswith(b"\n"):
-            ready, _, _ = select.select([read_fd], [], [], READY_TIMEOUT)
-            chunk = os.read(read_fd, 4096) if ready else b""
-            if not chunk:
-                break
-            line += chunk
-    finally:
-        os.close(read_fd)
-    return line.decode(errors="replace").strip() or f"error no ready signal; see {log}"
+    return read_line(read_fd, READY_TIMEOUT) or f"error no ready signal; see {log}"
 
 
 # Every host's emulator, built once here (see Emulator.reconfigure); each fork gets its own copy-on-write.
