@@ -18,12 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from scarab import __version__, copycli
+from scarab import __version__, cliverbs, copycli
 from scarab import protocol as p
 from scarab.client import INPUT_CHUNK, Client, start_daemon
 from scarab.config import load_config
 from scarab.environ import client_entries
-from scarab.errors import BadRequest, DaemonUnreachable, ScarabError, SessionNotFound
+from scarab.errors import BadRequest, DaemonUnreachable, DuplicateName, ScarabError, SessionNotFound
+from scarab.formats import expand, session_values
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
 from scarab.logfile import CappedLog, open_log
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     new = sub.add_parser("new", help="create a session (and attach unless -d)")
     new.add_argument("-d", "--detached", action="store_true", help="create detached and print the id")
+    new.add_argument("-A", dest="attach", action="store_true", help="attach to session -s NAME if it exists")
     new.add_argument("-s", "--name", help="session name")
     new.add_argument("-c", "--cwd", help="working directory (default: the current one)")
     new.add_argument("-x", "--cols", type=positive_size, help="width in columns")
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true")
     ls.add_argument(
         "-F", "--format", metavar="FORMAT",
-        help="one line per session from FORMAT: #{name}, #{id}, #{state}, ... (see README); no header",
+        help="one line per session from FORMAT: #{session_name}, #{name}, #{state}, ... (see README); no header",
     )  # fmt: skip
     ls.add_argument("--tsv", action="store_true", help="tab-separated, no header, durations in seconds")
     ls.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", help="list the sessions on another machine")
@@ -127,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     copycli.add_commands(sub)
     add_verbs(sub)
+    cliverbs.add_parsers(sub)
 
     daemon = sub.add_parser("daemon", help="control the per-user daemon")
     daemon.add_argument("action", choices=["start", "stop", "status", "restart", "run"])
@@ -148,6 +151,8 @@ def _resolve_target(args: argparse.Namespace) -> None:
     if args.t is not None:
         args.target = args.t
     if args.target is None and not args.target_optional:
+        args.target = cliverbs.current_session()  # tmux's default: the session this command runs in
+    if args.target is None and not args.target_optional:
         raise BadRequest(f"`scarab {args.command}` needs a target: a session name or id, positionally or with -t")
 
 
@@ -165,7 +170,7 @@ def _split_target(args: argparse.Namespace, rest: str, what: str) -> list[str]:
 
 def _current_session(target: str | None) -> str:
     """`target`, else the session this command runs in (tmux's default target)."""
-    current = target or os.environ.get("SCARAB")
+    current = target or cliverbs.current_session()
     if not current:
         raise BadRequest("no session given: use -t TARGET (or run this inside a session)")
     return current
@@ -181,49 +186,7 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
-def session_fields(s: p.SessionInfo, now: float | None = None) -> dict[str, str]:
-    """What `ls -F` can show: every value without spaces or tabs except command and cwd, which are
-    last in --tsv so awk -F'\t' takes them whole."""
-    now = time.time() if now is None else now
-    return {
-        "id": s.id,
-        "short_id": s.id[:8],
-        "name": s.name,
-        "created": str(s.created_at),
-        "created_ago": age(s.created_at, now),
-        "last_attached": str(s.last_attached),
-        "attached_ago": age(s.last_attached, now),
-        "idle": str(max(0, int(now) - s.last_attached)),
-        "clients": str(s.attached),
-        "cols": str(s.cols),
-        "rows": str(s.rows),
-        "size": f"{s.cols}x{s.rows}",
-        "state": s.state,
-        "exit_status": str(s.exit_status),
-        "host_pid": str(s.host_pid),
-        "child_pid": str(s.child_pid),
-        "windows": str(s.windows),
-        "panes": str(s.panes),
-        "command": " ".join(s.command),
-        "cwd": s.cwd,
-    }
-
-
 TSV_FIELDS = ("id", "name", "created", "last_attached", "clients", "size", "state", "exit_status", "command", "cwd")
-_FORMAT_FIELD = re.compile(r"#\{([a-z_]+)\}")
-
-
-def format_line(fmt: str, s: p.SessionInfo) -> str:
-    """FORMAT with each `#{field}` replaced (tmux's -F); `\t` in FORMAT is a tab."""
-    fields = session_fields(s)
-
-    def field(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in fields:
-            raise BadRequest(f"unknown format field #{{{name}}}: use one of {', '.join(fields)}")
-        return fields[name]
-
-    return _FORMAT_FIELD.sub(field, fmt.replace("\\t", "\t"))
 
 
 def format_sessions(sessions: list[p.SessionInfo]) -> str:
@@ -277,11 +240,17 @@ def cmd_new(args: argparse.Namespace) -> int:
         cols, rows = cols or size.columns, rows or size.lines
     cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
     msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None, environ=client_entries())
-    created: p.Created = _call(msg)
+    try:
+        session = _call(msg).session
+    except DuplicateName:
+        if not (args.attach and args.name):
+            raise
+        # tmux's new -A: the session exists, so this is attach-session (its command and size stay).
+        session = _call(p.Describe(target=args.name)).session
     if args.detached:
-        print(created.session.id)
+        print(session.id)
         return 0
-    return _attach(created.session.id)
+    return _attach(session.id)
 
 
 def _refuse_nesting() -> None:
@@ -327,22 +296,20 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     if args.format is not None:
-        format_line(args.format, _EXAMPLE)  # a bad field is an error even with no sessions
+        expand(args.format, {})  # a bad field is an error even with no sessions
     reply: p.Listed = _call(p.SessionList(), ssh=args.ssh)
     if args.json:
         print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
     elif args.format is not None:
         for s in reply.sessions:
-            print(format_line(args.format, s))
+            print(expand(args.format, session_values(s)))
     elif args.tsv:
         for s in reply.sessions:
-            print("\t".join(format_line(f"#{{{name}}}", s) for name in TSV_FIELDS))
+            values = session_values(s)
+            print("\t".join(values[name] for name in TSV_FIELDS))
     else:
         print(format_sessions(reply.sessions))
     return 0
-
-
-_EXAMPLE = p.SessionInfo(id="", name="", created_at=0, last_attached=0, cols=0, rows=0, state="", command=[], cwd="")
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -538,6 +505,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return cmd_daemon(args)
         case verb if verb in VERBS or verb in ALIASES:
             return run_verb(args)
+        case verb if verb in cliverbs.VERBS:
+            return cliverbs.run_verb(args, build_parser())
     done = copycli.run(args, _call)
     if done is not None:
         return done

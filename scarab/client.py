@@ -157,8 +157,8 @@ class Client:
                     if self.acks:  # at once: a proxy on a slow link sends more only after this
                         self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
                     self.events.put_nowait(msg)
-                # SetBuffer: a program's copy (OSC 52), pushed like the others.
-                elif isinstance(msg, p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer):
+                # SetBuffer: a program's copy (OSC 52), pushed like the others; Event: a watcher's.
+                elif isinstance(msg, p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer | p.Event):
                     self.events.put_nowait(msg)
                 elif self._waiting:
                     self._waiting[0].put_nowait(msg)
@@ -198,6 +198,18 @@ class Client:
 
     async def capture_text(self, target: str, scrollback: bool = False, ansi: bool = False) -> str:
         return "".join([page async for page in self.capture(target, scrollback, ansi)])
+
+    async def watch(self, target: str = "", output: bool = False) -> AsyncIterator[p.Event]:
+        """The daemon's events as they happen (every session's, or `target`'s), until the
+        connection ends; with `output`, each pane's changed rows too. Read them promptly: a
+        watcher that falls far behind is dropped (the iteration ends)."""
+        await self.request(p.Watch(target=target, output=output))
+        while True:
+            msg = await self.events.get()
+            if msg is None:
+                return
+            if isinstance(msg, p.Event):
+                yield msg
 
     async def _ask(self, msg: p.Message) -> asyncio.Queue[p.Message | None]:
         """Send a request; its replies (one, or the pages of a capture) arrive in the queue."""

@@ -971,6 +971,56 @@ class HostAuth(Message):
     token: str
 
 
+# -- client <-> daemon: scripts and tools (display -p, watch) ---------------------------------------
+
+
+@_value
+class Describe(Message):
+    """What `display -p` formats: the target's session and its foreground program; answered by Described."""
+
+    TAG = 110
+    target: str
+
+
+@_value
+class Described(Message):
+    """`current_path` / `current_command`: the foreground program's cwd and name, read from /proc
+    when asked (tmux's pane_current_path / pane_current_command)."""
+
+    TAG = 111
+    session: SessionInfo
+    current_path: str = ""
+    current_command: str = ""
+
+
+@_value
+class Watch(Message):
+    """Turn this connection into an event stream (tmux's control mode, typed): answered by Done,
+    then `Event`s are pushed until it closes. A watcher that stops reading is dropped (closed),
+    never waited for."""
+
+    TAG = 112
+    target: str = ""  # a session: only its events; "": every session's
+    output: bool = False  # also each pane's output, as text (merged and rate-limited under a flood)
+
+
+@_value
+class Event(Message):
+    """Pushed to a watcher: `kind` is watching (first: the stream is live), session-created,
+    session-renamed, session-closed, session-exited, session-respawned, client-attached,
+    client-detached, bell, output, exit (last: the daemon is stopping); see README, `scarab watch`.
+    `value` is what the kind says changed: the new name, the exit status, the output text."""
+
+    TAG = 113
+    kind: str
+    time: float
+    session_id: str = ""
+    session: str = ""  # the session's name (its new name for session-renamed)
+    window: int = -1  # a window's index, when the event is about one
+    pane: int = -1  # a pane's id (%N), when the event is about one
+    value: str = ""
+
+
 _install_inits()
 
 MESSAGES: dict[int, type[Message]] = {
@@ -1056,6 +1106,10 @@ MESSAGES: dict[int, type[Message]] = {
         ClientContext,
         LayoutQuery,
         LayoutReply,
+        Describe,
+        Described,
+        Watch,
+        Event,
     )
 }
 

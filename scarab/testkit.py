@@ -153,7 +153,7 @@ class Sandbox:
             SCARAB_SNAPSHOT_INTERVAL="0.2",
             PS1="$ ",
         )
-        for var in ("TMUX", "SCARAB", "SCARAB_SESSION", "SCARAB_SSH", "SCARAB_REMOTE_COMMAND"):
+        for var in ("TMUX", "SCARAB", "SCARAB_PANE", "SCARAB_SESSION", "SCARAB_SSH", "SCARAB_REMOTE_COMMAND"):
             env.pop(var, None)  # the tests may run inside tmux or scarab themselves
         return cls(root, env)
 

@@ -121,6 +121,8 @@ class SessionManager:
         self.zygote: Zygote | None = None  # set by the daemon; without it hosts start as fresh interpreters
         self.on_change: Callable[[], None] = lambda: None  # the session list changed (the daemon tells clients)
         self.on_clipboard: Callable[[Session, bytes], None] = lambda session, data: None  # a program's OSC 52
+        # Everything a host sends (the daemon's event stream reads bells and output from it).
+        self.on_host_message: Callable[[str, p.Message], None] = lambda session_id, msg: None
         self.host_token = _host_token(paths.host_key)
         self.snapshots = Snapshots(store, paths)
         self._connecting = 0  # host connections being made (their descriptors not yet counted by the kernel)
@@ -485,6 +487,7 @@ class SessionManager:
         session = self.sessions.get(link.session_id)
         if session is None or session.host is not link:
             return
+        self.on_host_message(session.record.id, msg)
         match msg:
             case p.Frame():
                 for viewer in list(session.viewers):

@@ -27,8 +27,10 @@ from scarab import protocol as p
 from scarab.channel import Channel, FrameBudget, check_hello, peer_uid
 from scarab.config import load_config
 from scarab.daemon.buffers import PasteBuffers, paste_bytes
+from scarab.daemon.events import EventHub
 from scarab.daemon.grep import grep_sessions
 from scarab.daemon.hostlink import Zygote
+from scarab.daemon.procinfo import foreground
 from scarab.daemon.registry import Current, ManagerConfig, SessionManager
 from scarab.daemon.session import Session
 from scarab.daemon.store import Store
@@ -109,6 +111,8 @@ class Daemon:
         self._change_pending = False
         self.manager.on_change = self._sessions_changed
         self.manager.on_clipboard = self._program_copied
+        self.events = EventHub()
+        self.manager.on_host_message = self.events.host_message
         self.incomplete = FrameBudget(INCOMPLETE_BUDGET, free=64 * 1024)
 
     def _sessions_changed(self) -> None:
@@ -132,9 +136,11 @@ class Daemon:
 
     def _push_sessions(self) -> None:
         self._change_pending = False
+        sessions = self.manager.list_sessions()
+        self.events.sessions_changed(sessions)
         listeners = [c for c in self.clients if c.attached]
         if listeners:
-            msg = p.SessionsChanged(sessions=self.manager.list_sessions())
+            msg = p.SessionsChanged(sessions=sessions)
             for client in listeners:
                 client.channel.send_nowait(msg)
 
@@ -176,6 +182,7 @@ class Daemon:
             pass
         finally:
             self.clients.discard(client)
+            self.events.remove(channel)
             with contextlib.suppress(ScarabError):
                 self.manager.detach_client(client)
             await channel.close()
@@ -268,6 +275,12 @@ class Daemon:
                 case p.DaemonStop():
                     self.stopping.set()
                     return p.Done()
+                case p.Describe(target=target):
+                    return self.describe(target)
+                case p.Watch(target=target, output=output):
+                    watched = m.get_session(target).record.id if target else ""
+                    self.events.add(client.channel, m.list_sessions(), watched, output)
+                    return p.Done()
                 case p.FrameAck():
                     return None  # local clients drain fast enough; proxies use acks for flow control
                 case _:
@@ -299,6 +312,13 @@ class Daemon:
                 text = page
         return p.Captured(text=text or "")
 
+    def describe(self, target: str) -> p.Described:
+        info = self.manager.info(self.manager.get_session(target))
+        fg = foreground(info.child_pid) if info.child_pid and info.state == "running" else None
+        if fg is None:
+            return p.Described(session=info)
+        return p.Described(session=info, current_path=fg.cwd, current_command=fg.name)
+
     def status(self) -> p.StatusReport:
         return p.StatusReport(
             pid=os.getpid(),
@@ -312,6 +332,7 @@ class Daemon:
         )
 
     async def shutdown(self) -> None:
+        await self.events.close()
         await self.manager.save_all_snapshots()
         if self.manager.zygote is not None:
             await self.manager.zygote.close()

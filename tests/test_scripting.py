@@ -1,0 +1,118 @@
+"""tmux verbs scripts use (issue 17): has-session, new -A, display -p and ls -F formats, $SCARAB and
+$SCARAB_PANE in a pane with commands there defaulting to it, shell completion, kill-server."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ScarabEnv, pid_alive, wait_for
+from tests.test_core_cli import new_sh, type_line
+
+
+@pytest.mark.timeout(60)
+def test_has_session_is_silent_and_answers_by_exit_status(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "work")
+    there = scarab.run("has-session", "-t", "work")
+    missing = scarab.run("has-session", "-t", "play")
+    assert (there.returncode, there.stdout, there.stderr) == (0, "", "")
+    assert (missing.returncode, missing.stdout, missing.stderr) == (1, "", "")
+    assert scarab.run("has", "-t", scarab.session("work")["id"]).returncode == 0  # by id too
+
+
+@pytest.mark.timeout(60)
+def test_new_A_attaches_to_an_existing_session_instead_of_failing(scarab: ScarabEnv) -> None:
+    first = scarab.ok("new", "-A", "-d", "-s", "work", "--", "sh").strip()
+    again = scarab.run("new", "-A", "-d", "-s", "work", "--", "sh")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == first
+    assert [s["name"] for s in scarab.sessions()] == ["work"]
+    plain = scarab.run("new", "-d", "-s", "work")  # without -A a taken name is still an error
+    assert plain.returncode == 1 and "duplicate session name" in plain.stderr
+
+
+@pytest.mark.timeout(60)
+def test_display_p_formats_a_session_and_its_live_foreground_cwd(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "work", "-x", "100", "-y", "30")
+    sub = scarab.root / "home" / "sub dir"
+    sub.mkdir()
+    type_line(scarab, "work", f"cd {shlex.quote(str(sub))}")
+    info = scarab.session("work")
+    fmt = "#{session_name}|#{pane_pid}|#{pane_width}x#{pane_height}|#{?session_attached,yes,no}|#{pane_current_path}"
+    expected = f"work|{info['child_pid']}|100x30|no|{sub}"
+    wait_for(lambda: scarab.ok("display", "-p", "-t", "work", fmt).strip() == expected, what=expected)
+    bad = scarab.run("display", "-p", "-t", "work", "#{sesion_name}")
+    assert bad.returncode == 1 and "unknown format field #{sesion_name}" in bad.stderr
+    missing = scarab.run("display", "-p", "-t", "nope", "#S")
+    assert missing.returncode == 1 and "Session not found: nope" in missing.stderr
+
+
+@pytest.mark.timeout(60)
+def test_ls_F_takes_tmux_variables_and_scarab_fields(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "a")
+    new_sh(scarab, "b")
+    out = scarab.ok("ls", "-F", "#{session_name}:#{session_windows}:#{name}:#{?session_attached,on,off}")
+    assert out.splitlines() == ["a:1:a:off", "b:1:b:off"]
+
+
+@pytest.mark.timeout(60)
+def test_a_pane_knows_its_session_and_commands_there_default_to_it(scarab: ScarabEnv) -> None:
+    sid = new_sh(scarab, "inner")
+    new_sh(scarab, "other")  # the most recent session, which a command outside would default to
+    out = scarab.root / "out.txt"
+    cli = f"{shlex.quote(sys.executable)} -m scarab"
+    type_line(
+        scarab, "inner",
+        f'echo "$SCARAB|$SCARAB_PANE" > {out}; {cli} display -p "#S #{{session_id}}" >> {out}; '
+        f"{cli} has-session && echo has >> {out}",
+    )  # fmt: skip
+    wait_for(lambda: out.exists() and out.read_text().count("\n") >= 3, what="the commands run in the pane")
+    env_line, display_line, has_line = out.read_text().splitlines()
+    socket, host_pid, session_id = env_line.split("|")[0].split(",")
+    assert socket == str(scarab.paths.socket)
+    assert int(host_pid) == scarab.session("inner")["host_pid"]
+    assert session_id == sid
+    assert env_line.split("|")[1].startswith("%")
+    assert display_line == f"inner ${sid}"
+    assert has_line == "has"
+
+
+def _complete(scarab: ScarabEnv, script: str, words: list[str]) -> list[str]:
+    """What bash's completion offers for `words` (the last one being completed)."""
+    driver = (
+        f'{script}\nscarab() {{ {shlex.quote(sys.executable)} -m scarab "$@"; }}\n'
+        f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+        "_scarab; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    proc = subprocess.run(["bash", "--norc", "-c", driver], env=scarab.env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return sorted(filter(None, proc.stdout.splitlines()))
+
+
+@pytest.mark.timeout(60)
+def test_bash_completion_offers_verbs_flags_and_live_session_names(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "alpha")
+    new_sh(scarab, "beta")
+    script = scarab.ok("completion", "bash")
+    assert _complete(scarab, script, ["scarab", "ki"]) == ["kill", "kill-server"]
+    assert "-A" in _complete(scarab, script, ["scarab", "new", "-"])
+    assert _complete(scarab, script, ["scarab", "kill", "-t", ""]) == ["alpha", "beta"]
+    assert _complete(scarab, script, ["scarab", "attach", "b"]) == ["beta"]
+    assert _complete(scarab, script, ["scarab", "completion", ""]) == ["bash", "zsh"]
+    zsh = scarab.ok("completion", "zsh")
+    assert zsh.startswith("#compdef scarab") and "has-session" in zsh and "compdef _scarab scarab" in zsh
+
+
+@pytest.mark.timeout(60)
+def test_kill_server_leaves_nothing_of_scarab_running(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "one")
+    scarab.ok("new", "-d", "-s", "two", "--", "sh", "-c", "sleep 1000 & sleep 1000")
+    wait_for(lambda: len(scarab.our_pids()) >= 6, what="daemon, zygote, hosts and programs")
+    assert scarab.run("kill-server").returncode == 0
+    wait_for(lambda: not [pid for pid in scarab.our_pids() if pid_alive(pid)], timeout=10,
+             what=lambda: f"every process to end: {scarab.our_pids()}")  # fmt: skip
+    assert not os.path.exists(scarab.paths.socket)
