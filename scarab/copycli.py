@@ -16,6 +16,7 @@ from typing import Any
 
 from scarab import protocol as p
 from scarab.client import Client
+from scarab.cliverbs import current_session
 from scarab.errors import BadRequest, ScarabError
 
 __all__ = ["COMMANDS", "add_commands", "format_hit", "run"]
@@ -148,7 +149,7 @@ def _sample(data: bytes, width: int = 50) -> str:
 
 
 def _session(target: str | None) -> str:
-    current = target or os.environ.get("SCARAB")
+    current = target or current_session()
     if not current:
         raise BadRequest("no session given: use -t TARGET (or run this inside a session)")
     return current
