@@ -60,8 +60,8 @@ KNOWN = frozenset(
         "pane_tty",
         # Scarab's `ls -F` fields (README)
         "id", "short_id", "name", "created", "created_ago", "last_attached", "attached_ago", "idle",
-        "clients", "cols", "rows", "size", "state", "exit_status", "host_pid", "child_pid", "command",
-        "cwd",
+        "clients", "cols", "rows", "size", "state", "exit_status", "host_pid", "child_pid", "windows",
+        "panes", "command", "cwd",
     }
 )  # fmt: skip
 
@@ -237,7 +237,9 @@ def session_values(s: p.SessionInfo, now: float | None = None) -> dict[str, str]
         "session_created": str(s.created_at),
         "session_last_attached": str(s.last_attached),
         "session_path": s.cwd,
-        "session_windows": "1",
+        "session_windows": str(s.windows),
+        "windows": str(s.windows),
+        "panes": str(s.panes),
         "session_width": str(s.cols),
         "session_height": str(s.rows),
         "host": host,

@@ -20,6 +20,7 @@ from typing import Any
 
 from scarab import protocol as p
 from scarab.client import Client
+from scarab.cliverbs import current_session
 from scarab.errors import BadRequest
 from scarab.paths import Paths
 
@@ -33,7 +34,7 @@ SPAWNED_FORMAT = "#{session_name}:#{window_index}.#{pane_index}"
 
 def context() -> p.ClientContext | None:
     """Where this command runs, when it runs inside a session (its SCARAB and SCARAB_PANE)."""
-    session = os.environ.get("SCARAB")
+    session = current_session()
     if not session:
         return None
     pane = os.environ.get("SCARAB_PANE", "")
