@@ -11,16 +11,17 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 from typing import Any
 
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.errors import BadRequest, SessionNotFound
-from scarab.formats import expand, session_values
+from scarab.formats import expand, pane_values, session_values
 from scarab.paths import Paths
 
-__all__ = ["add_parsers", "current_session", "run_verb"]
+__all__ = ["add_parsers", "ask", "context", "current_session", "run_verb"]
 
 VERBS = ("has-session", "has", "display", "display-message", "watch", "completion")
 
@@ -55,7 +56,7 @@ def run_verb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         case "has-session" | "has":
             return has_session(args.target or current_session())
         case "display" | "display-message":
-            print(display(args.target or current_session(), args.format))
+            print(display(args.target, args.format))
             return 0
         case "watch":
             return watch(args.target or "", args.json, args.output)
@@ -67,66 +68,67 @@ def run_verb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     raise BadRequest(f"unknown command {args.command}")
 
 
-async def _connected(paths: Paths | None = None) -> Client:
-    return await Client.connect(paths or Paths.default())
+def context() -> p.ClientContext | None:
+    """Where this command runs, when it runs inside a session ($SCARAB and $SCARAB_PANE): targets
+    without a session part are taken from there, as tmux takes $TMUX_PANE."""
+    session = current_session()
+    if not session:
+        return None
+    pane = os.environ.get("SCARAB_PANE", "")
+    return p.ClientContext(session=session, pane=int(pane[1:]) if re.fullmatch(r"%\d+", pane) else -1)
+
+
+async def ask(client: Client, msg: p.Message) -> p.Message:
+    """One request, after telling the daemon where this command runs."""
+    where = context()
+    if where is not None:
+        client.send(where)
+    return await client.request(msg)
+
+
+def _describe(target: str, session_only: bool = False) -> p.Described:
+    async def go() -> p.Message:
+        client = await Client.connect(Paths.default())
+        try:
+            return await ask(client, p.Describe(target=target, session_only=session_only))
+        finally:
+            await client.close()
+
+    reply = asyncio.run(go())
+    assert isinstance(reply, p.Described)
+    return reply
 
 
 def has_session(target: str | None) -> int:
     """tmux's has-session: the answer is the exit status, and nothing is printed either way."""
     if not target:
         return 1
-
-    async def ask() -> int:
-        client = await _connected()
-        try:
-            await client.request(p.Describe(target=target))
-        except SessionNotFound:
-            return 1
-        finally:
-            await client.close()
-        return 0
-
     try:
-        return asyncio.run(ask())
-    except BadRequest:  # an ambiguous prefix names no one session
+        _describe(target, session_only=True)
+    except (SessionNotFound, BadRequest):  # BadRequest: an ambiguous prefix names no one session
         return 1
+    return 0
 
 
 def display(target: str | None, fmt: str) -> str:
-    async def ask() -> p.Described:
-        client = await _connected()
-        try:
-            name = target
-            if not name:  # tmux's default outside a session: the most recently used one
-                listing = await client.request(p.SessionList())
-                assert isinstance(listing, p.Listed)
-                if not listing.sessions:
-                    raise SessionNotFound("no sessions")
-                name = max(listing.sessions, key=lambda s: s.last_attached).id
-            reply = await client.request(p.Describe(target=name))
-            assert isinstance(reply, p.Described)
-            return reply
-        finally:
-            await client.close()
-
+    """tmux's display -p: FORMAT for the target pane (default: the one this runs in, else the
+    active pane of the most recently used session)."""
     expand(fmt, {})  # a bad format is refused before anything is asked
-    described = asyncio.run(ask())
-    return expand(fmt, describe_values(described))
+    return expand(fmt, describe_values(_describe(target or "")))
 
 
 def describe_values(d: p.Described) -> dict[str, str]:
-    """A session's variables and its pane's (one window with one pane)."""
+    """Every variable of the session, window and pane a Described names."""
     s = d.session
     values = session_values(s)
-    values.update(
-        session_windows="1", window_index="0", window_active="1", window_panes="1", window_width=str(s.cols),
-        window_height=str(s.rows), pane_index="0", pane_active="1", pane_pid=str(s.child_pid),
-        pane_width=str(s.cols), pane_height=str(s.rows), pane_left="0", pane_top="0", pane_right=str(s.cols - 1),
-        pane_bottom=str(s.rows - 1), pane_current_path=d.current_path or s.cwd,
-        pane_current_command=d.current_command, pane_start_command=" ".join(s.command), pane_start_path=s.cwd,
-        pane_dead="1" if s.state == "exited" else "0", pane_dead_status=str(s.exit_status),
-        socket_path=str(Paths.default().socket),
-    )  # fmt: skip
+    values["socket_path"] = str(Paths.default().socket)
+    pane = next((q for q in d.layout.panes if q.id == d.pane), None) if d.layout is not None else None
+    if d.layout is not None and pane is not None:
+        values.update(pane_values(d.layout, pane))
+    if d.current_path:
+        values["pane_current_path"] = d.current_path
+    if d.current_command:
+        values["pane_current_command"] = d.current_command
     return values
 
 
@@ -159,7 +161,7 @@ def event_text(event: p.Event) -> str:
 
 def watch(target: str, as_json: bool, output: bool) -> int:
     async def stream() -> int:
-        client = await _connected()
+        client = await Client.connect(Paths.default())
         try:
             async for event in client.watch(target, output):
                 print(event_json(event) if as_json else event_text(event), flush=True)

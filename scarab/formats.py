@@ -28,7 +28,7 @@ from scarab import protocol as p
 from scarab.errors import BadRequest
 from scarab.humanize import age
 
-__all__ = ["ALIASES", "KNOWN", "expand", "session_values"]
+__all__ = ["ALIASES", "KNOWN", "expand", "pane_values", "session_values", "window_values"]
 
 # tmux's single-character aliases (format.c format_upper / format_lower).
 ALIASES = {
@@ -246,3 +246,40 @@ def session_values(s: p.SessionInfo, now: float | None = None) -> dict[str, str]
         "host_short": host.split(".")[0],
         "version": __version__,
     }
+
+
+def window_values(layout: p.Layout, window: p.WindowInfo) -> dict[str, str]:
+    """A window's variables (tmux's `window_*`), from its session's latest Layout."""
+    panes = [pane for pane in layout.panes if pane.window == window.index]
+    return {
+        "window_index": str(window.index),
+        "window_id": f"@{window.id}",
+        "window_name": window.name,
+        "window_flags": window.flags,
+        "window_active": "1" if "*" in window.flags else "0",
+        "window_last_flag": "1" if "-" in window.flags else "0",
+        "window_zoomed_flag": "1" if "Z" in window.flags else "0",
+        "window_panes": str(len(panes)),
+        "window_layout": window.layout,
+        "window_width": str(layout.cols),
+        "window_height": str(layout.rows),
+        "window_synchronize": "1" if window.synchronize else "0",
+        "window_automatic_rename": "1" if window.automatic_rename else "0",
+    }
+
+
+def pane_values(layout: p.Layout, pane: p.PaneInfo) -> dict[str, str]:
+    """A pane's variables (tmux's `pane_*`) and its window's, from its session's latest Layout."""
+    window = next(w for w in layout.windows if w.index == pane.window)
+    siblings = [other.id for other in layout.panes if other.window == pane.window]
+    values = window_values(layout, window)
+    values.update(
+        pane_index=str(siblings.index(pane.id)), pane_id=f"%{pane.id}", pane_pid=str(pane.pid),
+        pane_width=str(pane.width), pane_height=str(pane.height), pane_left=str(pane.left),
+        pane_top=str(pane.top), pane_right=str(pane.left + pane.width - 1),
+        pane_bottom=str(pane.top + pane.height - 1), pane_active="1" if pane.active else "0",
+        pane_current_path=pane.cwd, pane_current_command=pane.current,
+        pane_start_command=" ".join(pane.command or []), pane_title=pane.title,
+        pane_dead="1" if pane.exited else "0", pane_dead_status=str(pane.exit_status),
+    )  # fmt: skip
+    return values

@@ -20,8 +20,9 @@ from typing import Any
 
 from scarab import protocol as p
 from scarab.client import Client
-from scarab.cliverbs import current_session
+from scarab.cliverbs import ask, context
 from scarab.errors import BadRequest
+from scarab.formats import expand, pane_values, window_values
 from scarab.paths import Paths
 
 __all__ = ["ALIASES", "VERBS", "add_verbs", "context", "pane_rows", "run_verb", "window_rows"]
@@ -30,23 +31,6 @@ _SIZE = re.compile(r"^(\d+)(%?)$")
 _FORMAT_FIELD = re.compile(r"#\{([a-z_]+)\}")
 # tmux's default -P format for split-window, new-window and break-pane.
 SPAWNED_FORMAT = "#{session_name}:#{window_index}.#{pane_index}"
-
-
-def context() -> p.ClientContext | None:
-    """Where this command runs, when it runs inside a session (its SCARAB and SCARAB_PANE)."""
-    session = current_session()
-    if not session:
-        return None
-    pane = os.environ.get("SCARAB_PANE", "")
-    return p.ClientContext(session=session, pane=int(pane[1:]) if re.fullmatch(r"%\d+", pane) else -1)
-
-
-async def ask(client: Client, msg: p.Message) -> p.Message:
-    """One request, after telling the daemon where this command runs."""
-    where = context()
-    if where is not None:
-        client.send(where)
-    return await client.request(msg)
 
 
 def _run(msg: p.Message) -> p.Message:
@@ -91,26 +75,11 @@ def _print_spawned(args: argparse.Namespace, spawned: p.Message) -> None:
     assert isinstance(spawned, p.Spawned)
     reply = _run(p.LayoutQuery(target=f"%{spawned.pane}"))
     assert isinstance(reply, p.LayoutReply)
-    panes = [pane.id for pane in reply.layout.panes if pane.window == spawned.window]
-    fields = {
-        "session_name": reply.session_name,
-        "session_id": spawned.session_id,
-        "window_index": str(spawned.window),
-        "window_id": f"@{spawned.window_id}",
-        "pane_index": str(panes.index(spawned.pane)) if spawned.pane in panes else "",
-        "pane_id": f"%{spawned.pane}",
-    }
-    print(_format(args.format or SPAWNED_FORMAT, fields))
-
-
-def _format(fmt: str, fields: dict[str, str]) -> str:
-    def field(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in fields:
-            raise BadRequest(f"unknown format field #{{{name}}}: use one of {', '.join(fields)}")
-        return fields[name]
-
-    return _FORMAT_FIELD.sub(field, fmt.replace("\\t", "\t"))
+    values = {"session_name": reply.session_name, "session_id": f"${spawned.session_id}"}
+    pane = next((q for q in reply.layout.panes if q.id == spawned.pane), None)
+    if pane is not None:
+        values.update(pane_values(reply.layout, pane))
+    print(expand(args.format or SPAWNED_FORMAT, values))
 
 
 # -- the verbs ----------------------------------------------------------------------------------------
@@ -273,6 +242,12 @@ def pane_rows(reply: p.LayoutReply, whole_session: bool) -> list[dict[str, Any]]
     return rows
 
 
+def _session_values(reply: p.LayoutReply) -> dict[str, str]:
+    """The session variables list-panes/list-windows -F can show without asking again."""
+    return {"session_name": reply.session_name, "session_id": f"${reply.layout.session_id}",
+            "session_windows": str(len(reply.layout.windows))}  # fmt: skip
+
+
 def _query(target: str | None) -> p.LayoutReply:
     reply = _run(p.LayoutQuery(target=target or ""))
     assert isinstance(reply, p.LayoutReply)
@@ -285,7 +260,14 @@ def list_windows(args: argparse.Namespace) -> int:
     target = args.target
     if target and ":" not in target and not target.startswith(("@", "%")):
         target += ":"  # list-windows -t takes a session
-    rows = window_rows(_query(target))
+    if args.format is not None:
+        expand(args.format, {})  # a bad format is refused before anything is asked
+    reply = _query(target)
+    if args.format is not None:
+        for window in reply.layout.windows:
+            print(expand(args.format, {**_session_values(reply), **window_values(reply.layout, window)}))
+        return 0
+    rows = window_rows(reply)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -297,7 +279,15 @@ def list_windows(args: argparse.Namespace) -> int:
 
 
 def list_panes(args: argparse.Namespace) -> int:
-    rows = pane_rows(_query(args.target), args.session)
+    if args.format is not None:
+        expand(args.format, {})
+    reply = _query(args.target)
+    if args.format is not None:
+        for info in reply.layout.panes:
+            if args.session or info.window == reply.window:
+                print(expand(args.format, {**_session_values(reply), **pane_values(reply.layout, info)}))
+        return 0
+    rows = pane_rows(reply, args.session)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -417,9 +407,11 @@ def add_verbs(sub: Any) -> None:
 
     lsw = verb("list-windows", "list a session's windows", "the session")
     lsw.add_argument("--json", action="store_true")
+    lsw.add_argument("-F", dest="format", metavar="FORMAT", help="one line per window: #{window_index}, ...")
     lsp = verb("list-panes", "list a window's panes", "the window")
     lsp.add_argument("-s", dest="session", action="store_true", help="every pane of the session")
     lsp.add_argument("--json", action="store_true")
+    lsp.add_argument("-F", dest="format", metavar="FORMAT", help="one line per pane: #{pane_id}, #{pane_pid}, ...")
 
 
 def run_verb(args: argparse.Namespace) -> int:

@@ -976,19 +976,25 @@ class HostAuth(Message):
 
 @_value
 class Describe(Message):
-    """What `display -p` formats: the target's session and its foreground program; answered by Described."""
+    """What a target names, for `display -p` (a pane target: tmux's target-pane) and `has-session`
+    (`session_only`: tmux's target-session); answered by Described."""
 
     TAG = 110
     target: str
+    session_only: bool = False
 
 
 @_value
 class Described(Message):
-    """`current_path` / `current_command`: the foreground program's cwd and name, read from /proc
-    when asked (tmux's pane_current_path / pane_current_command)."""
+    """The target's session, its latest Layout (None until its host has described it) and the pane
+    the target names (its window's active pane for a window or session). `current_path` and
+    `current_command`: that pane's foreground program's cwd and name, read from /proc when asked
+    (tmux's pane_current_path / pane_current_command)."""
 
     TAG = 111
     session: SessionInfo
+    layout: Layout | None = None
+    pane: int = -1
     current_path: str = ""
     current_command: str = ""
 

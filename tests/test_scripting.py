@@ -3,6 +3,7 @@ $SCARAB_PANE in a pane with commands there defaulting to it, shell completion, k
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -76,7 +77,7 @@ def test_a_pane_knows_its_session_and_commands_there_default_to_it(scarab: Scara
     assert socket == str(scarab.paths.socket)
     assert int(host_pid) == scarab.session("inner")["host_pid"]
     assert session_id == sid
-    assert env_line.split("|")[1].startswith("%")
+    assert env_line.split("|")[1] == scarab.ok("list-panes", "-t", "inner", "-F", "#{pane_id}").strip()
     assert display_line == f"inner ${sid}"
     assert has_line == "has"
 
@@ -117,3 +118,28 @@ def test_kill_server_leaves_nothing_of_scarab_running(scarab: ScarabEnv) -> None
     wait_for(lambda: not [pid for pid in scarab.our_pids() if pid_alive(pid)], timeout=10,
              what=lambda: f"every process to end: {scarab.our_pids()}")  # fmt: skip
     assert not os.path.exists(scarab.paths.socket)
+
+
+@pytest.mark.timeout(90)
+def test_formats_name_windows_and_panes_and_a_pane_knows_its_own_id(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "w", "-x", "120", "-y", "40")
+    scarab.ok("split-window", "-t", "w", "-h", "--", "sh")
+    wait_for(lambda: len(json.loads(scarab.ok("list-panes", "-t", "w", "--json"))) == 2, what="two panes")
+    rows = json.loads(scarab.ok("list-panes", "-t", "w", "--json"))
+    fmt = "#{pane_index}|#{pane_id}|#{pane_width}x#{pane_height}|#{pane_left},#{pane_top}|#{?pane_active,on,off}|#S:#I"
+    listed = scarab.ok("list-panes", "-t", "w", "-F", fmt).splitlines()
+    assert listed == [
+        f"{r['index']}|{r['id']}|{r['width']}x{r['height']}|{r['left']},{r['top']}|{'on' if r['active'] else 'off'}|w:0"
+        for r in rows
+    ]
+    first, second = rows
+    shown = scarab.ok("display", "-p", "-t", f"w:0.{first['index']}", "#{pane_id} #{pane_pid} #{window_panes}")
+    assert shown.strip() == f"{first['id']} {first['pid']} 2"
+    assert scarab.ok("list-windows", "-t", "w", "-F", "#{window_index}:#{window_panes}:#{window_active}") == "0:2:1\n"
+    # Inside the new pane: its own id, and display without -t is about it (tmux's $TMUX_PANE).
+    out = scarab.root / "pane.txt"
+    cli = f"{shlex.quote(sys.executable)} -m scarab"
+    scarab.ok("send", "-t", second["id"], f'echo "$SCARAB_PANE" > {out}; {cli} display -p "#{{pane_id}}" >> {out}',
+              "Enter")  # fmt: skip
+    wait_for(lambda: out.exists() and out.read_text().count("\n") >= 2, what="the pane's commands")
+    assert out.read_text().split() == [second["id"], second["id"]]

@@ -116,6 +116,8 @@ class Pane:
     # -- the program --------------------------------------------------------------------------------
 
     def start(self, env: dict[str, str]) -> None:
+        # Like tmux's $TMUX_PANE: a command run in the pane targets it by default.
+        env = {**env, "SCARAB_PANE": f"%{self.id}"}
         self.child = Child.spawn(self.command, self.start_cwd, env, self.emu.cols, self.emu.rows)
         self.loop.add_reader(self.child.fd, self.on_output)
 

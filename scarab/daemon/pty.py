@@ -43,18 +43,18 @@ def _term() -> str:
     return "screen-256color"
 
 
-def child_env(session_id: str, name: str, overrides: Overrides | None = None, pane: int = 0) -> dict[str, str]:
+def child_env(session_id: str, name: str, overrides: Overrides | None = None) -> dict[str, str]:
     """The daemon's environment with the session's overrides (environ.py) and Scarab's own.
 
     Called in the session host. Like tmux's `$TMUX` (`socket,server pid,session`), `$SCARAB` is
-    `DAEMON_SOCKET,HOST_PID,SESSION_ID` and `$SCARAB_PANE` is `%ID` (tmux's `$TMUX_PANE`): a
-    command run in the pane finds its daemon and defaults its target to its own session and pane."""
+    `DAEMON_SOCKET,HOST_PID,SESSION_ID` (each pane adds `$SCARAB_PANE`, pane.py): a command run in
+    a pane finds its daemon and defaults its target to its own session and pane."""
     env = dict(os.environ)
     for var in ("TMUX", "TMUX_PANE", "COLUMNS", "LINES"):
         env.pop(var, None)
     apply(env, overrides or {})
     scarab = f"{Paths.default().socket},{os.getpid()},{session_id}"
-    env.update(TERM=_term(), COLORTERM="truecolor", SCARAB=scarab, SCARAB_PANE=f"%{pane}", SCARAB_SESSION=name)
+    env.update(TERM=_term(), COLORTERM="truecolor", SCARAB=scarab, SCARAB_SESSION=name)
     return env
 
 

@@ -34,6 +34,7 @@ from scarab.daemon.procinfo import foreground
 from scarab.daemon.registry import Current, ManagerConfig, SessionManager
 from scarab.daemon.session import Session
 from scarab.daemon.store import Store
+from scarab.daemon.targeting import ANY_PANE
 from scarab.errors import ProtocolError, ScarabError
 from scarab.logfile import CappedLog
 from scarab.paths import Paths
@@ -275,8 +276,8 @@ class Daemon:
                 case p.DaemonStop():
                     self.stopping.set()
                     return p.Done()
-                case p.Describe(target=target):
-                    return self.describe(target)
+                case p.Describe(target=target, session_only=session_only):
+                    return self.describe(client, target, session_only)
                 case p.Watch(target=target, output=output):
                     watched = m.get_session(target).record.id if target else ""
                     self.events.add(client.channel, m.list_sessions(), watched, output)
@@ -312,12 +313,23 @@ class Daemon:
                 text = page
         return p.Captured(text=text or "")
 
-    def describe(self, target: str) -> p.Described:
-        info = self.manager.info(self.manager.get_session(target))
-        fg = foreground(info.child_pid) if info.child_pid and info.state == "running" else None
-        if fg is None:
-            return p.Described(session=info)
-        return p.Described(session=info, current_path=fg.cwd, current_command=fg.name)
+    def describe(self, client: ClientConn, target: str, session_only: bool) -> p.Described:
+        """What `target` names (has-session: a session; display: a pane), with that pane's foreground
+        program as /proc shows it now."""
+        m = self.manager
+        if session_only:
+            return p.Described(session=m.info(m.get_session(target)))
+        session, pane = m.pane_of(target, self.current(client))
+        layout, pid = session.layout, session.record.child_pid
+        if layout is not None:
+            if pane == ANY_PANE:
+                pane = next((w.active_pane for w in layout.windows if "*" in w.flags), pane)
+            pid = next((q.pid for q in layout.panes if q.id == pane), 0)
+        fg = foreground(pid) if pid and session.record.state == "running" else None
+        return p.Described(
+            session=m.info(session), layout=layout, pane=pane, current_path=fg.cwd if fg else "",
+            current_command=fg.name if fg else "",
+        )  # fmt: skip
 
     def status(self) -> p.StatusReport:
         return p.StatusReport(
