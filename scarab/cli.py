@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="create a session (and attach unless -d)")
     new.add_argument("-d", "--detached", action="store_true", help="create detached and print the id")
     new.add_argument("-A", dest="attach", action="store_true", help="attach to session -s NAME if it exists")
+    new.add_argument("-L", dest="layout", metavar="NAME|FILE",
+                     help="build it from ~/.config/scarab/layouts/NAME.toml or FILE; attach if it exists")  # fmt: skip
     new.add_argument("-s", "--name", help="session name")
     new.add_argument("-c", "--cwd", help="working directory (default: the current one)")
     new.add_argument("-x", "--cols", type=positive_size, help="width in columns")
@@ -239,14 +241,25 @@ def cmd_new(args: argparse.Namespace) -> int:
         size = os.get_terminal_size() if sys.stdout.isatty() else os.terminal_size((80, 24))
         cols, rows = cols or size.columns, rows or size.lines
     cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
-    msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None, environ=client_entries())
+    msg: p.Message
+    if args.layout:
+        if argv:
+            raise BadRequest("`scarab new -L` takes its programs from the template, not after --")
+        if not args.detached and args.rows is None and load_config(Paths.default().config_file).status_bar:
+            rows -= 1  # the window the TUI will show: the template is laid out at its final size
+        msg = cliverbs.template_request(args.layout, args.name, cols, rows)
+        name = msg.name
+    else:
+        msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None,
+                              environ=client_entries())  # fmt: skip
+        name = args.name
     try:
         session = _call(msg).session
     except DuplicateName:
-        if not (args.attach and args.name):
+        if not ((args.attach or args.layout) and name):
             raise
-        # tmux's new -A: the session exists, so this is attach-session (its command and size stay).
-        session = _call(p.Describe(target=args.name)).session
+        # tmux's new -A (and tmuxinator's habit): it exists, so this attaches (its programs stay).
+        session = _call(p.Describe(target=name, session_only=True)).session
     if args.detached:
         print(session.id)
         return 0

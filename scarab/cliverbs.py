@@ -12,18 +12,26 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from scarab import protocol as p
 from scarab.client import Client
+from scarab.daemon.procinfo import foreground
+from scarab.environ import client_entries
 from scarab.errors import BadRequest, SessionNotFound
 from scarab.formats import expand, pane_values, session_values
 from scarab.paths import Paths
+from scarab.templates import SavedPane, SavedWindow, dump, load, template_path
 
 __all__ = ["add_parsers", "ask", "context", "current_session", "run_verb"]
 
-VERBS = ("has-session", "has", "display", "display-message", "watch", "completion")
+VERBS = ("has-session", "has", "display", "display-message", "watch", "completion", "save")
+# Programs that are a shell: a pane running one is saved as "a shell" (plus its foreground program).
+SHELLS = frozenset({"sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "env"})
 
 
 def current_session() -> str | None:
@@ -47,6 +55,12 @@ def add_parsers(sub: Any) -> None:
     watch.add_argument("--json", action="store_true", help="one JSON object per line")
     watch.add_argument("--output", action="store_true", help="each pane's changed rows too (merged, ~10/s)")
 
+    save = sub.add_parser("save", help="write a session's windows and panes as a template (new -L builds it)")
+    save.add_argument("-t", dest="t", metavar="TARGET", help="the session (default: this one)")
+    save.add_argument("target", nargs="?", help=argparse.SUPPRESS)
+    save.add_argument("-o", dest="output", metavar="FILE",
+                      help="where (default: ~/.config/scarab/layouts/NAME.toml; - for stdout)")  # fmt: skip
+
     completion = sub.add_parser("completion", help="a shell completion script: source <(scarab completion bash)")
     completion.add_argument("shell", choices=["bash", "zsh"])
 
@@ -60,6 +74,8 @@ def run_verb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             return 0
         case "watch":
             return watch(args.target or "", args.json, args.output)
+        case "save":
+            return save(args.t or args.target or current_session() or "", args.output)
         case "completion":
             from scarab.completion import script
 
@@ -130,6 +146,68 @@ def describe_values(d: p.Described) -> dict[str, str]:
     if d.current_command:
         values["pane_current_command"] = d.current_command
     return values
+
+
+def template_request(layout: str, name: str | None, cols: int, rows: int) -> p.SessionBuild:
+    """`new -L`: the template checked and laid out at cols x rows, as the daemon builds it."""
+    template = load(template_path(layout, Paths.default().config))
+    plans = template.plan(cols, rows)
+    windows = [
+        p.BuildWindow(
+            name=w.name, layout=w.layout, active=w.active,
+            panes=[p.BuildPane(cwd=q.cwd, environ=[f"{k}={v}" for k, v in q.environment], commands=list(q.commands))
+                   for q in w.panes],
+        )
+        for w in plans
+    ]  # fmt: skip
+    environ = [*client_entries(), *(f"{k}={v}" for k, v in template.environment)]
+    return p.SessionBuild(name=name or template.name, cols=cols, rows=rows, cwd=template.root, windows=windows,
+                          current=template.focus, environ=environ)  # fmt: skip
+
+
+def save(target: str, output: str | None) -> int:
+    """`scarab save`: the session's windows (layout strings), each pane's directory and the program
+    in its foreground (read from /proc now), as a template."""
+    if target and ":" not in target and not target.startswith(("@", "%", "$")):
+        target += ":"  # a session
+
+    async def go() -> p.Message:
+        client = await Client.connect(Paths.default())
+        try:
+            return await ask(client, p.LayoutQuery(target=target))
+        finally:
+            await client.close()
+
+    reply = asyncio.run(go())
+    assert isinstance(reply, p.LayoutReply)
+    if not reply.layout.windows:
+        raise BadRequest(f"session {reply.session_name!r} has not described its windows yet (it is being restored)")
+    windows = [
+        SavedWindow(
+            name="" if w.automatic_rename else w.name, layout=w.layout, focus="*" in w.flags,
+            panes=tuple(_saved_pane(q, q.id == w.active_pane) for q in reply.layout.panes if q.window == w.index),
+        )
+        for w in reply.layout.windows
+    ]  # fmt: skip
+    text = dump(reply.session_name, windows, time.strftime("%Y-%m-%d %H:%M"))
+    if output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(output).expanduser() if output else template_path(reply.session_name, Paths.default().config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(path)
+    return 0
+
+
+def _saved_pane(pane: p.PaneInfo, focus: bool) -> SavedPane:
+    fg = foreground(pane.pid) if pane.pid and not pane.exited else None
+    command = ""
+    if fg is not None and not fg.is_shell:
+        command = shlex.join(fg.argv)
+    elif pane.command and os.path.basename(pane.command[0]) not in SHELLS:
+        command = shlex.join(pane.command)  # its own program is no shell: that is what runs there
+    return SavedPane(cwd=fg.cwd if fg is not None else pane.cwd, command=command, focus=focus)
 
 
 def event_json(event: p.Event) -> str:

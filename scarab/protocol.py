@@ -1000,6 +1000,39 @@ class Described(Message):
 
 
 @_value
+class BuildPane(_Value):
+    """A pane of a template (templates.py): where it starts, its own variables (`NAME=VALUE`), and
+    the lines typed into its shell once the shell waits for input."""
+
+    cwd: str
+    environ: list[str]
+    commands: list[str]
+
+
+@_value
+class BuildWindow(_Value):
+    name: str  # "": automatic-rename, as a window made by hand
+    layout: str  # tmux's layout string at the session's size, panes numbered 0..n-1 in order
+    active: int  # the index of its active pane
+    panes: list[BuildPane]
+
+
+@_value
+class SessionBuild(Message):
+    """`new -L`: a session built from a template, every pane at its final size before any program
+    starts; answered by Created (once the programs run; commands are typed as each shell is ready)."""
+
+    TAG = 114
+    name: str
+    cols: int
+    rows: int
+    cwd: str
+    windows: list[BuildWindow]
+    current: int = 0  # the index of the window shown first
+    environ: list[str] | None = None  # as SessionCreate's, plus the template's own variables
+
+
+@_value
 class Watch(Message):
     """Turn this connection into an event stream (tmux's control mode, typed): answered by Done,
     then `Event`s are pushed until it closes. A watcher that stops reading is dropped (closed),
@@ -1014,7 +1047,9 @@ class Watch(Message):
 class Event(Message):
     """Pushed to a watcher: `kind` is watching (first: the stream is live), session-created,
     session-renamed, session-closed, session-exited, session-respawned, client-attached,
-    client-detached, bell, output, exit (last: the daemon is stopping); see README, `scarab watch`.
+    client-detached, window-added, window-closed, window-renamed, window-selected, layout-changed,
+    pane-added, pane-closed, pane-resized, pane-selected, pane-title-changed, pane-cwd-changed,
+    pane-exited, bell, output, exit (last: the daemon is stopping); see README, `scarab watch`.
     `value` is what the kind says changed: the new name, the exit status, the output text."""
 
     TAG = 113
@@ -1116,6 +1151,7 @@ MESSAGES: dict[int, type[Message]] = {
         Described,
         Watch,
         Event,
+        SessionBuild,
     )
 }
 
@@ -1256,13 +1292,15 @@ def preload() -> None:
     """Resolve every message's field types now (a zygote does, so its forks share the result)."""
     for cls in MESSAGES.values():
         _hints(cls)
-    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepHit):
+    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepHit, BuildPane, BuildWindow):
         _hints(value)
 
 
 __all__ += [cls.__name__ for cls in MESSAGES.values()]
 __all__ += [
     "BufferInfo",
+    "BuildPane",
+    "BuildWindow",
     "GrepHit",
     "PaneInfo",
     "SessionInfo",

@@ -31,6 +31,7 @@ A pane can also be just its command: `panes = ["vim .", "htop"]`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -41,7 +42,10 @@ from typing import Any
 from scarab.daemon.layout import PRESETS, Axis, Layout, checksum
 from scarab.errors import BadRequest
 
-__all__ = ["PaneTemplate", "Template", "WindowPlan", "WindowTemplate", "load", "renumber", "template_path"]
+__all__ = [
+    "PaneTemplate", "SavedPane", "SavedWindow", "Template", "WindowPlan", "WindowTemplate", "dump", "load",
+    "renumber", "template_path",
+]  # fmt: skip
 
 _TOP_KEYS = ("name", "root", "environment", "windows")
 _WINDOW_KEYS = ("name", "root", "layout", "focus", "panes", "environment")
@@ -94,6 +98,45 @@ class Template:
     def plan(self, cols: int, rows: int) -> tuple[WindowPlan, ...]:
         """Every window laid out at cols x rows (the session's window size)."""
         return tuple(_plan_window(window, cols, rows) for window in self.windows)
+
+
+@dataclass(frozen=True)
+class SavedPane:
+    cwd: str
+    command: str  # typed into the shell when rebuilt ("": just the shell)
+    focus: bool
+
+
+@dataclass(frozen=True)
+class SavedWindow:
+    name: str  # "": automatic-rename
+    layout: str
+    focus: bool
+    panes: tuple[SavedPane, ...]
+
+
+def dump(name: str, windows: list[SavedWindow], stamp: str = "") -> str:
+    """A template that `new -L` rebuilds into these windows (`scarab save`)."""
+    out = [f"# scarab save{', ' + stamp if stamp else ''}: `scarab new -L` builds it again", f"name = {_quote(name)}"]
+    for window in windows:
+        out += ["", "[[windows]]"]
+        if window.name:
+            out.append(f"name = {_quote(window.name)}")
+        out.append(f"layout = {_quote(window.layout)}")
+        if window.focus:
+            out.append("focus = true")
+        for pane in window.panes:
+            out += ["", "  [[windows.panes]]", f"  cwd = {_quote(pane.cwd)}"]
+            if pane.command:
+                out.append(f"  command = {_quote(pane.command)}")
+            if pane.focus:
+                out.append("  focus = true")
+    return "\n".join(out) + "\n"
+
+
+def _quote(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's, for the characters json.dumps escapes)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def template_path(name: str, config_dir: Path) -> Path:

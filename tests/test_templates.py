@@ -129,3 +129,14 @@ def test_bad_templates_name_the_file_line_and_key(tmp_path: Path, text: str, err
 def test_a_missing_template_says_where_templates_live(tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match=r"no template .*nope\.toml .*layouts/NAME\.toml"):
         load(tmp_path / "nope.toml")
+
+
+def test_the_readme_example_template_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Templates and saved sessions", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "tests").mkdir()
+    text = example.replace('root = "~/src/app"', f'root = "{tmp_path}"')
+    template = load(write(tmp_path, text, "work.toml"), cwd=str(tmp_path))
+    assert [w.name for w in template.windows] == ["code", "logs", ""] and template.focus == 1
+    assert [len(plan.panes) for plan in template.plan(120, 40)] == [2, 2, 2]

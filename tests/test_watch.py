@@ -80,11 +80,16 @@ def test_watch_json_sees_a_scripted_sequence_in_order(scarab: ScarabEnv) -> None
             await client.close()
 
         asyncio.run(attach_and_leave())
+        split = scarab.ok("split-window", "-t", "b", "-h", "-P", "-F", "#{pane_id}").strip()
+        scarab.ok("rename-window", "-t", "b:0", "main")
+        scarab.ok("kill-pane", "-t", split)
+        scarab.ok("new-window", "-t", "b", "-n", "logs")
         scarab.ok("kill", "b")
         seen = watching.events_until("session-closed", "b")
     finally:
         watching.stop()
-    story = [(e["event"], e.get("session"), e.get("value")) for e in seen if e["event"] != "output"]
+    sessions = ("session-", "client-", "bell")
+    story = [(e["event"], e.get("session"), e.get("value")) for e in seen if e["event"].startswith(sessions)]
     assert story == [
         ("session-created", "a", "a"),
         ("session-renamed", "b", "b"),
@@ -96,6 +101,23 @@ def test_watch_json_sees_a_scripted_sequence_in_order(scarab: ScarabEnv) -> None
         ("session-closed", "b", None),
     ]
     assert all(isinstance(e["time"], float) and e["session_id"] for e in seen)
+    # Windows and panes, from the session's Layouts: these in this order (among resizes and layouts).
+    panes = [(e["event"], e.get("window"), e.get("pane"), e.get("value")) for e in seen if e["event"] not in
+             ("pane-resized", "layout-changed", "output", "pane-title-changed", "pane-cwd-changed") and
+             not e["event"].startswith(sessions) and e.get("session") == "b"]  # fmt: skip
+    first = next(e["pane"] for e in seen if e["event"] == "pane-resized")
+    assert panes == [
+        ("pane-added", 0, split, "39x24"),
+        ("pane-selected", 0, split, None),
+        ("window-renamed", 0, None, "main"),
+        ("pane-closed", 0, split, None),
+        ("pane-selected", 0, first, None),
+        ("window-added", 1, None, "logs"),
+        ("window-selected", 1, None, "logs"),
+        ("pane-added", 1, panes[-1][2], "80x24"),
+        ("pane-selected", 1, panes[-1][2], None),
+    ], panes
+    assert any(e["event"] == "layout-changed" and e["window"] == 0 for e in seen)
 
 
 @pytest.mark.timeout(60)

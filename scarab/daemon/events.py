@@ -1,9 +1,10 @@
 """Events layer: the daemon's live event stream (`scarab watch`, `Client.watch`), fanned out to watchers.
 
 Events are derived, not reported: the hub compares each new session list with the last one it saw
-(created, renamed, closed, exited, clients attached or detached) and reads what hosts send (a bell,
-a pane's changed rows). So the registry needs no call per operation, only two hooks: "the session
-list changed" and "a host sent this".
+(created, renamed, closed, exited, clients attached or detached), each session's new Layout with its
+last (windows and panes added, closed, renamed, resized, selected; layouts, titles, directories) and
+reads what hosts send (a bell, a pane's changed rows). So the registry needs no call per operation,
+only two hooks: "the session list changed" and "a host sent this".
 
 Publishing never waits: each watcher has a bounded queue drained by its own task onto its socket.
 A watcher whose queue is full (it stopped reading; its socket buffer is full too) is dropped and its
@@ -96,6 +97,7 @@ class EventHub:
     def __init__(self) -> None:
         self.watchers: set[Watcher] = set()
         self.sessions: dict[str, p.SessionInfo] = {}  # the list as last seen
+        self.layouts: dict[str, p.Layout] = {}  # each session's last Layout
 
     # -- watchers ---------------------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class EventHub:
         current = {s.id: s for s in sessions}
         for sid, old in self.sessions.items():
             if sid not in current:
+                self.layouts.pop(sid, None)
                 self.publish(p.Event(kind="session-closed", time=now, session_id=sid, session=old.name))
         for sid, new in current.items():
             old_info = self.sessions.get(sid)
@@ -167,7 +170,11 @@ class EventHub:
         self.sessions = current
 
     def host_message(self, session_id: str, msg: p.Message) -> None:
-        """What a session's host sent (relayed to clients as well): bells and output."""
+        """What a session's host sent (relayed to clients as well): windows and panes changed (a
+        Layout, compared with the last one), bells and output."""
+        if isinstance(msg, p.Layout):
+            self._layout(session_id, msg)
+            return
         if not self.watchers or not isinstance(msg, p.Frame):
             return
         name = self.sessions[session_id].name if session_id in self.sessions else ""
@@ -184,6 +191,17 @@ class EventHub:
                 if watcher.output_due is None:
                     loop = asyncio.get_running_loop()
                     watcher.output_due = loop.call_later(OUTPUT_INTERVAL, self._send_output, watcher)
+
+    def _layout(self, session_id: str, layout: p.Layout) -> None:
+        old = self.layouts.get(session_id)
+        self.layouts[session_id] = layout
+        if not self.watchers or old is None:
+            return  # a session's first Layout (created, adopted) is no change
+        now = time.time()
+        name = self.sessions[session_id].name if session_id in self.sessions else ""
+        for kind, window, pane, value in layout_changes(old, layout):
+            self.publish(p.Event(kind=kind, time=now, session_id=session_id, session=name, window=window, pane=pane,
+                                 value=value))  # fmt: skip
 
     def _send_output(self, watcher: Watcher) -> None:
         watcher.output_due = None
@@ -214,4 +232,50 @@ def _session_changes(old: p.SessionInfo | None, new: p.SessionInfo) -> list[tupl
         changes.append(("session-exited", str(new.exit_status)))
     elif old.state == "exited" and new.state == "running":
         changes.append(("session-respawned", new.name))
+    return changes
+
+
+def layout_changes(old: p.Layout | None, new: p.Layout) -> list[tuple[str, int, int, str]]:
+    """(kind, window index, pane id, value) for each difference between two Layouts of a session,
+    windows before panes, in the order tmux's control mode reports them."""
+    changes: list[tuple[str, int, int, str]] = []
+    old_windows = {w.id: w for w in old.windows} if old is not None else {}
+    old_panes = {q.id: q for q in old.panes} if old is not None else {}
+    new_windows = {w.id: w for w in new.windows}
+    for wid, w in old_windows.items():
+        if wid not in new_windows:
+            changes.append(("window-closed", w.index, -1, w.name))
+    for wid, w in new_windows.items():
+        before = old_windows.get(wid)
+        if before is None:
+            changes.append(("window-added", w.index, -1, w.name))
+            if "*" in w.flags:
+                changes.append(("window-selected", w.index, -1, w.name))
+            continue
+        if before.name != w.name:
+            changes.append(("window-renamed", w.index, -1, w.name))
+        if before.layout != w.layout:
+            changes.append(("layout-changed", w.index, -1, w.layout))
+        if "*" in w.flags and "*" not in before.flags:
+            changes.append(("window-selected", w.index, -1, w.name))
+    for pid, q in old_panes.items():
+        if pid not in {n.id for n in new.panes}:
+            changes.append(("pane-closed", q.window, pid, ""))
+    for q in new.panes:
+        before_pane = old_panes.get(q.id)
+        if before_pane is None:
+            changes.append(("pane-added", q.window, q.id, f"{q.width}x{q.height}"))
+            if q.active:
+                changes.append(("pane-selected", q.window, q.id, ""))
+            continue
+        if (before_pane.width, before_pane.height) != (q.width, q.height):
+            changes.append(("pane-resized", q.window, q.id, f"{q.width}x{q.height}"))
+        if q.active and not before_pane.active:
+            changes.append(("pane-selected", q.window, q.id, ""))
+        if q.title != before_pane.title:
+            changes.append(("pane-title-changed", q.window, q.id, q.title))
+        if q.cwd != before_pane.cwd and q.cwd:
+            changes.append(("pane-cwd-changed", q.window, q.id, q.cwd))
+        if q.exited and not before_pane.exited:
+            changes.append(("pane-exited", q.window, q.id, str(q.exit_status)))
     return changes

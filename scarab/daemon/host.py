@@ -98,7 +98,7 @@ class SessionHost:
             index = self.windows.new_window(cfg.window_id, cfg.pane_id, command=command, shell=default_shell())
             rect = self.windows[index].layout.rects()[cfg.pane_id]
             pane = self._new_pane(cfg.pane_id, list(cfg.command), cfg.cwd, rect.width, rect.height)
-            _load_restore(cfg.restore, pane.emu)
+            _load_restore(cfg.restore, pane)
             if problem:
                 pane.emu.feed(f"[scarab: could not rebuild the saved windows: {problem}]\r\n".encode())
         self._sync_sizes()
@@ -133,7 +133,7 @@ class SessionHost:
                     continue
                 rect = layout.rects()[saved.id]
                 pane = self._new_pane(saved.id, list(saved.command), saved.cwd, rect.width, rect.height)
-                _load_restore(None if saved.restore is None else Path(saved.restore), pane.emu)
+                _load_restore(None if saved.restore is None else Path(saved.restore), pane)
         self.windows.restore_order(spec.current, spec.last)
 
     def _new_pane(self, pane_id: int, command: list[str], cwd: str, cols: int, rows: int) -> Pane:
@@ -486,12 +486,12 @@ class SessionHost:
         if pane_id >= 0:
             pane = self.panes.get(pane_id)
             if pane is not None:
-                pane.write_input(data)
+                pane.keys(data)
             return
         window = self._current()
         targets = window.layout.panes if window.synchronize else (window.layout.active,)
         for target in targets:
-            self.panes[target].write_input(data)
+            self.panes[target].keys(data)
 
     # -- daemon side ------------------------------------------------------------------------------
 
@@ -755,8 +755,9 @@ def _spec_layout(w: WindowSpec, cols: int, rows: int) -> Layout:
     return layout
 
 
-def _load_restore(path: Path | None, emu: Emulator) -> None:
-    """The restore file: the snapshot's head, then one `[start, stop, rows]` per history page."""
+def _load_restore(path: Path | None, pane: Pane) -> None:
+    """The restore file: the snapshot's head, then one `[start, stop, rows]` per history page; and
+    the banner offering the program that was in the foreground when it was saved."""
     if not path:
         return
     try:
@@ -765,9 +766,12 @@ def _load_restore(path: Path | None, emu: Emulator) -> None:
             head = next(items)
             stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(head.get("saved_at", time.time())))
             pages = ((int(start), int(stop), bytes(data)) for start, stop, data in items)
-            restore(emu, head, pages, str(head.get("marker") or f"[scarab: restored {stamp}]"))
+            restore(pane.emu, head, pages, str(head.get("marker") or f"[scarab: restored {stamp}]"))
+            argv = head.get("foreground")
+            if isinstance(argv, list) and argv and all(isinstance(word, str) for word in argv):
+                pane.offer_again(tuple(argv))
     except Exception as exc:  # a damaged snapshot costs the old screen, never the session
-        emu.feed(f"[scarab: could not restore the saved screen: {exc}]\r\n".encode())
+        pane.emu.feed(f"[scarab: could not restore the saved screen: {exc}]\r\n".encode())
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from scarab import protocol as p
+from scarab.daemon.banner import Offer
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.hostio import Loop, Timer
+from scarab.daemon.procinfo import foreground
 from scarab.daemon.pty import Child
 from scarab.daemon.screens import capture_pages, history_page, snapshot_head
 from scarab.search import Hit, search_lines
@@ -112,6 +114,8 @@ class Pane:
         # The capture being paged out (HostCapture page 0 takes the rows) and its next page.
         self.capture: Iterator[str] | None = None
         self.capture_ahead: str | None = None
+        # A resurrected pane's offer to run its last foreground program again (banner.py).
+        self.offer: Offer | None = None
 
     # -- the program --------------------------------------------------------------------------------
 
@@ -226,6 +230,19 @@ class Pane:
 
     # -- input --------------------------------------------------------------------------------------
 
+    def keys(self, data: bytes) -> None:
+        """Keys typed into the pane (never the emulator's replies): the first answer a standing offer."""
+        if self.offer is not None:
+            offer, self.offer = self.offer, None
+            data = offer.take(data)
+        if data:
+            self.write_input(data)
+
+    def offer_again(self, argv: tuple[str, ...]) -> None:
+        """Show the banner under the restored screen; Enter will run `argv` in the new shell."""
+        self.offer = Offer(argv)
+        self.emu.feed(f"{self.offer.banner()}\r\n".encode())
+
     def write_input(self, data: bytes) -> None:
         """Write to the PTY now; whatever it cannot take yet waits for writability, in order."""
         if not self.alive or self.child is None:
@@ -307,7 +324,9 @@ class Pane:
     def snapshot(self) -> p.Snapshot:
         """The screen now, and the stable index range of the history (the daemon pages through it)."""
         cwd = self.cwd()
-        data = snapshot_head(self.emu, cwd)
+        # The program in the foreground, if not the pane's own (the shell): a resurrection offers it.
+        fg = foreground(self.pid) if self.alive else None
+        data = snapshot_head(self.emu, cwd, fg.argv if fg is not None and not fg.is_shell else ())
         total = self.emu.history_total
         return p.Snapshot(cwd=cwd, data=data, first=total - len(self.emu.history), total=total, pane=self.id)
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Foreground", "foreground"]
+__all__ = ["Foreground", "foreground", "waiting_for_input"]
+
+# Where a process sleeps (/proc/PID/wchan) while it waits to read its terminal: in the tty's read
+# (dash, a plain `read`), or in poll/select on it (readline, zle, fish). Measured on Linux 5.x/6.x.
+_READ_WAITS = ("wait_woken", "n_tty_read", "poll_schedule_timeout", "do_select", "do_sys_poll", "core_sys_select")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,17 @@ def foreground(pid: int) -> Foreground | None:
     except (OSError, ValueError, IndexError):
         return None
     return Foreground(pid=leader, cwd=cwd, argv=argv, is_shell=leader == pid)
+
+
+def waiting_for_input(pid: int) -> bool:
+    """Is `pid` (a pane's shell) in its terminal's foreground, asleep waiting to read it? Then a line
+    typed now reaches it, instead of a startup file's program or the void (tmuxinator's lost
+    commands). False while it starts, runs something, or is gone."""
+    try:
+        fields = _stat_fields(pid)
+        with open(f"/proc/{pid}/wchan") as f:
+            wchan = f.read().strip()
+    except (OSError, ValueError):
+        return False
+    state, pgrp, tpgid = fields[0], int(fields[2]), int(fields[5])
+    return state == "S" and tpgid == pgrp == pid and wchan.startswith(_READ_WAITS)

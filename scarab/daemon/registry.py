@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scarab import protocol as p
+from scarab.daemon.build import check_build, template_spec, type_when_ready, write_spec
 from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostlink import HostLink, Zygote, host_gone, process_start, spawn_host
 from scarab.daemon.pty import default_shell
@@ -212,8 +213,13 @@ class SessionManager:
         cwd: str | None = None,
         command: Iterable[str] | None = None,
         environ: Iterable[str] | None = None,
+        build: p.SessionBuild | None = None,
     ) -> p.SessionInfo:
+        """A new session: one window with one pane running `command`, or a template's windows
+        (`build`, new -L), each pane at its final size before any program starts."""
         validate_size(cols, rows)
+        if build is not None:
+            check_build(build)
         if fds_left() < FD_RESERVE:
             raise HostUnavailable(
                 "the daemon is out of file descriptors (`ulimit -n`); raise it and restart the daemon"
@@ -236,9 +242,13 @@ class SessionManager:
         # lock (free: the session is new) makes a rename or delete of it wait until it is complete.
         self.sessions[record.id] = session
         async with session.lock:
+            typing: dict[int, list[str]] = {}
             try:
-                (pane_id,), (window_id,) = self._take_ids(panes=1, windows=1)
-                request = replace(self._spawn_request(record, overrides), pane_id=pane_id, window_id=window_id)
+                if build is None:
+                    (pane_id,), (window_id,) = self._take_ids(panes=1, windows=1)
+                    request = replace(self._spawn_request(record, overrides), pane_id=pane_id, window_id=window_id)
+                else:
+                    request, typing = self._build_request(record, overrides, build)
                 host_pid, child_pid = await spawn_host(request, self.zygote)
                 session.record = record.with_(
                     host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid)
@@ -249,8 +259,28 @@ class SessionManager:
                 self.sessions.pop(record.id, None)
                 await self._end_host(session)
                 raise
+            if typing:
+                pids = lambda: {pane.id: pane.pid for pane in session.latest_layout().panes}  # noqa: E731
+                self._spawn(type_when_ready(lambda msg: self._send_host(session, msg), pids, typing))
             self.on_change()
             return self.info(session)
+
+    def _build_request(
+        self, record: SessionRecord, overrides: Overrides, build: p.SessionBuild
+    ) -> tuple[HostConfig, dict[int, list[str]]]:
+        """A template's windows: ids for all of them (committed first) and the spec their host
+        builds them from; and the lines to type into each pane."""
+        count = sum(len(window.panes) for window in build.windows)
+        pane_ids, window_ids = self._take_ids(panes=count, windows=len(build.windows))
+        spec, typing = template_spec(build, pane_ids, window_ids, record.command)
+        path = write_spec(self.paths.hosts / f"{record.id}.spec", spec)
+        request = self._spawn_request(record, overrides, Restore(spec=path))
+        return replace(request, pane_id=pane_ids[0], window_id=window_ids[0]), typing
+
+    @staticmethod
+    def _send_host(session: Session, msg: p.Message) -> None:
+        if session.host is not None:
+            session.host.send(msg)
 
     def _take_ids(self, panes: int = 0, windows: int = 0) -> tuple[list[int], list[int]]:
         """New pane and window ids, the advanced counter committed before any of them is used."""

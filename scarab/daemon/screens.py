@@ -60,10 +60,11 @@ def unpack_lines(packed: dict[str, Any]) -> list[Line]:
     return lines
 
 
-def snapshot_head(emu: Emulator, cwd: str) -> bytes:
-    """The visible part of a snapshot: screen rows, cursor, size and cwd (history goes by pages)."""
+def snapshot_head(emu: Emulator, cwd: str, foreground: tuple[str, ...] = ()) -> bytes:
+    """The visible part of a snapshot: screen rows, cursor, size and cwd (history goes by pages), and
+    the command line of a program other than the shell that was in the foreground (banner.py)."""
     x, y, _visible, _shape = emu.cursor
-    head = {
+    head: dict[str, Any] = {
         "v": SNAPSHOT_VERSION,
         "cols": emu.cols,
         "rows": emu.rows,
@@ -71,6 +72,8 @@ def snapshot_head(emu: Emulator, cwd: str) -> bytes:
         "cwd": cwd,
         "screen": pack_lines(emu.screen_lines()),
     }
+    if foreground:
+        head["foreground"] = list(foreground)
     return msgpack.packb(head, use_bin_type=True)  # type: ignore[no-any-return]
 
 

@@ -276,6 +276,11 @@ class Daemon:
                 case p.DaemonStop():
                     self.stopping.set()
                     return p.Done()
+                case p.SessionBuild() as build:
+                    built = await m.create_session(
+                        build.name, build.cols, build.rows, build.cwd, None, build.environ, build=build
+                    )
+                    return p.Created(session=built)
                 case p.Describe(target=target, session_only=session_only):
                     return self.describe(client, target, session_only)
                 case p.Watch(target=target, output=output):
