@@ -28,12 +28,15 @@ __all__ = ["PATIENCE", "check_build", "template_spec", "type_when_ready", "write
 
 POLL = 0.02
 PATIENCE = 10.0
+MAX_PANES = 256  # in one template: more is a mistake (or an attack), not a workspace
 
 
 def check_build(build: p.SessionBuild) -> None:
     """Refuse a plan that cannot be built as a whole (the CLI checked it; another client may not)."""
     if not build.windows or not 0 <= build.current < len(build.windows):
         raise BadRequest("a template needs windows, and its focused window among them")
+    if sum(len(window.panes) for window in build.windows) > MAX_PANES:
+        raise BadRequest(f"a template may have at most {MAX_PANES} panes")
     for window in build.windows:
         try:
             layout = Layout.from_string(window.layout)

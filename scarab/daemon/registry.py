@@ -260,8 +260,7 @@ class SessionManager:
                 await self._end_host(session)
                 raise
             if typing:
-                pids = lambda: {pane.id: pane.pid for pane in session.latest_layout().panes}  # noqa: E731
-                self._spawn(type_when_ready(lambda msg: self._send_host(session, msg), pids, typing))
+                self._spawn(type_when_ready(lambda msg: self._send_host(session, msg), session.pane_pids, typing))
             self.on_change()
             return self.info(session)
 

@@ -79,6 +79,10 @@ class Session:
     # name must not interleave a spawn with a delete).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def pane_pids(self) -> dict[int, int]:
+        """Each pane's program's pid, as its host last described them."""
+        return {pane.id: pane.pid for pane in self.latest_layout().panes}
+
     def latest_layout(self) -> p.Layout:
         """Its latest Layout; without one (a host that has not reported) no windows."""
         if self.layout is not None:
