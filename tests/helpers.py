@@ -15,7 +15,10 @@ from scarab.daemon.emulator import Emulator
 from scarab.daemon.screens import capture_pages
 from scarab.testkit import Sandbox, pid_alive, rss_kb, until, wait_for
 
-__all__ = ["ScarabEnv", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "until", "wait_for"]
+__all__ = [
+    "ScarabEnv", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "type_line", "until",
+    "wait_for",
+]  # fmt: skip
 
 _CAPTURE_FLAGS = {"--scrollback": "scrollback", "-S": "scrollback", "--ansi": "ansi", "-e": "ansi"}
 
@@ -70,6 +73,11 @@ def new_sh(env: ScarabEnv, name: str, *extra: str) -> str:
     assert len(sid) == 32
     wait_for(lambda: "$" in env.capture(name), what="the shell prompt")
     return sid
+
+
+def type_line(env: ScarabEnv, name: str, line: str) -> None:
+    """A line typed into the session's shell, and Enter."""
+    env.ok("send", name, line, "Enter")
 
 
 def make_env() -> ScarabEnv:

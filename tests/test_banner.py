@@ -10,8 +10,7 @@ import sqlite3
 import pytest
 
 from scarab.daemon.banner import Offer
-from tests.helpers import ScarabEnv, wait_for
-from tests.test_core_cli import new_sh, type_line
+from tests.helpers import ScarabEnv, new_sh, type_line, wait_for
 
 BANNER = '[scarab: was running "sleep 1000" \u2014 Enter to run again, Esc to dismiss]'
 

@@ -14,11 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ScarabEnv, new_sh, pid_alive, wait_for
-
-
-def type_line(env: ScarabEnv, name: str, line: str) -> None:
-    env.ok("send", name, line, "Enter")
+from tests.helpers import ScarabEnv, new_sh, pid_alive, type_line, wait_for
 
 
 def test_new_send_capture(scarab: ScarabEnv) -> None:

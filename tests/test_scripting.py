@@ -11,8 +11,7 @@ import sys
 
 import pytest
 
-from tests.helpers import ScarabEnv, pid_alive, wait_for
-from tests.test_core_cli import new_sh, type_line
+from tests.helpers import ScarabEnv, new_sh, pid_alive, type_line, wait_for
 
 
 @pytest.mark.timeout(60)
@@ -66,8 +65,7 @@ def test_a_pane_knows_its_session_and_commands_there_default_to_it(scarab: Scara
     new_sh(scarab, "other")  # the most recent session, which a command outside would default to
     out = scarab.root / "out.txt"
     cli = f"{shlex.quote(sys.executable)} -m scarab"
-    type_line(
-        scarab, "inner",
+    type_line(scarab, "inner",
         f'echo "$SCARAB|$SCARAB_PANE" > {out}; {cli} display -p "#S #{{session_id}}" >> {out}; '
         f"{cli} has-session && echo has >> {out}",
     )  # fmt: skip

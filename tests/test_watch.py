@@ -18,8 +18,7 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
-from tests.helpers import ScarabEnv, wait_for
-from tests.test_core_cli import new_sh, type_line
+from tests.helpers import ScarabEnv, new_sh, type_line, wait_for
 
 
 class Watching:
