@@ -16,9 +16,16 @@ from scarab.daemon.screens import capture_pages
 from scarab.testkit import Sandbox, pid_alive, rss_kb, until, wait_for
 
 __all__ = [
-    "ScarabEnv", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "type_line", "until",
-    "wait_for",
+    "ScarabEnv", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "status_shows", "type_line",
+    "until", "wait_for",
 ]  # fmt: skip
+
+
+def status_shows(screen: str, session: str, sessions: str = "1/1") -> bool:
+    """Whether the TUI's status bar on `screen` names `session` and its place among the sessions
+    (` [main] 0:sh*  ...  1/1  1 client `)."""
+    return any(f"[{session}]" in line and f" {sessions} " in line for line in screen.splitlines())
+
 
 _CAPTURE_FLAGS = {"--scrollback": "scrollback", "-S": "scrollback", "--ansi": "ansi", "-e": "ansi"}
 

@@ -15,7 +15,7 @@ import pytest
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.paths import Paths
-from tests.helpers import ScarabEnv, wait_for
+from tests.helpers import ScarabEnv, status_shows, wait_for
 from tests.pilot import run
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
 
@@ -110,7 +110,7 @@ def test_smaller_view_pans_to_the_cursor_and_larger_shows_dots(in_env: ScarabEnv
     scarab = in_env
     scarab.ok("new", "-d", "-s", "pan", "--", "sh")
     tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach pan", "Enter")
-    wait_for(lambda: "[pan] 1/1" in tmux.screen(), what="the app")  # view: 100x29
+    wait_for(lambda: status_shows(tmux.screen(), "pan"), what="the app")  # view: 100x29
 
     async def other_client_types(cols: int, rows: int, line: bytes, check: Callable[[], bool]) -> None:
         client = await Client.connect(Paths.default())

@@ -18,8 +18,9 @@ from scarab.tui.app import ScarabApp
 from scarab.tui.copymode import CopyModeScreen
 from scarab.tui.dialogs import ConfirmScreen, RenameScreen
 from scarab.tui.history import HistoryView
+from scarab.tui.picker import PickerScreen
 from scarab.tui.terminal import TerminalView
-from tests.helpers import ScarabEnv, wait_for
+from tests.helpers import ScarabEnv, status_shows, wait_for
 from tests.pilot import run, type_text, until
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
 
@@ -143,7 +144,9 @@ def test_kill_confirmation_counts_the_other_clients(in_env: ScarabEnv) -> None:
             app = ScarabApp("shared")
             async with app.run_test(size=(100, 30)) as pilot:
                 await until(pilot, lambda: app.attached.is_set())
-                await pilot.press("ctrl+b", "x")
+                await pilot.press("ctrl+b", "s")  # prefix x kills a pane, as in tmux: sessions from the picker
+                await until(pilot, lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 1)
+                await pilot.press("ctrl+x")
                 await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.is_mounted)
                 question = str(app.screen.query("Label").first().render())
                 assert "2 other clients attached" in question
@@ -235,7 +238,7 @@ def test_preview_with_an_emoji_modifier_and_help_keep_their_borders(scarab: Scar
     tmux.type("Escape")
     wait_for(lambda: "type to filter" not in tmux.screen())
     tmux.type("C-b", "?")
-    wait_for(lambda: "any key closes" in tmux.screen(), what="the help")
+    wait_for(lambda: "other key closes" in tmux.screen(), what="the help")
     rows = box_rows(tmux.screen(), "╭")
     assert len(right_edges(rows)) == 1, "\n".join(rows)
     assert all(row.rstrip().endswith(("│", "╮", "╯")) for row in rows), "\n".join(rows)
@@ -246,12 +249,12 @@ def test_preview_with_an_emoji_modifier_and_help_keep_their_borders(scarab: Scar
 @needs_tmux
 def test_no_arguments_after_main_exited_restarts_main(scarab: ScarabEnv, tmux: Tmux) -> None:  # noqa: F811
     tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab", "Enter")
-    wait_for(lambda: "[main] 1/1" in tmux.screen(), what="the app on main")
+    wait_for(lambda: status_shows(tmux.screen(), "main"), what="the app on main")
     tmux.type("exit", "Enter")
     wait_for(lambda: "[exited: main" in tmux.screen(), what="the exit message")
     assert scarab.session("main")["state"] == "exited"
     tmux.type(f"{sys.executable} -m scarab", "Enter")
-    wait_for(lambda: "[main] 1/1" in tmux.screen(), what="main again")
+    wait_for(lambda: status_shows(tmux.screen(), "main"), what="main again")
     assert [s["name"] for s in scarab.sessions()] == ["main"]
     assert scarab.session("main")["state"] == "running"
     # Enter on an exited session in the picker restarts it too.

@@ -138,7 +138,7 @@ def test_key_relay_sends_keys_paints_frames_and_holds_the_prefix_for_the_app() -
     info = session("x", "running", 0)
     full = p.Frame(session_id="x", seq=1, cols=20, rows=3, cursor=[0, 0, 1, 0], modes=0, title="", full=True,
                    lines=[[0, "", []], [1, "", []], [2, "", []]], styles=[])  # fmt: skip
-    painted = FirstPaint(info, full, [], ours, b"", 1)
+    painted = FirstPaint(info, {0: full}, [], ours, b"", 1)
     relay = KeyRelay(painted, b"\x02", slave, slave)
     relay.start()
     daemon = bytearray()
@@ -176,6 +176,6 @@ def test_key_relay_sends_keys_paints_frames_and_holds_the_prefix_for_the_app() -
         os.close(slave)
         theirs.close()
     assert held == b"\x02d"
-    assert handed.frame.lines[1][1] == "$ ls" and handed.frame.full  # the app starts from the screen shown
+    assert handed.frames[0].lines[1][1] == "$ ls" and handed.frames[0].full  # the app starts from the screen shown
     assert [type(p.decode(m)) for m in p.split_frames(bytearray(handed.pending))] == [p.Kicked]
     ours.close()

@@ -24,7 +24,7 @@ import pytest
 
 from scarab.client import Client
 from scarab.remote import SshTarget
-from tests.helpers import ScarabEnv, until, wait_for
+from tests.helpers import ScarabEnv, status_shows, until, wait_for
 
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
 pytestmark = pytest.mark.skipif(SSHD is None or shutil.which("ssh") is None, reason="OpenSSH is not installed")
@@ -130,7 +130,7 @@ def test_tui_runs_remotely_in_a_16_colour_terminal(scarab: ScarabEnv, sshd: Sshd
     tmux("new-session", "-d", "-x", "90", "-y", "25", f"env TERM=xterm {command}; sleep 60")
     server = int(tmux("display-message", "-p", "#{pid}").strip())
     try:
-        wait_for(lambda: "[main] 1/1" in tmux("capture-pane", "-p"), timeout=30, what="the remote TUI")
+        wait_for(lambda: status_shows(tmux("capture-pane", "-p"), "main"), timeout=30, what="the remote TUI")
         tmux("send-keys", "echo remote-tui", "Enter")
         wait_for(lambda: "remote-tui" in tmux("capture-pane", "-p").splitlines(), what="echo in the remote TUI")
         tmux("send-keys", "C-b", "d")

@@ -18,7 +18,7 @@ from ptyprocess import PtyProcess
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.daemon.emulator import Emulator
-from tests.helpers import ScarabEnv, emu_text, wait_for
+from tests.helpers import ScarabEnv, emu_text, status_shows, wait_for
 
 COLS, ROWS = 60, 12
 
@@ -183,11 +183,11 @@ def test_attached_clients_are_told_of_session_changes_and_the_status_bar_follows
             await client.close()
 
     try:
-        term.wait(lambda: "[work] 1/1" in term.text(), "the status bar")
+        term.wait(lambda: status_shows(term.text(), "work"), "the status bar")
         assert asyncio.run(pushed()) == ["other", "work"]
-        term.wait(lambda: "[work] 1/2" in term.text(), "the status bar to count the new session")
+        term.wait(lambda: status_shows(term.text(), "work", "1/2"), "the status bar to count the new session")
         scarab.ok("rename", "other", "renamed")
         scarab.ok("kill", "renamed")
-        term.wait(lambda: "[work] 1/1" in term.text(), "the status bar to drop the killed session")
+        term.wait(lambda: status_shows(term.text(), "work"), "the status bar to drop the killed session")
     finally:
         term.close()

@@ -92,7 +92,7 @@ def test_new_session_and_cycle(in_env: ScarabEnv) -> None:
         app = ScarabApp()
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.attached.is_set())
-            await pilot.press("ctrl+b", "c")
+            await pilot.press("ctrl+b", "C")  # tmux's c is a new window: C is a new session
             await until(pilot, lambda: app.session is not None and app.session.name == "0")
             await until(pilot, lambda: app.status.count == 2)
             await pilot.press("ctrl+b", ")")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.helpers import ScarabEnv, wait_for
+from tests.helpers import ScarabEnv, status_shows, wait_for
 from tests.realterm import Tmux, tmux
 
 __all__ = ["tmux"]  # the fixture
@@ -36,7 +36,7 @@ def children(pid: int) -> list[int]:
 def test_echo_detach_reattach_in_real_terminal(scarab: ScarabEnv, tmux: Tmux) -> None:
     scarab_cmd = f"{sys.executable} -m scarab"
     tmux.type(f"cd {scarab.root} && {scarab_cmd}", "Enter")
-    wait_for(lambda: "[main] 1/1" in tmux.screen(), what="the TUI status bar")
+    wait_for(lambda: status_shows(tmux.screen(), "main"), what="the TUI status bar")
     tmux.type("echo hel''lo", "Enter")
     wait_for(lambda: "hello" in tmux.screen().splitlines(), what="echo output in the TUI")
     tmux.type("C-b", "d")
@@ -74,7 +74,7 @@ def test_first_paint_then_keys_typed_before_the_app_is_up(scarab: ScarabEnv, tmu
     wait_for(lambda: "painted" in tmux.screen().splitlines(), what="the first paint")
     tmux.type("echo ear''ly", "Enter")
     wait_for(lambda: "early" in scarab.capture("work").splitlines(), what="keys typed during start-up")
-    wait_for(lambda: "[work] 1/1" in tmux.screen(), what="the app's status bar")
+    wait_for(lambda: status_shows(tmux.screen(), "work"), what="the app's status bar")
     tmux.type("C-b", "d")
     wait_for(lambda: "[detached (from session work)]" in tmux.screen(), what="the detach message")
     # The terminal is back in the mode it was in (the first paint had made it raw).
@@ -86,7 +86,7 @@ def test_first_paint_then_keys_typed_before_the_app_is_up(scarab: ScarabEnv, tmu
 def test_alt_with_punctuation_reaches_the_program(scarab: ScarabEnv, tmux: Tmux) -> None:
     scarab.ok("new", "-d", "-s", "keys", "--", "cat", "-v")
     tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach keys", "Enter")
-    wait_for(lambda: "[keys] 1/1" in tmux.screen(), what="the app's status bar")
+    wait_for(lambda: status_shows(tmux.screen(), "keys"), what="the app's status bar")
     # One key at a time, as typed (each its own read: ESC and its key together), each awaited in the
     # session's echo before the next; cat -v then shows what reached it.
     for key, echoed in (("M-.", "^[."), ("M-:", "^[.^[:"), ("x", "^[.^[:x"), ("Enter", "^[.^[:x\n^[.^[:x")):
@@ -97,7 +97,7 @@ def test_alt_with_punctuation_reaches_the_program(scarab: ScarabEnv, tmux: Tmux)
 def test_coloured_spaces_at_the_end_of_a_line_are_drawn(scarab: ScarabEnv, tmux: Tmux) -> None:
     scarab.ok("new", "-d", "-s", "paint", "--", "sh")
     tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach paint", "Enter")
-    wait_for(lambda: "[paint] 1/1" in tmux.screen(), what="the app's status bar")
+    wait_for(lambda: status_shows(tmux.screen(), "paint"), what="the app's status bar")
     tmux.type(
         "clear; printf 'X\\033[44m     \\033[0m\\nY\\033[7m   \\033[0m\\nZ\\033[48;2;1;2;3m  \\033[0m\\n'", "Enter"
     )

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import termios
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from scarab.tui.clipboard import Clipboard
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
-from scarab.tui.terminal import DEFAULT_CURSOR, TerminalView
+from scarab.tui.terminal import DEFAULT_CURSOR, REPEAT_TIME, TerminalView
 
 if TYPE_CHECKING:
     from scarab.tui.copymode import Jump
@@ -98,7 +99,9 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.held = held  # the prefix key and what followed, typed while the first paint relayed keys
 
     def compose(self) -> ComposeResult:
-        yield TerminalView(self.config.prefix, id="terminal")
+        view = TerminalView(self.config.prefix, id="terminal")
+        view.repeatable = self.keys.repeatable()
+        yield view
         status = StatusBar()
         status.display = self.config.status_bar
         yield status
@@ -115,7 +118,10 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.painted is not None:
             # Start from what the first paint showed, so the app's first paint is not a blank view.
             self.session = self.painted.session
-            self.view.apply(self.painted.frame)
+            if self.painted.layout is not None:
+                self.apply_layout(self.painted.layout)
+            for frame in self.painted.frames.values():
+                self.view.apply(frame)
             self.status.session, self.status.clients = self.painted.session.name, 1
         self.view.focus()
         self.connection()
@@ -268,6 +274,8 @@ class ScarabApp(App[str], inherit_bindings=False):
                 self.show_title()
                 if msg.bell:
                     self.bell()
+            case p.Layout() if self.session is not None and msg.session_id == self.session.id:
+                self.apply_layout(msg)
             case p.SessionsChanged(sessions=sessions):
                 self.show_sessions(sessions)
             case p.SetBuffer(data=data, clipboard=True):
@@ -294,6 +302,12 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.session = None
         preferred = next((s for s in others if s.id == self.previous_id), others[0])
         await self.attach(preferred.id)
+
+    def apply_layout(self, layout: p.Layout) -> None:
+        """The session's windows and panes as the host has them now."""
+        self.view.apply_layout(layout)
+        self.status.windows = tuple(layout.windows)
+        self.show_title()
 
     # -- the outer terminal -----------------------------------------------------------------------
 
@@ -358,7 +372,10 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     def on_terminal_view_to_program(self, message: TerminalView.ToProgram) -> None:
         if self.client is not None and self.session is not None and self.attached.is_set():
-            self.client.send_input(self.session.id, message.data)
+            # Keys go to the active pane (all of the window's with synchronize-panes); a mouse
+            # report goes to the pane under the pointer only.
+            target = f"%{message.pane}" if message.pane >= 0 else self.session.id
+            self.client.send_input(target, message.data)
         elif len(self.unsent) < MAX_UNSENT:
             # Typed before the attach completed (the first paint shows the screen that early) or
             # while reconnecting: kept, in order, for the session.
@@ -374,12 +391,34 @@ class ScarabApp(App[str], inherit_bindings=False):
             return
         await self.run_command(message.key, message.character)
 
+    async def on_terminal_view_command(self, message: TerminalView.Command) -> None:
+        await self.command(message.message)
+
+    def on_terminal_view_scroll(self, message: TerminalView.Scroll) -> None:
+        self.open_copy_mode(pane=message.pane)  # tmux's WheelUpPane: copy-mode -e
+
     async def run_command(self, key: str, character: str | None) -> None:
-        """The key after the prefix: its action in the prefix table (keys are matched as typed, as tmux does)."""
+        """The key after the prefix: its action in the prefix table (keys are matched as typed, as
+        tmux does). A key bound with -r opens the repeat time, in which the view takes another
+        such key without the prefix."""
         typed = key_from_textual(key, character)
         binding = self.keys.lookup(typed) if typed is not None else None
+        self.view.repeat_until = time.monotonic() + REPEAT_TIME if binding is not None and binding.repeat else 0.0
         if binding is not None:
             await self.run_action(binding.action)
+
+    async def command(self, message: p.Message) -> bool:
+        """A window or pane command for the attached session, as tmux's verbs; the daemon resolves
+        the target ("" is the current window or its active pane). A refusal shows in the status bar."""
+        if self.client is None or self.session is None:
+            return False
+        try:
+            await self.client.request(message)
+        except ScarabError as exc:
+            self.status.notice = str(exc)
+            return False
+        self.status.notice = ""
+        return True
 
     # -- prefix actions (named in scarab.tui.bindings) ----------------------------------------------
 
@@ -406,8 +445,66 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.previous_id:
             await self.switch_to(self.previous_id)
 
-    def action_kill_session(self) -> None:
-        self.kill_current()
+    # windows (tmux's default keys; each a verb for the daemon)
+
+    async def action_new_window(self) -> None:
+        await self.command(p.NewWindow(target=""))
+
+    async def action_select_window(self, index: int) -> None:
+        await self.command(p.SelectWindow(target=f":={index}"))
+
+    async def action_select_window_step(self, step: int) -> None:
+        await self.command(p.SelectWindow(target="", step=step))
+
+    async def action_last_window(self) -> None:
+        await self.command(p.SelectWindow(target="", last=True))
+
+    def action_prompt_window_index(self) -> None:
+        self.prompt_window_index()
+
+    def action_rename_window(self) -> None:
+        self.rename_window()
+
+    def action_kill_window(self) -> None:
+        self.kill_window()
+
+    # panes
+
+    async def action_split_window(self, horizontal: bool) -> None:
+        await self.command(p.SplitWindow(target="", horizontal=horizontal))
+
+    async def action_select_pane(self, direction: str) -> None:
+        await self.command(p.SelectPane(target="", direction=direction))
+
+    async def action_next_pane(self) -> None:
+        await self.command(p.SelectPane(target="", step=1))
+
+    async def action_last_pane(self) -> None:
+        await self.command(p.SelectPane(target="", last=True))
+
+    def action_display_panes(self) -> None:
+        self.view.show_numbers()
+
+    async def action_zoom_pane(self) -> None:
+        await self.command(p.ResizePane(target="", zoom=True))
+
+    def action_kill_pane(self) -> None:
+        self.kill_pane()
+
+    async def action_break_pane(self) -> None:
+        await self.command(p.BreakPane(target=""))
+
+    async def action_swap_pane(self, step: int) -> None:
+        await self.command(p.SwapPane(target="", previous=step < 0, next=step > 0))
+
+    async def action_next_layout(self) -> None:
+        await self.command(p.SelectLayout(target="", step=1))
+
+    async def action_select_layout(self, name: str) -> None:
+        await self.command(p.SelectLayout(target="", layout=name))
+
+    async def action_resize_pane(self, direction: str, amount: int) -> None:
+        await self.command(p.ResizePane(target="", direction=direction, amount=amount))
 
     def action_copy_mode(self) -> None:
         self.open_copy_mode()
@@ -518,10 +615,6 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.notice = ""
             await self.refresh_status()
             return
-
-    def kill_current(self) -> None:
-        if self.session is not None:
-            self.kill_session(self.session.id)
 
     @work(group="dialogs")
     async def kill_session(self, session_id: str) -> None:
@@ -636,16 +729,20 @@ class ScarabApp(App[str], inherit_bindings=False):
         except (ScarabError, SuspendNotSupported) as exc:
             self.status.notice = str(exc) or "the editor cannot run here"
 
-    def open_copy_mode(self, jump: Jump | None = None, page_up: bool = False) -> None:
-        """Copy mode over the attached pane: its rows travel only as they come into sight."""
+    def open_copy_mode(self, jump: Jump | None = None, page_up: bool = False, pane: int = -1) -> None:
+        """Copy mode over a pane (the active one, or the one under the wheel): its rows travel only
+        as they come into sight."""
         if self.client is None or self.session is None:
             return
         from scarab.tui.copymode import CopyModeScreen
 
         client, session_id = self.client, self.session.id
+        view = self.view
+        pane = view.scene.active if pane < 0 else pane
+        target = f"%{pane}" if view.session_layout is not None else session_id
 
         async def fetch(start: int, count: int) -> p.History:
-            reply = await client.request(p.HistoryRequest(target=session_id, start=start, count=count))
+            reply = await client.request(p.HistoryRequest(target=target, start=start, count=count))
             assert isinstance(reply, p.History)
             return reply
 
@@ -654,9 +751,9 @@ class ScarabApp(App[str], inherit_bindings=False):
             assert isinstance(reply, p.GrepHits)
             return [hit.row for hit in reply.hits]
 
-        view = self.view
-        screen = [list(line) for line in view.lines]
-        cursor = (view.cursor[0], view.cursor[1])
+        shown = view.screens.get(pane)
+        screen = [list(line) for line in shown.lines] if shown is not None else []
+        cursor = (shown.cursor[0], shown.cursor[1]) if shown is not None else (0, 0)
         self.push_screen(CopyModeScreen(self.copy_keys, fetch, screen, cursor, grep, self.copy_text, jump, page_up))
 
     async def copy_text(self, text: str) -> None:
@@ -665,6 +762,47 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.client is not None:
             await self.client.request(p.SetBuffer(data=data[: p.MAX_BUFFER]))
         await self.outer_clipboard.copy(data)
+
+    # -- window and pane dialogs --------------------------------------------------------------------
+
+    def current_window(self) -> p.WindowInfo | None:
+        return self.view.scene.window
+
+    @work(group="dialogs")
+    async def prompt_window_index(self) -> None:
+        """tmux's `'`: `(index)` prompt, then select-window -t :INDEX."""
+        from scarab.tui.dialogs import PromptScreen
+
+        index = await self.push_screen_wait(PromptScreen("index"))
+        if index:
+            await self.command(p.SelectWindow(target=f":{index.strip()}"))
+
+    @work(group="dialogs")
+    async def rename_window(self) -> None:
+        from scarab.tui.dialogs import PromptScreen
+
+        window = self.current_window()
+        name = await self.push_screen_wait(PromptScreen("(rename-window)", window.name if window else ""))
+        if name is not None:
+            await self.command(p.RenameWindow(target="", name=name))
+
+    @work(group="dialogs")
+    async def kill_window(self) -> None:
+        from scarab.tui.dialogs import ConfirmScreen
+
+        window = self.current_window()
+        name = window.name if window is not None else ""
+        if await self.push_screen_wait(ConfirmScreen(Text(f"kill-window {name}? (y/n)"))):
+            await self.command(p.KillWindow(target=""))
+
+    @work(group="dialogs")
+    async def kill_pane(self) -> None:
+        from scarab.tui.dialogs import ConfirmScreen
+
+        scene = self.view.scene
+        index = scene.order.index(scene.active) if scene.active in scene.order else 0
+        if await self.push_screen_wait(ConfirmScreen(Text(f"kill-pane {index}? (y/n)"))):
+            await self.command(p.KillPane(target=""))
 
 
 def driver_fd() -> int:

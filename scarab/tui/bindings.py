@@ -1,16 +1,18 @@
 """TUI key tables layer (pure data): which key runs which action, with what it does, as tmux's tables.
 
 A `KeyTable` maps keys to named actions (the app's `action_*` methods, run through Textual's action
-dispatch). The help screen and the README's table are generated from it, so the three cannot
-disagree. There are the `prefix` table (keys after the prefix key) and copy mode's two tables,
-`copy-mode-vi` and `copy-mode` (emacs), with tmux's keys and tmux's command names.
+dispatch, arguments included: `select_pane('U')`). The help screen and the README's table are
+generated from it, so the three cannot disagree. There are the `prefix` table (keys after the prefix
+key, with tmux 3.3a's default keys for windows and panes; keys bound with tmux's `-r` repeat: within
+the repeat time another of them needs no prefix) and copy mode's two tables, `copy-mode-vi` and
+`copy-mode` (emacs), with tmux's keys and tmux's command names.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from scarab.keys import Key, parse_key_name, tmux_name
+from scarab.keys import Key, Mod, parse_key_name, tmux_name
 
 __all__ = ["Binding", "KeyTable", "copy_mode_table", "prefix_table"]
 
@@ -18,8 +20,15 @@ __all__ = ["Binding", "KeyTable", "copy_mode_table", "prefix_table"]
 class Binding(NamedTuple):
     key: Key
     action: str
-    """The name of an action of the app (`detach_client` runs `action_detach_client`)."""
+    """An action of the app (`detach_client` runs `action_detach_client`), with its arguments."""
     description: str
+    repeat: bool = False
+    """tmux's `bind -r`: repeats without the prefix within the repeat time."""
+
+
+def _plain(key: Key) -> Key:
+    # tmux matches M-Up whether Meta came as a leading Esc or in the sequence (KEYC_IMPLIED_META).
+    return Key(key.name, key.mods & ~Mod.IMPLIED_META)
 
 
 class KeyTable(NamedTuple):
@@ -27,7 +36,13 @@ class KeyTable(NamedTuple):
     bindings: tuple[Binding, ...]
 
     def lookup(self, key: Key) -> Binding | None:
-        return next((b for b in self.bindings if b.key == key), None)
+        wanted = _plain(key)
+        return next((b for b in self.bindings if _plain(b.key) == wanted), None)
+
+    def repeatable(self) -> frozenset[Key]:
+        """The keys bound with -r, as they can arrive."""
+        keys = [b.key for b in self.bindings if b.repeat]
+        return frozenset([*keys, *(_plain(k) for k in keys), *(Key(k.name, k.mods | Mod.IMPLIED_META) for k in keys)])
 
     def help_text(self) -> str:
         """One line per key, for the help screen."""
@@ -40,15 +55,56 @@ class KeyTable(NamedTuple):
         return "\n".join(["| key | action | what it does |", "|---|---|---|", *rows])
 
 
+_ARROWS = (
+    ("Up", "U", "above", "up"),
+    ("Down", "D", "below", "down"),
+    ("Left", "L", "to the left", "left"),
+    ("Right", "R", "to the right", "right"),
+)
 _PREFIX = (
+    # sessions
     Binding(Key("d"), "detach_client", "detach (the session keeps running)"),
     Binding(Key("s"), "choose_session", "session picker: live preview, typing filters"),
     Binding(Key("$"), "rename_session", "rename this session"),
-    Binding(Key("c"), "new_session", "new session"),
+    Binding(Key("C"), "new_session", "new session"),
     Binding(Key("("), "previous_session", "previous session"),
     Binding(Key(")"), "next_session", "next session"),
     Binding(Key("L"), "last_session", "last session"),
-    Binding(Key("x"), "kill_session", "kill this session (asks first)"),
+    # windows
+    Binding(Key("c"), "new_window", "new window"),
+    Binding(Key("n"), "select_window_step(1)", "next window"),
+    Binding(Key("p"), "select_window_step(-1)", "previous window"),
+    Binding(Key("l"), "last_window", "last (previously current) window"),
+    *(Binding(Key(str(i)), f"select_window({i})", f"window {i}") for i in range(10)),
+    Binding(Key("'"), "prompt_window_index", "prompt for a window index to select"),
+    Binding(Key(","), "rename_window", "rename this window"),
+    Binding(Key("&"), "kill_window", "kill this window (asks first)"),
+    # panes
+    Binding(Key("%"), "split_window(True)", "split the pane left/right"),
+    Binding(Key('"'), "split_window(False)", "split the pane top/bottom"),
+    *(Binding(Key(name), f"select_pane('{d}')", f"select the pane {where}", True) for name, d, where, _ in _ARROWS),
+    Binding(Key("o"), "next_pane", "next pane"),
+    Binding(Key(";"), "last_pane", "last (previously active) pane"),
+    Binding(Key("q"), "display_panes", "show pane numbers (type one to select it)"),
+    Binding(Key("z"), "zoom_pane", "zoom the pane (toggle)"),
+    Binding(Key("x"), "kill_pane", "kill the pane (asks first)"),
+    Binding(Key("!"), "break_pane", "break the pane out into a new window"),
+    Binding(Key("{"), "swap_pane(-1)", "swap the pane with the previous one"),
+    Binding(Key("}"), "swap_pane(1)", "swap the pane with the next one"),
+    Binding(Key(" "), "next_layout", "next preset layout"),
+    *(
+        Binding(Key(str(i), Mod.META), f"select_layout('{name}')", f"{name} layout")
+        for i, name in enumerate(("even-horizontal", "even-vertical", "main-horizontal", "main-vertical", "tiled"), 1)
+    ),
+    *(
+        Binding(Key(name, Mod.CTRL), f"resize_pane('{d}', 1)", f"resize the pane {way} by 1", True)
+        for name, d, _, way in _ARROWS
+    ),
+    *(
+        Binding(Key(name, Mod.META | Mod.IMPLIED_META), f"resize_pane('{d}', 5)", f"resize the pane {way} by 5", True)
+        for name, d, _, way in _ARROWS
+    ),
+    # copy mode and buffers
     Binding(Key("["), "copy_mode", "copy mode: move, search, select, copy"),
     Binding(Key("PPage"), "copy_mode_page_up", "copy mode, one page up"),
     Binding(Key("]"), "paste_buffer", "paste the most recent buffer"),
@@ -56,6 +112,7 @@ _PREFIX = (
     Binding(Key("#"), "list_buffers", "list the paste buffers"),
     Binding(Key("/"), "grep_sessions", "search every session, jump to a match"),
     Binding(Key("e"), "edit_scrollback", "the scrollback in $VISUAL / $EDITOR"),
+    # the client
     Binding(Key("t"), "toggle_status", "toggle the status bar"),
     Binding(Key("?"), "list_keys", "this list of keys"),
 )

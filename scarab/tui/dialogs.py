@@ -1,4 +1,4 @@
-"""TUI dialogs layer: rename, confirm and key help (modal screens)."""
+"""TUI dialogs layer: rename, prompt, confirm and key help (modal screens)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from scarab.keys import Key, tmux_name
 from scarab.tui.bindings import KeyTable
 
-__all__ = ["ConfirmScreen", "HelpScreen", "RenameScreen"]
+__all__ = ["ConfirmScreen", "HelpScreen", "PromptScreen", "RenameScreen"]
 
 _DIALOG_CSS = """
 {name} {{
@@ -69,6 +69,36 @@ class RenameScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class PromptScreen(ModalScreen[str | None]):
+    """tmux's command-prompt in the status line: `label` then the text typed (Enter gives it,
+    Esc gives None)."""
+
+    DEFAULT_CSS = """
+    PromptScreen { align: left bottom; background: $background 0%; }
+    PromptScreen > Horizontal { height: 1; width: 100%; background: $warning; color: $background; }
+    PromptScreen Label { width: auto; }
+    PromptScreen Input { border: none; height: 1; padding: 0; width: 1fr; background: $warning; color: $background; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, label: str, value: str = "") -> None:
+        super().__init__()
+        self.label = label
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(f"{self.label} ", markup=False)
+            yield Input(value=self.value, id="prompt")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS = [
@@ -96,8 +126,10 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = (
         _DIALOG_CSS.format(name="HelpScreen")
         + """
-    HelpScreen > Vertical { width: auto; max-width: 100%; }
-    HelpScreen > Vertical > Static { width: auto; }
+    HelpScreen > Vertical { width: auto; max-width: 100%; max-height: 100%; }
+    HelpScreen VerticalScroll { width: auto; height: auto; scrollbar-size-vertical: 1; }
+    HelpScreen #closes { dock: bottom; }
+    HelpScreen VerticalScroll > Static { width: auto; }
     """
     )
 
@@ -108,9 +140,17 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[b]{escape(tmux_name(self.prefix))}[/b] then:\n\n{escape(self.table.help_text())}\n")
-            yield Label("[dim]any key closes[/dim]")
+            with VerticalScroll():
+                yield Static(
+                    f"[b]{escape(tmux_name(self.prefix))}[/b] then:\n\n{escape(self.table.help_text())}\n", id="keys"
+                )
+            yield Label("[dim]↑↓ PgUp PgDn scroll, any other key closes[/dim]", id="closes")
 
     def on_key(self, event: events.Key) -> None:
         event.stop()
+        scroll = self.query_one(VerticalScroll)
+        moves = {"up": -1, "down": 1, "pageup": -scroll.size.height, "pagedown": scroll.size.height}
+        if event.key in moves:
+            scroll.scroll_to(y=scroll.scroll_y + moves[event.key], animate=False)
+            return
         self.dismiss(None)

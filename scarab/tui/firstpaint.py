@@ -1,8 +1,9 @@
 """First-paint layer: the session's screen on the terminal before the Textual app is up.
 
 Importing and starting Textual takes ~250-350 ms; the session's screen is known ~50 ms after
-`scarab attach` starts. So the attach command first fetches one full frame over a plain blocking
-socket and paints it with ANSI on the alternate screen, then starts the app, which enters the same
+`scarab attach` starts. So the attach command first fetches the session's `Layout` and a full frame
+of each visible pane of its current window over a plain blocking socket and paints them with ANSI
+on the alternate screen, each pane at its place and the borders between them, then starts the app, which enters the same
 alternate screen (a no-op there) and repaints the same rows, taking over the first paint's
 connection, already attached, rather than attaching a second time. The tty is put in raw mode at
 once (no echo over the painted screen, no line editing); while Textual imports, `KeyRelay` sends
@@ -16,6 +17,7 @@ app does the real attach either way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import select
 import socket
@@ -30,6 +32,7 @@ from typing import Any, NamedTuple, TextIO
 from scarab import protocol as p
 from scarab.errors import ProtocolError
 from scarab.styles import Line, Mode, Style, line_to_ansi
+from scarab.tui.panes import Scene, scene_of, single_pane
 
 __all__ = [
     "FirstPaint",
@@ -38,6 +41,7 @@ __all__ = [
     "first_paint",
     "leave_first_paint",
     "render_frame",
+    "render_window",
     "restore_tty",
 ]
 
@@ -46,17 +50,25 @@ BUDGET = 0.3  # seconds: past this the app, which attaches anyway, is nearly up 
 ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"  # alternate screen, cursor hidden, cleared
 LEAVE = "\x1b[2J\x1b[?25h\x1b[?1049l"
 CURSOR_KEYS_ON, CURSOR_KEYS_OFF = "\x1b[?1h", "\x1b[?1l"  # DECCKM: arrows as the session wants them
+ACTIVE_BORDER = "\x1b[32m"  # tmux's pane-active-border-style: green
 
 
 class FirstPaint(NamedTuple):
     """What was painted: the app starts from it, so its own first paint shows the same rows."""
 
     session: p.SessionInfo
-    frame: p.Frame
+    frames: dict[int, p.Frame]  # by pane: a full frame of each visible pane
     tty_attrs: list[Any]  # the terminal's settings before the first paint made it raw
     connection: socket.socket  # attached to `session`: the app's connection to the daemon
-    pending: bytes  # what was read from `connection` past `frame`: the start of the app's stream
+    pending: bytes  # what was read from `connection` past the frames: the start of the app's stream
     daemon_pid: int
+    layout: p.Layout | None = None  # None: a session whose host sends none (one pane)
+
+    def scene(self) -> Scene:
+        if self.layout is not None:
+            return scene_of(self.layout)
+        frame = next(iter(self.frames.values()))
+        return single_pane(frame.pane, frame.cols, frame.rows)
 
 
 def default_session(sessions: list[p.SessionInfo]) -> p.SessionInfo | None:
@@ -80,7 +92,7 @@ def first_paint(socket_path: Path, target: str | None, status_bar: bool, out: Te
         if fetched is None:
             sock.close()
             return None
-        screen = render_frame(fetched.frame)
+        screen = render_window(fetched.scene(), fetched.frames)
         attrs = termios.tcgetattr(out.fileno())
     except (OSError, EOFError, ProtocolError, termios.error, ValueError, TypeError, IndexError):
         sock.close()
@@ -105,14 +117,39 @@ def leave_first_paint(out: TextIO, painted: FirstPaint) -> None:
     out.flush()
 
 
-def render_frame(frame: p.Frame) -> str:
-    """A full frame as ANSI: each row positioned, styled, and cleared to its end."""
+def render_frame(frame: p.Frame, x: int = 0, y: int = 0, clear: bool = True) -> str:
+    """A frame's rows as ANSI, at (x, y) of the screen: each row positioned, styled, and cleared
+    to its end (`clear`: a pane that reaches the right edge; the screen is blank under the others)."""
     styles = [Style(*(int(v) for v in s[:3])) for s in frame.styles]
     parts = []
-    for y, text, runs in frame.lines:
+    for row, text, runs in frame.lines:
         line = Line(str(text), tuple((int(count), styles[int(index)]) for count, index in runs))
-        parts.append(f"\x1b[{int(y) + 1};1H{line_to_ansi(line)}\x1b[0m\x1b[K")
+        parts.append(f"\x1b[{int(row) + y + 1};{x + 1}H{line_to_ansi(line)}\x1b[0m" + ("\x1b[K" if clear else ""))
     return "".join(parts)
+
+
+def render_window(scene: Scene, frames: dict[int, p.Frame]) -> str:
+    """The current window as ANSI: each visible pane's frame at its place, then the borders
+    (the active pane's in tmux's green), as the app draws them."""
+    parts = []
+    for rect in scene.panes:
+        frame = frames.get(rect.pane)
+        if frame is not None:
+            parts.append(render_frame(frame, rect.x, rect.y, clear=rect.x + rect.width >= scene.cols))
+    for y in range(scene.rows):
+        for piece in scene.row(y):
+            if piece.pane < 0 and piece.text.strip():
+                colour = ACTIVE_BORDER if piece.active else ""
+                parts.append(f"\x1b[{y + 1};{piece.x + 1}H{colour}{piece.text}\x1b[0m")
+    return "".join(parts)
+
+
+def _cursor_of(scene: Scene, frames: dict[int, p.Frame]) -> bytes:
+    frame = frames.get(scene.active)
+    rect = scene.rect(scene.active)
+    if frame is None or rect is None:
+        return b"\x1b[?25l"
+    return _cursor(frame, rect.x, rect.y)
 
 
 def _fetch(sock: socket.socket, socket_path: Path, target: str | None, cols: int, rows: int) -> FirstPaint | None:
@@ -135,10 +172,29 @@ def _fetch(sock: socket.socket, socket_path: Path, target: str | None, cols: int
     attached = conn.recv()
     if not isinstance(attached, p.Attached):
         return None
+    session = attached.session.id
+    layout: p.Layout | None = None
+    frames: dict[int, p.Frame] = {}
     while True:
-        msg = conn.recv()
-        if isinstance(msg, p.Frame) and msg.full and msg.session_id == attached.session.id:
-            return FirstPaint(attached.session, msg, [], sock, conn.unread(), hello.pid)
+        try:
+            msg = conn.recv()
+        except TimeoutError:
+            if layout is None and len(frames) == 1:
+                break  # a host that sends no Layout: its one pane is the window
+            raise
+        if isinstance(msg, p.Layout) and msg.session_id == session:
+            layout, frames = msg, {}  # the frames that count are those after it
+        elif isinstance(msg, p.Frame) and msg.session_id == session and (msg.full or msg.pane in frames):
+            frames[msg.pane] = _merge(frames[msg.pane], msg) if msg.pane in frames else msg
+        if layout is not None and all(rect.pane in frames for rect in scene_of(layout).panes):
+            break
+    return FirstPaint(attached.session, frames, [], sock, conn.unread(), hello.pid, layout)
+
+
+def _merge(old: p.Frame, new: p.Frame) -> p.Frame:
+    from scarab.outbox import merge_frames
+
+    return dataclasses.replace(merge_frames(old, new), pane=new.pane)
 
 
 class KeyRelay(threading.Thread):
@@ -158,12 +214,14 @@ class KeyRelay(threading.Thread):
         self.prefix = prefix
         self.tty_in = tty_in
         self.out = out
-        self.frame = painted.frame
+        self.frames = dict(painted.frames)
+        self.scene = painted.scene()
         self.buffer = bytearray(painted.pending)
         self.kept: list[bytes] = []  # messages that are not this session's frames, whole, for the app
         self.held = b""
         self._stop_r, self._stop_w = os.pipe()
-        self._cursor_keys = bool(self.frame.modes & Mode.CURSOR_KEYS)
+        active = self.frames.get(self.scene.active)
+        self._cursor_keys = active is not None and bool(active.modes & Mode.CURSOR_KEYS)
         self._merge: Callable[[p.Frame, p.Frame], p.Frame] = lambda old, new: new
 
     def run(self) -> None:
@@ -175,7 +233,9 @@ class KeyRelay(threading.Thread):
         reading = True
         sock.settimeout(None)  # select says when to read; an Input is small enough to go at once
         with contextlib.suppress(OSError, EOFError, ProtocolError, ValueError, TypeError, IndexError):
-            os.write(self.out, (CURSOR_KEYS_ON if self._cursor_keys else "").encode() + _cursor(self.frame))
+            os.write(
+                self.out, (CURSOR_KEYS_ON if self._cursor_keys else "").encode() + _cursor_of(self.scene, self.frames)
+            )
             self._take_frames()
             while True:
                 fds = [self._stop_r, sock.fileno(), *([self.tty_in] if reading else [])]
@@ -201,11 +261,18 @@ class KeyRelay(threading.Thread):
             if not self.kept:  # after a message kept for the app, everything is the app's, in order
                 with contextlib.suppress(ProtocolError, ValueError, TypeError, IndexError):
                     msg = p.decode(payload)
-                    if isinstance(msg, p.Frame) and msg.session_id == self.frame.session_id and (
-                        msg.cols, msg.rows) == (self.frame.cols, self.frame.rows):  # fmt: skip
-                        screen = render_frame(msg)  # first: a frame that does not add up is the app's
-                        self.frame = self._merge(self.frame, msg)
-                        os.write(self.out, screen.encode() + _cursor(msg))
+                    rect = self.scene.rect(msg.pane) if isinstance(msg, p.Frame) else None
+                    old = self.frames.get(rect.pane) if rect is not None else None
+                    if (
+                        isinstance(msg, p.Frame)
+                        and rect is not None
+                        and old is not None
+                        and (msg.session_id == old.session_id and (msg.cols, msg.rows) == (old.cols, old.rows))
+                    ):
+                        # First: a frame that does not add up is the app's.
+                        screen = render_frame(msg, rect.x, rect.y, clear=rect.x + rect.width >= self.scene.cols)
+                        self.frames[rect.pane] = dataclasses.replace(self._merge(old, msg), pane=msg.pane)
+                        os.write(self.out, screen.encode() + _cursor_of(self.scene, self.frames))
                         continue
             self.kept.append(p.HEADER.pack(len(payload)) + payload)
 
@@ -217,14 +284,14 @@ class KeyRelay(threading.Thread):
         os.close(self._stop_w)
         with contextlib.suppress(OSError):
             os.write(self.out, (CURSOR_KEYS_OFF if self._cursor_keys else "").encode())
-        painted = self.painted._replace(frame=self.frame, pending=b"".join(self.kept) + bytes(self.buffer))
+        painted = self.painted._replace(frames=self.frames, pending=b"".join(self.kept) + bytes(self.buffer))
         return painted, self.held
 
 
-def _cursor(frame: p.Frame) -> bytes:
+def _cursor(frame: p.Frame, left: int = 0, top: int = 0) -> bytes:
     x, y, visible, shape = (int(v) for v in frame.cursor[:4])
     shown = f"\x1b[?25h\x1b[{shape} q" if visible else "\x1b[?25l"
-    return f"\x1b[{y + 1};{x + 1}H{shown}".encode()
+    return f"\x1b[{y + top + 1};{x + left + 1}H{shown}".encode()
 
 
 class _Blocking:

@@ -1,17 +1,29 @@
-"""Terminal widget layer: draws a session's grid from frames and turns keys, mouse and paste into bytes.
+"""Terminal widget layer: draws the current window from `Layout` and per-pane frames, and turns keys,
+mouse and paste into bytes and commands.
 
-Line API: each row is kept as a Strip and only rows a frame changed are refreshed, and painted at
-once (`paint_now`) instead of at Textual's next frame tick. The session's cursor is the outer
-terminal's own cursor, placed, shaped (DECSCUSR) and shown or hidden as the session asks. Input
-leaves as a `TerminalView.ToProgram` message carrying bytes; the app sends them to the daemon. Keys
-are encoded by `scarab.keys` (tmux's encoding), the one encoder the CLI's `send` uses too.
+Each pane's grid is a `PaneScreen`, fed by the frames carrying its id; `TerminalView` draws the
+current window as the `Scene` of `scarab.tui.panes` says (each visible pane's rows at its rectangle,
+the border cells between them, lit for the active pane), with the line API: a frame's changed rows
+are refreshed as regions of the window's rows and painted at once (`paint_now`) instead of at
+Textual's next frame tick. The active pane's cursor is the outer terminal's own cursor, placed,
+shaped (DECSCUSR) and shown or hidden as that pane asks; its modes decide how keys, paste and mouse
+are encoded. Input leaves as a `ToProgram` message carrying bytes (for the active pane, or for the
+pane under the mouse); window and pane commands the mouse gives (focus a pane, drag a border) leave
+as `Command` messages. Keys are encoded by `scarab.keys` (tmux's encoding), the one encoder the
+CLI's `send` uses too.
+
+A mode that covers one pane (copy mode) mounts its widget with `cover(pane, widget)`: it is kept
+on that pane's rectangle as the layout changes, and the pane's border is lit in tmux's in-mode
+colour while it is there.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual import events
 from textual.geometry import Offset, Region
 from textual.message import Message
@@ -23,12 +35,25 @@ from scarab.config import DEFAULT_PREFIX
 from scarab.keys import Key, encode, key_from_textual
 from scarab.styles import Mode
 from scarab.tui.keys import encode_mouse, encode_paste
+from scarab.tui.panes import number_cells, scene_of, single_pane
 from scarab.tui.styles import UNUSED, rich_style, same_width_everywhere
 
-__all__ = ["TerminalView", "paint_now"]
+__all__ = ["PaneScreen", "TerminalView", "paint_now"]
 
 HIDE_CURSOR = "\x1b[?25l"
 DEFAULT_CURSOR = "\x1b[0 q"  # DECSCUSR 0: the terminal's own default shape
+DISPLAY_PANES_TIME = 1.0  # tmux's display-panes-time
+REPEAT_TIME = 0.5  # tmux's repeat-time: keys bound with -r repeat without the prefix meanwhile
+
+# tmux's pane-border-style (default) and pane-active-border-style
+# (`#{?pane_in_mode,fg=yellow,#{?synchronize-panes,fg=red,fg=green}}`).
+BORDER = RichStyle()
+ACTIVE_BORDER = RichStyle(color="green")
+SYNCHRONIZED_BORDER = RichStyle(color="red")
+IN_MODE_BORDER = RichStyle(color="yellow")
+# display-panes-colour (blue) and display-panes-active-colour (red)
+NUMBER = (RichStyle(color="blue"), RichStyle(bgcolor="blue"))
+ACTIVE_NUMBER = (RichStyle(color="red"), RichStyle(bgcolor="red"))
 
 
 def paint_now(widget: Widget) -> None:
@@ -51,67 +76,28 @@ def paint_now(widget: Widget) -> None:
     screen._on_timer_update()
 
 
-class TerminalView(Widget, can_focus=True):
-    """The attached session's screen."""
+class PaneScreen:
+    """One pane's grid as its frames describe it: rows of segments, cursor, modes, title; each row
+    rendered once into a Strip until a frame changes it."""
 
-    DEFAULT_CSS = """
-    TerminalView {
-        width: 1fr;
-        height: 1fr;
-        background: $background;
-    }
-    """
-
-    @dataclass
-    class ToProgram(Message):
-        """Bytes for the program in the session (keys, paste, mouse)."""
-
-        data: bytes
-
-    @dataclass
-    class Resized(Message):
-        """The widget changed size: the session should follow (window-size "latest")."""
-
-        cols: int
-        rows: int
-
-    @dataclass
-    class Prefix(Message):
-        """The prefix key was pressed, then `key`: a command for the app."""
-
-        key: str
-        character: str | None
-
-    def __init__(self, prefix: Key | None = None, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.prefix = prefix or DEFAULT_PREFIX
-        self.prefix_pending = False
-        self.session_id = ""
-        self.cols = 80
-        self.rows = 24
+    def __init__(self, pane: int) -> None:
+        self.pane = pane
+        self.cols = 0
+        self.rows = 0
         self.modes = 0
         self.title = ""
         self.cursor = (0, 0, True, 0)
         self.lines: list[list[Segment]] = []
-        self._strips: dict[int, Strip] = {}  # by session row
-        self._terminal_cursor = ""  # the visibility and shape last sent to the outer terminal
-        # The session's cell shown at this view's top left: not (0, 0) only when the session is
-        # larger than the view (another client's size is the session's): it pans with the cursor.
-        self.pan = (0, 0)
+        self._strips: dict[int, Strip] = {}
 
-    # -- frames -----------------------------------------------------------------------------------
-
-    def apply(self, frame: p.Frame) -> None:
-        """Apply one frame: a full frame replaces everything, others only their rows."""
-        resized = (frame.cols, frame.rows) != (self.cols, self.rows)
-        if frame.full or resized or frame.session_id != self.session_id:
-            self.session_id = frame.session_id
+    def apply(self, frame: p.Frame) -> set[int] | None:
+        """Apply one frame; the rows it changed (None: all of them)."""
+        dirty: set[int] | None = set()
+        if frame.full or (frame.cols, frame.rows) != (self.cols, self.rows):
             self.cols, self.rows = frame.cols, frame.rows
             self.lines = [[] for _ in range(frame.rows)]
             self._strips.clear()
-            dirty: set[int] | None = None
-        else:
-            dirty = set()
+            dirty = None
         styles = [rich_style(int(s[0]), int(s[1]), int(s[2])) for s in frame.styles]
         for y, text, runs in frame.lines:
             if not 0 <= y < self.rows:
@@ -130,64 +116,293 @@ class TerminalView(Widget, can_focus=True):
             if dirty is not None:
                 dirty.add(y)
         self.cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor[2]), frame.cursor[3])
-        if self._follow_cursor():
-            dirty = None
         self.modes = frame.modes
         self.title = frame.title
+        return dirty
+
+    def strip(self, row: int, width: int) -> Strip:
+        """Row `row` exactly `width` cells wide (cut, or padded with blanks)."""
+        strip = self._strips.get(row)
+        if strip is None or strip.cell_length != width:
+            segments = self.lines[row] if 0 <= row < len(self.lines) else []
+            strip = Strip(segments).extend_cell_length(width).crop(0, width)
+            self._strips[row] = strip
+        return strip
+
+    def text(self) -> list[str]:
+        return ["".join(seg.text for seg in line).rstrip() for line in self.lines]
+
+    @property
+    def mouse(self) -> int:
+        """The mouse modes its program asked for (0: the program has not taken the mouse)."""
+        return self.modes & (Mode.MOUSE_X10 | Mode.MOUSE_NORMAL | Mode.MOUSE_BUTTON | Mode.MOUSE_ANY)
+
+
+class TerminalView(Widget, can_focus=True):
+    """The attached session's current window: its visible panes, their borders, its active pane's cursor."""
+
+    DEFAULT_CSS = """
+    TerminalView {
+        width: 1fr;
+        height: 1fr;
+        background: $background;
+    }
+    TerminalView > .cover { position: absolute; }
+    """
+
+    @dataclass
+    class ToProgram(Message):
+        """Bytes for a program: keys and paste for the active pane (`pane` -1), mouse reports for
+        the pane under the pointer."""
+
+        data: bytes
+        pane: int = -1
+
+    @dataclass
+    class Resized(Message):
+        """The widget changed size: the window should follow (window-size "latest")."""
+
+        cols: int
+        rows: int
+
+    @dataclass
+    class Prefix(Message):
+        """The prefix key was pressed, then `key` (or a key that repeats a repeatable command)."""
+
+        key: str
+        character: str | None
+
+    @dataclass
+    class Command(Message):
+        """A window or pane command the mouse or display-panes gave (SelectPane, DragBorder)."""
+
+        message: p.Message
+
+    @dataclass
+    class Scroll(Message):
+        """The wheel went up over `pane`, whose program has not taken the mouse: its scrollback."""
+
+        pane: int
+
+    def __init__(self, prefix: Key | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.prefix = prefix or DEFAULT_PREFIX
+        self.prefix_pending = False
+        self.repeatable: frozenset[Key] = frozenset()  # prefix keys bound with tmux's -r
+        self.repeat_until = 0.0  # while monotonic() is below, a repeatable key needs no prefix
+        self.session_id = ""
+        self.session_layout: p.Layout | None = None
+        self.scene = single_pane(0, 80, 24)
+        self.screens: dict[int, PaneScreen] = {}
+        self.numbers_until = 0.0  # display-panes: the numbers show until then
+        self._numbers: dict[tuple[int, int], tuple[str, bool]] = {}
+        self._rows: dict[int, Strip] = {}  # by view row
+        self._covers: dict[int, Widget] = {}  # pane id -> the widget of the mode covering it
+        self._drag: tuple[int, int] | None = None  # the border cell being dragged, in window cells
+        self._terminal_cursor = ""  # the visibility and shape last sent to the outer terminal
+        # The window's cell shown at this view's top left: not (0, 0) only when the window is
+        # larger than the view (another client's size is the window's): it pans with the cursor.
+        self.pan = (0, 0)
+
+    # -- what the active pane says ------------------------------------------------------------------
+
+    @property
+    def active(self) -> PaneScreen:
+        screen = self.screens.get(self.scene.active)
+        return screen if screen is not None else PaneScreen(self.scene.active)
+
+    @property
+    def modes(self) -> int:
+        return self.active.modes
+
+    @property
+    def title(self) -> str:
+        return self.active.title
+
+    @property
+    def cursor(self) -> tuple[int, int, bool, int]:
+        return self.active.cursor
+
+    @property
+    def lines(self) -> list[list[Segment]]:
+        """The active pane's rows (its scrollback view opens below them)."""
+        return self.active.lines
+
+    @property
+    def cols(self) -> int:
+        return self.scene.cols
+
+    @property
+    def rows(self) -> int:
+        return self.scene.rows
+
+    # -- frames and layout ------------------------------------------------------------------------
+
+    def _session(self, session_id: str) -> None:
+        if session_id != self.session_id:
+            self.session_id = session_id
+            self.session_layout = None
+            self.screens.clear()
+            self.scene = single_pane(-1, self.scene.cols, self.scene.rows)
+            self.numbers_until = 0.0
+
+    def apply(self, frame: p.Frame) -> None:
+        """Apply one frame of one pane: a full frame replaces its grid, others only their rows."""
+        self._session(frame.session_id)
+        screen = self.screens.get(frame.pane)
+        if screen is None:
+            screen = self.screens[frame.pane] = PaneScreen(frame.pane)
+        dirty = screen.apply(frame)
+        if self.session_layout is None and self._single(frame):
+            dirty = None
+        rect = self.scene.rect(frame.pane)
+        if rect is None:
+            return  # not drawn in this window (a frame racing a window switch)
+        if frame.pane == self.scene.active and self._follow_cursor():
+            dirty = None
         if dirty is None:
-            self.refresh()
+            self._redraw()
         else:
-            for y in dirty:
-                self.refresh_line(y)
+            pan_x, pan_y = self.pan
+            for row in dirty:
+                if row < rect.height:
+                    self._refresh_row(rect.y + row - pan_y, Region(rect.x - pan_x, rect.y + row - pan_y, rect.width, 1))
         self.place_cursor()
         paint_now(self)
 
+    def _single(self, frame: p.Frame) -> bool:
+        """No Layout (yet): the first pane seen fills the window, as a one-pane session's does.
+        Whether the scene changed."""
+        if self.scene.active in self.screens and frame.pane != self.scene.active:
+            return False
+        if frame.pane == self.scene.active and (frame.cols, frame.rows) == (self.cols, self.rows):
+            return False
+        self.scene = single_pane(frame.pane, frame.cols, frame.rows)
+        return True
+
+    def apply_layout(self, layout: p.Layout) -> None:
+        """The session's windows and panes changed: draw its current window as `layout` says."""
+        self._session(layout.session_id)
+        self.session_layout = layout
+        self.scene = scene_of(layout)
+        alive = {pane.id for pane in layout.panes}
+        for gone in [pane for pane in self.screens if pane not in alive]:
+            del self.screens[gone]
+        for pane, cover in list(self._covers.items()):
+            if pane not in alive:
+                del self._covers[pane]
+                cover.remove()
+        if self.numbers_until:
+            self._numbers = number_cells(self.scene)
+        self._follow_cursor()
+        self._place_covers()
+        self._redraw()
+        self.place_cursor()
+        paint_now(self)
+
+    def _redraw(self) -> None:
+        self._rows.clear()
+        self.refresh()
+
+    def _refresh_row(self, view_y: int, region: Region) -> None:
+        if 0 <= view_y < self.size.height:
+            self._rows.pop(view_y, None)
+            self.refresh(region)
+
     def _follow_cursor(self) -> bool:
-        """Pan so the cursor stays in sight when the session is larger than the view, moving as
-        little as possible (tmux does the same for a smaller client). True if the pan changed."""
+        """Pan so the active pane's cursor stays in sight when the window is larger than the view,
+        moving as little as possible (tmux does the same for a smaller client). True if it moved."""
         width, height = self.size.width, self.size.height
-        x, y = self.cursor[0], self.cursor[1]
+        rect = self.scene.rect(self.scene.active)
+        cx, cy = self.cursor[0], self.cursor[1]
+        x, y = (rect.x + cx, rect.y + cy) if rect is not None else (cx, cy)
         pan_x, pan_y = self.pan
         pan_x = min(max(pan_x, x - width + 1, 0), x, max(0, self.cols - width)) if width else 0
         pan_y = min(max(pan_y, y - height + 1, 0), y, max(0, self.rows - height)) if height else 0
         if (pan_x, pan_y) == self.pan:
             return False
         self.pan = (pan_x, pan_y)
-        self._strips.clear()
+        self._rows.clear()
+        self._place_covers()
         return True
 
-    def refresh_line(self, y: int) -> None:
-        """Redraw session row `y`, if it is in sight."""
-        view_y = y - self.pan[1]
-        if 0 <= view_y < self.size.height:
-            self.refresh(Region(0, view_y, self.size.width, 1))
+    # -- drawing ----------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        row = y + self.pan[1]
-        strip = self._strips.get(row)
+        strip = self._rows.get(y)
         if strip is None:
-            strip = self._render_row(row)
-            self._strips[row] = strip
+            strip = self._rows[y] = self._render_row(y + self.pan[1])
         return strip
+
+    def _border_style(self, active: bool) -> RichStyle:
+        if not active:
+            return BORDER
+        if self.scene.active in self._covers:
+            return IN_MODE_BORDER
+        return SYNCHRONIZED_BORDER if self.scene.synchronized else ACTIVE_BORDER
+
+    def _window_row(self, row: int) -> Strip:
+        segments: list[Segment] = []
+        for piece in self.scene.row(row):
+            if piece.pane >= 0:
+                screen = self.screens.get(piece.pane)
+                if screen is None:
+                    segments.append(Segment(" " * piece.width))
+                else:
+                    segments.extend(screen.strip(piece.row, piece.width))
+            else:
+                segments.append(Segment(piece.text, self._border_style(piece.active)))
+        strip = Strip(segments, self.scene.cols)
+        if self._numbers and time.monotonic() < self.numbers_until:
+            strip = self._with_numbers(strip, row)
+        return strip
+
+    def _with_numbers(self, strip: Strip, row: int) -> Strip:
+        cells = sorted((x, cell) for (x, y), cell in self._numbers.items() if y == row and 0 <= x < self.scene.cols)
+        if not cells:
+            return strip
+        cuts = sorted({c for x, _ in cells for c in (x, x + 1)} | {self.scene.cols})
+        parts = list(strip.divide(cuts))
+        starts = [0, *cuts]
+        rect_active = self.scene.rect(self.scene.active)
+        for x, (char, background) in cells:
+            pane = self.scene.pane_at(x, row)
+            colours = ACTIVE_NUMBER if rect_active is not None and pane == rect_active.pane else NUMBER
+            index = starts.index(x)
+            parts[index] = Strip([Segment(char, colours[1] if background else colours[0])], 1)
+        return Strip.join(parts)
 
     def _render_row(self, row: int) -> Strip:
         width = self.size.width
         pan_x = self.pan[0]
-        shown = min(width, self.cols - pan_x)  # session columns in sight
-        if row < self.rows:
-            segments = self.lines[row] if row < len(self.lines) else []
-            strip = Strip(segments).extend_cell_length(pan_x + shown).crop(pan_x, pan_x + shown)
+        cols, rows = self.scene.cols, self.scene.rows
+        shown = min(width, cols - pan_x)  # window columns in sight
+        if row < rows:
+            strip = self._window_row(row)
+            if pan_x or shown < cols:
+                strip = strip.crop(pan_x, pan_x + shown)
             if shown >= width:
                 return strip
-            # A view larger than the session (a smaller client sets its size): as tmux, a border
+            # A view larger than the window (a smaller client sets its size): as tmux, its edge
             # after the last column and dots over the unused area.
-            return Strip([*strip, Segment("│", UNUSED), Segment("·" * (width - shown - 1), UNUSED)], width)
-        if row == self.rows:
-            return Strip([Segment("─" * shown + "┘", UNUSED), Segment("·" * max(0, width - shown - 1), UNUSED)], width)
+            edge = Segment(self.scene.edge_cell(row), BORDER)
+            return Strip([*strip, edge, Segment("·" * (width - shown - 1), UNUSED)], width)
+        if row == rows:
+            bottom = self.scene.edge_row()[pan_x : pan_x + shown + 1]
+            return Strip([Segment(bottom, BORDER), Segment("·" * max(0, width - shown - 1), UNUSED)], width)
         return Strip([Segment("·" * width, UNUSED)], width)
 
+    def text(self) -> list[str]:
+        """The window as drawn, as plain text rows (for tests and screenshots)."""
+        return ["".join(seg.text for seg in self._window_row(y)).rstrip() for y in range(self.scene.rows)]
+
+    def pane_text(self, pane: int) -> list[str]:
+        """One pane's rows as plain text."""
+        screen = self.screens.get(pane)
+        return screen.text() if screen is not None else []
+
     def on_resize(self, event: events.Resize) -> None:
-        self._strips.clear()
+        self._rows.clear()
         self._follow_cursor()
         self.post_message(self.Resized(event.size.width, event.size.height))
         self.place_cursor()
@@ -198,18 +413,74 @@ class TerminalView(Widget, can_focus=True):
     def on_blur(self) -> None:
         self.place_cursor()
 
+    # -- display-panes ------------------------------------------------------------------------------
+
+    def show_numbers(self) -> None:
+        """display-panes (prefix q): each pane's index over it for a second; typing one selects it."""
+        self._numbers = number_cells(self.scene)
+        self.numbers_until = time.monotonic() + DISPLAY_PANES_TIME
+        self._redraw()
+        self.set_timer(DISPLAY_PANES_TIME, self._numbers_timeout)
+
+    def hide_numbers(self) -> None:
+        if self.numbers_until:
+            self.numbers_until = 0.0
+            self._numbers = {}
+            self._redraw()
+
+    def _numbers_timeout(self) -> None:
+        if self.numbers_until and time.monotonic() >= self.numbers_until - 0.01:
+            self.hide_numbers()
+
+    # -- a mode covering a pane ---------------------------------------------------------------------
+
+    def cover(self, pane: int, widget: Widget) -> None:
+        """Put `widget` over pane `pane` (copy mode): it follows the pane's rectangle until
+        `uncover`, and the pane's border is lit in the in-mode colour meanwhile."""
+        self.uncover(pane)
+        widget.add_class("cover")
+        self._covers[pane] = widget
+        self.mount(widget)
+        self._place_covers()
+        self._redraw()
+
+    def uncover(self, pane: int) -> None:
+        widget = self._covers.pop(pane, None)
+        if widget is not None:
+            widget.remove()
+            self._redraw()
+
+    def pane_region(self, pane: int) -> Region | None:
+        """Where pane `pane` is in this view (None when it is not drawn)."""
+        rect = self.scene.rect(pane)
+        if rect is None:
+            return None
+        return Region(rect.x - self.pan[0], rect.y - self.pan[1], rect.width, rect.height)
+
+    def _place_covers(self) -> None:
+        for pane, widget in self._covers.items():
+            region = self.pane_region(pane)
+            widget.display = region is not None
+            if region is not None:
+                widget.styles.offset = (region.x, region.y)
+                widget.styles.width = region.width
+                widget.styles.height = region.height
+
     # -- the outer terminal's cursor --------------------------------------------------------------
 
     def place_cursor(self) -> None:
-        """The outer terminal's cursor on the session's, with its shape, as tmux does.
+        """The outer terminal's cursor on the active pane's, with its shape, as tmux does.
 
         Textual moves the terminal cursor to `app.cursor_position` after each update it paints (and
         keeps it hidden); visibility and shape are sent here when they change. Hidden while the
-        view does not have the focus (a dialog is open) or the session hides it."""
-        x, y, visible, shape = self.cursor
+        view does not have the focus (a dialog is open) or the pane hides it."""
+        cx, cy, visible, shape = self.cursor
+        rect = self.scene.rect(self.scene.active)
+        inside = rect is not None and 0 <= cx < rect.width and 0 <= cy < rect.height
+        x, y = (rect.x + cx, rect.y + cy) if rect is not None else (cx, cy)
         x, y = x - self.pan[0], y - self.pan[1]  # in this view
         region = self.content_region
-        shown = visible and self.has_focus and 0 <= x < region.width and 0 <= y < region.height
+        shown = visible and inside and self.has_focus and 0 <= x < region.width and 0 <= y < region.height
         position = Offset(region.x + x, region.y + y)
         wanted = f"\x1b[?25h\x1b[{shape} q" if shown else HIDE_CURSOR
         app = self.app
@@ -234,10 +505,6 @@ class TerminalView(Widget, can_focus=True):
         """The cursor visibility and shape last sent to the terminal (for tests)."""
         return self._terminal_cursor
 
-    def text(self) -> list[str]:
-        """The grid as plain text rows (for tests and screenshots)."""
-        return ["".join(seg.text for seg in line).rstrip() for line in self.lines]
-
     # -- input ------------------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
@@ -250,6 +517,18 @@ class TerminalView(Widget, can_focus=True):
         key = key_from_textual(event.key, event.character)
         if key is None:
             return
+        if self.numbers_until:
+            self.hide_numbers()
+            plain = len(key.name) == 1 and not key.mods
+            index = "0123456789abcdefghijklmnopqrstuvwxyz".find(key.name) if plain else -1
+            if 0 <= index < len(self.scene.order):
+                self.post_message(self.Command(p.SelectPane(target=f"%{self.scene.order[index]}")))
+                return
+        if self.repeat_until:
+            if key in self.repeatable and time.monotonic() < self.repeat_until:
+                self.post_message(self.Prefix(event.key, event.character))
+                return
+            self.repeat_until = 0.0
         if key == self.prefix:
             self.prefix_pending = True
             self.post_message(self.Prefix("", None))  # lets the status bar show the indicator
@@ -262,36 +541,78 @@ class TerminalView(Widget, can_focus=True):
         event.stop()
         self.post_message(self.ToProgram(encode_paste(event.text, bool(self.modes & Mode.BRACKETED_PASTE))))
 
-    def _mouse_mode(self) -> int:
-        return self.modes & (Mode.MOUSE_X10 | Mode.MOUSE_NORMAL | Mode.MOUSE_BUTTON | Mode.MOUSE_ANY)
+    def _under(self, event: events.MouseEvent) -> tuple[int, int, int | None]:
+        """The window cell under the pointer and the visible pane there, if any."""
+        x, y = event.x + self.pan[0], event.y + self.pan[1]
+        return x, y, self.scene.pane_at(x, y)
+
+    def _screen_under(self, event: events.MouseEvent) -> PaneScreen | None:
+        pane = self._under(event)[2]
+        return self.screens.get(pane) if pane is not None else None
 
     def _report(self, event: events.MouseEvent, button: int, press: bool, motion: bool = False) -> bool:
-        if not self._mouse_mode():
+        """Send the event to the program of the pane under the pointer, if it has taken the mouse."""
+        x, y, pane = self._under(event)
+        if pane is None:
+            return False
+        screen = self.screens.get(pane)
+        rect = self.scene.rect(pane)
+        if screen is None or rect is None or not screen.mouse:
             return False
         data = encode_mouse(
-            button, event.x + self.pan[0], event.y + self.pan[1], press=press, motion=motion, shift=event.shift,
-            meta=event.meta, ctrl=event.ctrl, sgr=bool(self.modes & Mode.MOUSE_SGR),
+            button, x - rect.x, y - rect.y, press=press, motion=motion, shift=event.shift, meta=event.meta,
+            ctrl=event.ctrl, sgr=bool(screen.modes & Mode.MOUSE_SGR),
         )  # fmt: skip
         if data:
-            self.post_message(self.ToProgram(data))
+            self.post_message(self.ToProgram(data, pane if self.session_layout is not None else -1))
         event.stop()
         return True
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
+        x, y, pane = self._under(event)
+        if pane is None:
+            if self.session_layout is not None and self.scene.on_border(x, y) and event.button == 1:
+                self._drag = (x, y)  # tmux's MouseDrag1Border: resize-pane -M
+                self.capture_mouse()
+            return
+        if pane != self.scene.active and self.session_layout is not None:
+            self.post_message(self.Command(p.SelectPane(target=f"%{pane}")))  # MouseDown1Pane
         self._report(event, max(0, event.button - 1), True)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
-        if not self.modes & Mode.MOUSE_X10:
+        if self._drag is not None:
+            self._drag_to(event)
+            self._drag = None
+            self.release_mouse()
+            return
+        screen = self._screen_under(event)
+        if screen is not None and not screen.modes & Mode.MOUSE_X10:
             self._report(event, max(0, event.button - 1), False)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self.modes & Mode.MOUSE_ANY or (self.modes & Mode.MOUSE_BUTTON and event.button):
+        if self._drag is not None:
+            self._drag_to(event)
+            return
+        screen = self._screen_under(event)
+        if screen is not None and (
+            screen.modes & Mode.MOUSE_ANY or (screen.modes & Mode.MOUSE_BUTTON and event.button)
+        ):
             self._report(event, max(0, event.button - 1) if event.button else 3, True, motion=True)
+
+    def _drag_to(self, event: events.MouseEvent) -> None:
+        assert self._drag is not None
+        x, y = event.x + self.pan[0], event.y + self.pan[1]
+        if (x, y) != self._drag:
+            fx, fy = self._drag
+            self.post_message(self.Command(p.DragBorder(target="", x=fx, y=fy, to_x=x, to_y=y)))
+            self._drag = (x, y)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         if not self._report(event, 64, True):
             event.stop()
-            self.post_message(self.Prefix("[", "["))  # like tmux: the wheel opens the scrollback
+            pane = self._under(event)[2]
+            if pane is not None:
+                self.post_message(self.Scroll(pane))  # like tmux: the wheel opens the pane's history
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         self._report(event, 65, True)
