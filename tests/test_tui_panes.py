@@ -275,3 +275,33 @@ def test_view_mouse_selects_a_pane_and_drags_a_border() -> None:
         assert sent[-1].to_x == 12  # type: ignore[attr-defined]
 
     asyncio.run(asyncio.wait_for(_window_app(scenario), 30))
+
+
+def test_choose_tree_lines_follow_tmuxs_tree() -> None:
+    from scarab.tui.tree import tree_items
+
+    info = p.SessionInfo(id="s", name="work", created_at=0, last_attached=0, cols=20, rows=7, state="running",
+                         command=["sh"], cwd="/", attached=1)  # fmt: skip
+    other = p.SessionInfo(id="o", name="logs", created_at=0, last_attached=0, cols=20, rows=7, state="running",
+                          command=["sh"], cwd="/")  # fmt: skip
+    tree = three_panes(20, 7)
+    layout = layout_of(tree, [window(0, "*", "sh", active=2), window(1, "-", "vim")])
+    layout = p.Layout(
+        session_id="s",
+        cols=20,
+        rows=7,
+        windows=layout.windows,
+        panes=[*layout.panes, p.PaneInfo(id=9, window=1, left=0, top=0, width=20, height=7, active=True, visible=True)],
+        borders=layout.borders,
+    )
+    lines = tree_items([(info, layout), (other, None)])
+    assert [str(label) for _, label in lines] == [
+        "- work: 2 windows (attached)",
+        "├─> - 0: sh* (3 panes)",
+        "│   ├─> 0: pane 10x7",
+        "│   ├─> 1: pane 9x3",
+        "│   └─> 2: pane 9x3*",
+        "└─>   1: vim- (1 pane)",
+        "+ logs",
+    ]
+    assert [item.target for item, _ in lines] == ["s", "@0", "%0", "%1", "%2", "@1", "o"]

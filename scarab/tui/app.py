@@ -38,6 +38,7 @@ from scarab.tui.terminal import DEFAULT_CURSOR, REPEAT_TIME, TerminalView
 if TYPE_CHECKING:
     from scarab.tui.copymode import Jump
     from scarab.tui.picker import PickerResult
+    from scarab.tui.tree import TreeResult
 
 __all__ = ["ScarabApp", "run_app"]
 
@@ -429,6 +430,9 @@ class ScarabApp(App[str], inherit_bindings=False):
     def action_choose_session(self) -> None:
         self.open_picker()
 
+    def action_choose_tree(self) -> None:
+        self.open_tree()
+
     def action_rename_session(self) -> None:
         self.rename_current()
 
@@ -555,10 +559,11 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert isinstance(listing, p.Listed)
         return listing.sessions
 
-    async def preview(self, session_id: str) -> str:
+    async def preview(self, target: str) -> str:
+        """A session's (its active pane's) or a window's or a pane's screen, for the pickers."""
         if self.client is None:
             return ""
-        return await self.client.capture_text(session_id, scrollback=False, ansi=True)
+        return await self.client.capture_text(target, scrollback=False, ansi=True)
 
     @work(group="dialogs")
     async def open_picker(self) -> None:
@@ -579,6 +584,50 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.kill_session(result.session_id)
         elif result.action == "new" and self.client is not None:
             await self.switch_to(await self.create_session(None))
+
+    async def session_layouts(self) -> list[tuple[p.SessionInfo, p.Layout | None]]:
+        """Every session with its windows and panes (the attached one's as last pushed)."""
+        view = self.view
+        return [
+            (s, view.session_layout if self.session is not None and s.id == self.session.id else None)
+            for s in await self.list_sessions()
+        ]
+
+    @work(group="dialogs")
+    async def open_tree(self) -> None:
+        from scarab.tui.tree import TreeScreen
+
+        current = (self.session.id if self.session else "", self.view.scene.active)
+        result: TreeResult | None = await self.push_screen_wait(TreeScreen(current, self.session_layouts, self.preview))
+        if result is None or self.client is None:
+            return
+        if result.action == "new":
+            await self.switch_to(await self.create_session(None))
+            return
+        item = result.item
+        if item is None:
+            return
+        if result.action == "kill":
+            if item.window is None:
+                self.kill_session(item.session.id)
+                return
+            from scarab.tui.dialogs import ConfirmScreen
+
+            what = f"kill-pane %{item.pane.id}" if item.pane is not None else f"kill-window {item.window.name}"
+            if await self.push_screen_wait(ConfirmScreen(Text(f"{what}? (y/n)"))):
+                verb = p.KillPane(target=item.target) if item.pane is not None else p.KillWindow(target=item.target)
+                await self.command(verb)
+            return
+        # The window and pane are chosen first, so the attach shows them at once.
+        if item.window is not None:
+            await self.command(p.SelectWindow(target=f"@{item.window.id}"))
+        if item.pane is not None:
+            await self.command(p.SelectPane(target=item.target))
+        if self.session is None or item.session.id != self.session.id:
+            if item.session.state == "exited":
+                await self.respawn(item.session.id)
+            else:
+                await self.switch_to(item.session.id)
 
     async def respawn(self, session_id: str) -> None:
         """Start an exited session's program again and switch to it."""

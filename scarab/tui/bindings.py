@@ -65,6 +65,7 @@ _PREFIX = (
     # sessions
     Binding(Key("d"), "detach_client", "detach (the session keeps running)"),
     Binding(Key("s"), "choose_session", "session picker: live preview, typing filters"),
+    Binding(Key("w"), "choose_tree", "sessions > windows > panes, with preview"),
     Binding(Key("$"), "rename_session", "rename this session"),
     Binding(Key("C"), "new_session", "new session"),
     Binding(Key("("), "previous_session", "previous session"),
