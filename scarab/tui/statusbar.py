@@ -41,7 +41,7 @@ class StatusBar(Widget):
         # tmux's default status-left (`[#{session_name}] `) and window list; a zoomed window carries
         # its `Z` flag there, as in tmux.
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" [{self.session}] ", "bold")
+        text.append(f"[{self.session}] ", "bold")
         for entry, current in window_list(self.windows):
             text.append(entry, "bold" if current else "")
             text.append(" ")
