@@ -1,7 +1,8 @@
 """Regenerate the README's SVG screenshots from deterministic content.
 
 Runs a private daemon in a temporary runtime/data dir, creates sessions that print fixed text, then
-drives the real TUI with Textual's Pilot and saves the main view, the picker and the rename dialog.
+drives the real TUI with Textual's Pilot and saves the main view (a window of three panes and a
+second window), the tree, the picker and the rename dialog.
 Usage: `.venv/bin/python screenshots/make_screenshots.py`
 """
 
@@ -33,6 +34,7 @@ async def shoot(env_root: Path) -> None:
     from scarab.tui.app import ScarabApp
     from scarab.tui.dialogs import RenameScreen
     from scarab.tui.picker import PickerScreen
+    from scarab.tui.tree import TreeScreen
 
     app = ScarabApp("work")
     async with app.run_test(size=(100, 28)) as pilot:
@@ -43,9 +45,33 @@ async def shoot(env_root: Path) -> None:
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.05)
 
-        await until(lambda: any("reverse" in line for line in app.view.text()))
+        def shows(text: str) -> bool:
+            return any(text in line for line in app.view.text())
+
+        async def type_line(text: str) -> None:
+            await pilot.press(*("space" if c == " " else c for c in text), "enter")
+
+        await until(lambda: shows("reverse"))
+        # A window of three panes, as tmux's prefix % then prefix " make it, and a second window.
+        await pilot.press("ctrl+b", "c")
+        await until(lambda: len(app.status.windows) == 2)
+        await pilot.press("ctrl+b", "0")
+        await until(lambda: "0:sh*" in app.status.render().plain)
+        await pilot.press("ctrl+b", "percent_sign")
+        await until(lambda: len(app.view.scene.panes) == 2)
+        await type_line("clear; seq 1 12 | paste -sd' '")
+        await until(lambda: shows("1 2 3 4 5 6 7 8 9 10 11 12"))
+        await pilot.press("ctrl+b", "quotation_mark")
+        await until(lambda: len(app.view.scene.panes) == 3)
+        await type_line("clear; echo 'prefix q shows pane numbers'")
+        await until(lambda: shows("prefix q shows pane numbers"))
         await pilot.pause(0.3)
         app.save_screenshot("main.svg", str(HERE))
+        await pilot.press("ctrl+b", "w")
+        await until(lambda: isinstance(app.screen, TreeScreen) and len(app.screen.items) >= 6)
+        await pilot.pause(0.8)  # the live preview refreshes twice a second
+        app.save_screenshot("tree.svg", str(HERE))
+        await pilot.press("escape")
         await pilot.press("ctrl+b", "s")
         await until(lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 3)
         await pilot.pause(0.8)  # the live preview refreshes twice a second

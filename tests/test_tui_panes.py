@@ -305,3 +305,24 @@ def test_choose_tree_lines_follow_tmuxs_tree() -> None:
         "+ logs",
     ]
     assert [item.target for item, _ in lines] == ["s", "@0", "%0", "%1", "%2", "@1", "o"]
+
+
+def test_view_shows_pane_numbers_and_a_digit_selects() -> None:
+    async def scenario(view: TerminalView, pilot: object) -> None:
+        tree = three_panes(30, 8)
+        view.apply_layout(layout_of(tree))
+        for pane, (cols, rows) in ((0, (15, 8)), (1, (14, 4)), (2, (14, 3))):
+            view.apply(frame(pane, cols, rows, [f"p{pane}"]))
+        view.focus()
+        view.show_numbers()
+        # Pane 0 (15x8) has room for the big digit, in blue; the active pane 2 (14x3) gets its
+        # number in text, in red.
+        assert any(seg.style is not None and seg.style.bgcolor is not None for seg in view.render_line(3))
+        row = "".join(seg.text for seg in view.render_line(6))
+        assert row[16 + 7] == "2" and len(row) == 30
+        await pilot.press("1")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert view.app.sent == [p.SelectPane(target="%1")]  # type: ignore[attr-defined]
+        assert not view.numbers_until
+
+    asyncio.run(asyncio.wait_for(_window_app(scenario), 30))

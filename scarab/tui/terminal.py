@@ -361,9 +361,9 @@ class TerminalView(Widget, can_focus=True):
         cells = sorted((x, cell) for (x, y), cell in self._numbers.items() if y == row and 0 <= x < self.scene.cols)
         if not cells:
             return strip
-        cuts = sorted({c for x, _ in cells for c in (x, x + 1)} | {self.scene.cols})
+        cuts = sorted(({c for x, _ in cells for c in (x, x + 1)} - {0}) | {self.scene.cols})
         parts = list(strip.divide(cuts))
-        starts = [0, *cuts]
+        starts = [0, *cuts[:-1]]
         rect_active = self.scene.rect(self.scene.active)
         for x, (char, background) in cells:
             pane = self.scene.pane_at(x, row)
