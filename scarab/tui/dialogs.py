@@ -126,7 +126,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = (
         _DIALOG_CSS.format(name="HelpScreen")
         + """
-    HelpScreen > Vertical { width: auto; max-width: 100%; max-height: 100%; }
+    HelpScreen > Vertical { width: auto; max-width: 100%; max-height: 100%; margin: 1 0; }
     HelpScreen VerticalScroll { width: auto; height: auto; scrollbar-size-vertical: 1; }
     HelpScreen #closes { dock: bottom; }
     HelpScreen VerticalScroll > Static { width: auto; }
