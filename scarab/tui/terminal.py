@@ -11,10 +11,6 @@ are encoded. Input leaves as a `ToProgram` message carrying bytes (for the activ
 pane under the mouse); window and pane commands the mouse gives (focus a pane, drag a border) leave
 as `Command` messages. Keys are encoded by `scarab.keys` (tmux's encoding), the one encoder the
 CLI's `send` uses too.
-
-A mode that covers one pane (copy mode) mounts its widget with `cover(pane, widget)`: it is kept
-on that pane's rectangle as the layout changes, and the pane's border is lit in tmux's in-mode
-colour while it is there.
 """
 
 from __future__ import annotations
@@ -46,11 +42,11 @@ DISPLAY_PANES_TIME = 1.0  # tmux's display-panes-time
 REPEAT_TIME = 0.5  # tmux's repeat-time: keys bound with -r repeat without the prefix meanwhile
 
 # tmux's pane-border-style (default) and pane-active-border-style
-# (`#{?pane_in_mode,fg=yellow,#{?synchronize-panes,fg=red,fg=green}}`).
+# (`#{?pane_in_mode,fg=yellow,#{?synchronize-panes,fg=red,fg=green}}`; copy mode is a screen of its
+# own here, over the whole window, so no pane is drawn in a mode).
 BORDER = RichStyle()
 ACTIVE_BORDER = RichStyle(color="green")
 SYNCHRONIZED_BORDER = RichStyle(color="red")
-IN_MODE_BORDER = RichStyle(color="yellow")
 # display-panes-colour (blue) and display-panes-active-colour (red)
 NUMBER = (RichStyle(color="blue"), RichStyle(bgcolor="blue"))
 ACTIVE_NUMBER = (RichStyle(color="red"), RichStyle(bgcolor="red"))
@@ -147,7 +143,6 @@ class TerminalView(Widget, can_focus=True):
         height: 1fr;
         background: $background;
     }
-    TerminalView > .cover { position: absolute; }
     """
 
     @dataclass
@@ -180,7 +175,7 @@ class TerminalView(Widget, can_focus=True):
 
     @dataclass
     class Scroll(Message):
-        """The wheel went up over `pane`, whose program has not taken the mouse: its scrollback."""
+        """The wheel went up over `pane`, whose program has not taken the mouse: copy mode there."""
 
         pane: int
 
@@ -197,7 +192,6 @@ class TerminalView(Widget, can_focus=True):
         self.numbers_until = 0.0  # display-panes: the numbers show until then
         self._numbers: dict[tuple[int, int], tuple[str, bool]] = {}
         self._rows: dict[int, Strip] = {}  # by view row
-        self._covers: dict[int, Widget] = {}  # pane id -> the widget of the mode covering it
         self._drag: tuple[int, int] | None = None  # the border cell being dragged, in window cells
         self._terminal_cursor = ""  # the visibility and shape last sent to the outer terminal
         # The window's cell shown at this view's top left: not (0, 0) only when the window is
@@ -225,7 +219,7 @@ class TerminalView(Widget, can_focus=True):
 
     @property
     def lines(self) -> list[list[Segment]]:
-        """The active pane's rows (its scrollback view opens below them)."""
+        """The active pane's rows."""
         return self.active.lines
 
     @property
@@ -288,14 +282,9 @@ class TerminalView(Widget, can_focus=True):
         alive = {pane.id for pane in layout.panes}
         for gone in [pane for pane in self.screens if pane not in alive]:
             del self.screens[gone]
-        for pane, cover in list(self._covers.items()):
-            if pane not in alive:
-                del self._covers[pane]
-                cover.remove()
         if self.numbers_until:
             self._numbers = number_cells(self.scene)
         self._follow_cursor()
-        self._place_covers()
         self._redraw()
         self.place_cursor()
         paint_now(self)
@@ -323,7 +312,6 @@ class TerminalView(Widget, can_focus=True):
             return False
         self.pan = (pan_x, pan_y)
         self._rows.clear()
-        self._place_covers()
         return True
 
     # -- drawing ----------------------------------------------------------------------------------
@@ -337,8 +325,6 @@ class TerminalView(Widget, can_focus=True):
     def _border_style(self, active: bool) -> RichStyle:
         if not active:
             return BORDER
-        if self.scene.active in self._covers:
-            return IN_MODE_BORDER
         return SYNCHRONIZED_BORDER if self.scene.synchronized else ACTIVE_BORDER
 
     def _window_row(self, row: int) -> Strip:
@@ -431,40 +417,6 @@ class TerminalView(Widget, can_focus=True):
     def _numbers_timeout(self) -> None:
         if self.numbers_until and time.monotonic() >= self.numbers_until - 0.01:
             self.hide_numbers()
-
-    # -- a mode covering a pane ---------------------------------------------------------------------
-
-    def cover(self, pane: int, widget: Widget) -> None:
-        """Put `widget` over pane `pane` (copy mode): it follows the pane's rectangle until
-        `uncover`, and the pane's border is lit in the in-mode colour meanwhile."""
-        self.uncover(pane)
-        widget.add_class("cover")
-        self._covers[pane] = widget
-        self.mount(widget)
-        self._place_covers()
-        self._redraw()
-
-    def uncover(self, pane: int) -> None:
-        widget = self._covers.pop(pane, None)
-        if widget is not None:
-            widget.remove()
-            self._redraw()
-
-    def pane_region(self, pane: int) -> Region | None:
-        """Where pane `pane` is in this view (None when it is not drawn)."""
-        rect = self.scene.rect(pane)
-        if rect is None:
-            return None
-        return Region(rect.x - self.pan[0], rect.y - self.pan[1], rect.width, rect.height)
-
-    def _place_covers(self) -> None:
-        for pane, widget in self._covers.items():
-            region = self.pane_region(pane)
-            widget.display = region is not None
-            if region is not None:
-                widget.styles.offset = (region.x, region.y)
-                widget.styles.width = region.width
-                widget.styles.height = region.height
 
     # -- the outer terminal's cursor --------------------------------------------------------------
 
