@@ -179,3 +179,36 @@ def test_key_relay_sends_keys_paints_frames_and_holds_the_prefix_for_the_app() -
     assert handed.frames[0].lines[1][1] == "$ ls" and handed.frames[0].full  # the app starts from the screen shown
     assert [type(p.decode(m)) for m in p.split_frames(bytearray(handed.pending))] == [p.Kicked]
     ours.close()
+
+
+def test_render_window_draws_each_pane_at_its_place_and_the_borders() -> None:
+    from scarab.tui.firstpaint import render_window
+    from scarab.tui.panes import scene_of
+
+    layout = p.Layout(
+        session_id="s", cols=21, rows=3, windows=[p.WindowInfo(index=0, id=0, name="sh", flags="*", layout="",
+        active_pane=1)], panes=[p.PaneInfo(id=0, window=0, left=0, top=0, width=10, height=3, active=False,
+        visible=True), p.PaneInfo(id=1, window=0, left=11, top=0, width=10, height=3, active=True, visible=True)],
+        borders=[[10, 0, 3, 1, 1]],
+    )  # fmt: skip
+
+    def frame(pane: int, text: str) -> p.Frame:
+        return p.Frame(session_id="s", seq=1, cols=10, rows=3, cursor=[0, 0, 1, 0], modes=0, title="", full=True,
+                       lines=[[0, text, [[len(text), 0]]], [1, "", []], [2, "", []]], styles=[[-1, -1, 0]],
+                       pane=pane)  # fmt: skip
+
+    shown = Emulator(21, 3, strict=True)
+    shown.feed(render_window(scene_of(layout), {0: frame(0, "left pane!"), 1: frame(1, "right")}).encode())
+    # A shorter row later leaves nothing of the longer one behind (the left pane is not cleared to the end).
+    shown.feed(render_window(scene_of(layout), {0: frame(0, "le"), 1: frame(1, "right")}).encode())
+    assert [shown.row(y).text.rstrip() for y in range(3)] == ["le        │right", "          │", "          │"]
+
+    def fg_at(y: int, x: int) -> int:
+        for count, style in shown.row(y).runs:
+            if x < count:
+                return style.fg
+            x -= count
+        return -1
+
+    assert [fg_at(y, 10) for y in range(3)] == [2, 2, 2]  # the active pane's border in green
+    assert fg_at(0, 0) == -1

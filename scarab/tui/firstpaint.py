@@ -119,12 +119,15 @@ def leave_first_paint(out: TextIO, painted: FirstPaint) -> None:
 
 def render_frame(frame: p.Frame, x: int = 0, y: int = 0, clear: bool = True) -> str:
     """A frame's rows as ANSI, at (x, y) of the screen: each row positioned, styled, and cleared
-    to its end (`clear`: a pane that reaches the right edge; the screen is blank under the others)."""
+    to its end (`clear`: a pane that reaches the right edge; the others are blanked to their width
+    first, so a shorter row leaves nothing of the longer one behind)."""
     styles = [Style(*(int(v) for v in s[:3])) for s in frame.styles]
     parts = []
     for row, text, runs in frame.lines:
         line = Line(str(text), tuple((int(count), styles[int(index)]) for count, index in runs))
-        parts.append(f"\x1b[{int(row) + y + 1};{x + 1}H{line_to_ansi(line)}\x1b[0m" + ("\x1b[K" if clear else ""))
+        at = f"\x1b[{int(row) + y + 1};{x + 1}H"
+        blank = "" if clear else at + " " * frame.cols
+        parts.append(f"{blank}{at}{line_to_ansi(line)}\x1b[0m" + ("\x1b[K" if clear else ""))
     return "".join(parts)
 
 
