@@ -162,11 +162,10 @@ def box_rows(screen: str, top_marker: str) -> list[str]:
     """The rows of the box whose top border holds `top_marker`, borders included."""
     lines = screen.splitlines()
     start = next(i for i, line in enumerate(lines) if top_marker in line)
-    left = lines[start].index("╭")
     rows = [lines[start]]
     for line in lines[start + 1 :]:
         rows.append(line)
-        if line[left : left + 1] == "╰":
+        if "╰" in line:  # its bottom border (a wide character above may shift string indices)
             break
     return rows
 
