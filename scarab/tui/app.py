@@ -586,12 +586,17 @@ class ScarabApp(App[str], inherit_bindings=False):
             await self.switch_to(await self.create_session(None))
 
     async def session_layouts(self) -> list[tuple[p.SessionInfo, p.Layout | None]]:
-        """Every session with its windows and panes (the attached one's as last pushed)."""
-        view = self.view
-        return [
-            (s, view.session_layout if self.session is not None and s.id == self.session.id else None)
-            for s in await self.list_sessions()
-        ]
+        """Every session with its windows and panes: the attached one's as last pushed, the other
+        running ones' as their hosts last described them (an exited session has none)."""
+        out: list[tuple[p.SessionInfo, p.Layout | None]] = []
+        for s in await self.list_sessions():
+            layout = self.view.session_layout if self.session is not None and s.id == self.session.id else None
+            if layout is None and s.state == "running" and self.client is not None:
+                with contextlib.suppress(ScarabError):
+                    reply = await self.client.request(p.LayoutQuery(target=s.id))
+                    layout = reply.layout if isinstance(reply, p.LayoutReply) else None
+            out.append((s, layout))
+        return out
 
     @work(group="dialogs")
     async def open_tree(self) -> None:

@@ -134,7 +134,12 @@ class PickerScreen(ModalScreen[PickerResult | None]):
         except Exception as exc:  # a session that just ended: show why instead of failing
             preview.update(str(exc))
             return
-        preview.update(Text.from_ansi(same_width_everywhere(text.rstrip("\n")), no_wrap=True, overflow="crop"))
+        shown = Text.from_ansi(same_width_everywhere(text.rstrip("\n")), no_wrap=True, overflow="crop")
+        if chosen.windows:
+            counts = f"{chosen.windows} window{'s' if chosen.windows != 1 else ''}, "
+            counts += f"{chosen.panes} pane{'s' if chosen.panes != 1 else ''}"
+            shown = Text.assemble((counts, "dim"), "\n", shown, no_wrap=True, overflow="crop")
+        preview.update(shown)
 
     async def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         await self.update_preview()

@@ -57,13 +57,13 @@ def tree_items(sessions: list[tuple[p.SessionInfo, p.Layout | None]]) -> list[tu
     out: list[tuple[TreeItem, Text]] = []
     for session, layout in sessions:
         windows = sorted(layout.windows, key=lambda w: w.index) if layout is not None else []
-        count = len(windows)
+        count = len(windows) or session.windows
         attached = " (attached)" if session.attached else ""
         exited = f"  exited ({session.exit_status})" if session.state == "exited" else ""
         label = Text.assemble(
             ("- " if windows else "+ ", "dim"),
             (session.name, "bold"),
-            f": {count} window{'s' if count != 1 else ''}{attached}" if windows else attached,
+            f": {count} window{'s' if count != 1 else ''}{attached}" if count else attached,
             (exited, "italic"),
         )
         out.append((TreeItem(session), label))
