@@ -326,3 +326,14 @@ def test_view_shows_pane_numbers_and_a_digit_selects() -> None:
         assert not view.numbers_until
 
     asyncio.run(asyncio.wait_for(_window_app(scenario), 30))
+
+
+def test_a_layout_without_panes_leaves_the_one_pane_drawn() -> None:
+    async def scenario(view: TerminalView, pilot: object) -> None:
+        view.apply(frame(0, 30, 8, ["only pane"]))
+        # What the daemon says of a host that has not described its windows yet.
+        view.apply_layout(p.Layout(session_id="s", cols=30, rows=8, windows=[], panes=[], borders=[]))
+        view.apply(frame(0, 30, 8, ["still drawn"]))
+        assert view.text()[0] == "still drawn" and view.session_layout is None
+
+    asyncio.run(asyncio.wait_for(_window_app(scenario), 30))

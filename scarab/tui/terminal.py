@@ -275,8 +275,12 @@ class TerminalView(Widget, can_focus=True):
         return True
 
     def apply_layout(self, layout: p.Layout) -> None:
-        """The session's windows and panes changed: draw its current window as `layout` says."""
+        """The session's windows and panes changed: draw its current window as `layout` says.
+        A Layout without panes is a host that has not described them (yet): its one pane's frames
+        fill the window, as before any Layout."""
         self._session(layout.session_id)
+        if not layout.panes:
+            return
         self.session_layout = layout
         self.scene = scene_of(layout)
         alive = {pane.id for pane in layout.panes}
