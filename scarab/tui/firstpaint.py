@@ -62,10 +62,10 @@ class FirstPaint(NamedTuple):
     connection: socket.socket  # attached to `session`: the app's connection to the daemon
     pending: bytes  # what was read from `connection` past the frames: the start of the app's stream
     daemon_pid: int
-    layout: p.Layout | None = None  # None: a session whose host sends none (one pane)
+    layout: p.Layout | None = None  # None: a host that describes no panes (one pane)
 
     def scene(self) -> Scene:
-        if self.layout is not None:
+        if self.layout is not None and self.layout.panes:
             return scene_of(self.layout)
         frame = next(iter(self.frames.values()))
         return single_pane(frame.pane, frame.cols, frame.rows)
@@ -185,7 +185,7 @@ def _fetch(sock: socket.socket, socket_path: Path, target: str | None, cols: int
             if layout is None and len(frames) == 1:
                 break  # a host that sends no Layout: its one pane is the window
             raise
-        if isinstance(msg, p.Layout) and msg.session_id == session:
+        if isinstance(msg, p.Layout) and msg.session_id == session and msg.panes:
             layout, frames = msg, {}  # the frames that count are those after it
         elif isinstance(msg, p.Frame) and msg.session_id == session and (msg.full or msg.pane in frames):
             frames[msg.pane] = _merge(frames[msg.pane], msg) if msg.pane in frames else msg
