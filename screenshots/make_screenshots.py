@@ -56,7 +56,7 @@ async def shoot(env_root: Path) -> None:
         await pilot.press("ctrl+b", "c")
         await until(lambda: len(app.status.windows) == 2)
         await pilot.press("ctrl+b", "0")
-        await until(lambda: "0:sh*" in app.status.render().plain)
+        await until(lambda: app.view.scene.window is not None and app.view.scene.window.index == 0)
         await pilot.press("ctrl+b", "percent_sign")
         await until(lambda: len(app.view.scene.panes) == 2)
         await type_line("clear; seq 1 12 | paste -sd' '")
