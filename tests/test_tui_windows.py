@@ -126,6 +126,48 @@ def test_display_panes_mouse_focus_and_refused_split(in_env: ScarabEnv) -> None:
     run(scenario)
 
 
+def test_border_drag_synchronize_panes_and_the_wheel_over_a_pane(in_env: ScarabEnv) -> None:
+    from textual import events
+
+    from scarab.tui.copymode import CopyModeScreen
+    from scarab.tui.terminal import SYNCHRONIZED_BORDER
+
+    in_env.ok("new", "-d", "-s", "d", "-x", "40", "-y", "11", "--", "sh", "-c", "seq 1 40; exec sh")
+
+    async def scenario() -> None:
+        app = ScarabApp("d")
+        async with app.run_test(size=(40, 12)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and app.view.session_layout is not None, what="a Layout")
+            await until(pilot, lambda: "40" in "\n".join(app.view.text()), what="seq's output")
+            await pilot.press("ctrl+b", "percent_sign")
+            await until(pilot, lambda: panes_of(app) == [(0, 0, 20, 11), (21, 0, 19, 11)], what="the split")
+            left, right = app.view.scene.order
+            # Dragging the border (tmux's MouseDrag1Border) resizes the panes beside it.
+            await pilot.mouse_down("TerminalView", offset=(20, 5))
+            await pilot.hover("TerminalView", offset=(25, 5))
+            await pilot.mouse_up("TerminalView", offset=(25, 5))
+            await until(pilot, lambda: panes_of(app) == [(0, 0, 25, 11), (26, 0, 14, 11)], what="the drag")
+            # synchronize-panes: typed once, run in both; the status bar says so, the border is red.
+            in_env.ok("set-window-option", "-t", "d", "synchronize-panes", "on")
+            await until(pilot, lambda: "synchronize-panes" in app.status.render().plain, what="the status")
+            await type_text(pilot, "echo both''sides")
+            await pilot.press("enter")
+            for pane in (left, right):
+                await until(pilot, lambda pane=pane: "bothsides" in app.view.pane_text(pane), what=f"echo in {pane}")
+            assert any(seg.style == SYNCHRONIZED_BORDER for y in range(11) for seg in app.view.render_line(y))
+            # The wheel over the left pane (its program has not taken the mouse): copy mode on its history.
+            view = app.view
+            view.post_message(events.MouseScrollUp(view, 3, 3, 0, -1, 0, False, False, False, 3, 3))
+            await until(pilot, lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded)
+            copy = app.screen
+            assert isinstance(copy, CopyModeScreen)
+            # The left pane's: seq's 40 lines in 11 rows went to its history (the right pane has none).
+            assert copy.history.history_rows >= 25
+            assert "bothsides" in "\n".join(row for row in copy.history.text() if row != "\0")
+
+    run(scenario)
+
+
 # -- the real client next to tmux -------------------------------------------------------------------
 
 

@@ -94,6 +94,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.previous_id = ""
         self.sessions: list[p.SessionInfo] = []
         self.attached = asyncio.Event()
+        self.drawn = asyncio.Event()  # a frame of the attached session has been drawn
         self.unsent = bytearray()  # keys typed while not attached
         self.tty_attrs = tty_attrs  # the terminal's settings before the app (and the first paint) took it
         self.terminal_title: str | None = None  # what the outer terminal's title was set to
@@ -123,6 +124,7 @@ class ScarabApp(App[str], inherit_bindings=False):
                 self.apply_layout(self.painted.layout)
             for frame in self.painted.frames.values():
                 self.view.apply(frame)
+                self.drawn.set()
             self.status.session, self.status.clients = self.painted.session.name, 1
         self.view.focus()
         self.connection()
@@ -242,6 +244,11 @@ class ScarabApp(App[str], inherit_bindings=False):
         assert self.client is not None
         if self.session is not None and self.session.id != session.id:
             self.previous_id = self.session.id
+        if self.view.session_id != session.id:
+            # What is drawn until its frames come is not the other session's: a command meanwhile
+            # (copy mode, a pane key) must not act on the panes of the session left.
+            self.view.clear(session.id)
+            self.drawn.clear()
         self.session = session
         self.title = f"scarab: {session.name}"
         self.show_title()
@@ -272,6 +279,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         match msg:
             case p.Frame() if self.session is not None and msg.session_id == self.session.id:
                 self.view.apply(msg)
+                self.drawn.set()
                 self.show_title()
                 if msg.bell:
                     self.bell()
@@ -765,7 +773,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             await self.switch_to(choice.hit.session_id)
             if self.session is None or self.session.id != choice.hit.session_id:
                 return
-            await self.attached.wait()
+            await self.drawn.wait()
         self.open_copy_mode(Jump(choice.hit.row, choice.pattern))
 
     async def action_edit_scrollback(self) -> None:

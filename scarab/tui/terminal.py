@@ -232,6 +232,11 @@ class TerminalView(Widget, can_focus=True):
 
     # -- frames and layout ------------------------------------------------------------------------
 
+    def clear(self, session_id: str) -> None:
+        """Attached to another session: nothing of the previous one is kept (its frames follow)."""
+        self._session(session_id)
+        self._redraw()
+
     def _session(self, session_id: str) -> None:
         if session_id != self.session_id:
             self.session_id = session_id
