@@ -130,11 +130,13 @@ def test_main_view_snapshot(in_env: ScarabEnv) -> None:
     """The rendered grid matches a stored snapshot for deterministic content."""
     script = "printf '\\033[1;32mgreen\\033[0m plain \\033[7mrev\\033[0m\\n'; printf 'wide: 日本\\n'; exec cat"
     in_env.ok("new", "-d", "-s", "snap", "-x", "40", "-y", "6", "--", "sh", "-c", script)
+    in_env.ok("rename-window", "-t", "snap", "demo")  # a fixed name: automatic-rename would follow sh, then cat
 
     async def scenario() -> None:
         app = ScarabApp("snap")
         async with app.run_test(size=(40, 7)) as pilot:
             await until(pilot, lambda: "wide: 日本" in app.view.text(), what="the content")
+            await until(pilot, lambda: "0:demo*" in app.status.render().plain, what="the window's name")
             await pilot.pause(0.1)
             actual = "\n".join(app.view.text()) + "\n" + str(app.status.render()) + "\n"
             snapshot = SNAPSHOTS / "main_view.txt"
