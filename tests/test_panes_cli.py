@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
 
 from scarab import protocol as p
 from tests.helpers import ScarabEnv, pid_alive, wait_for
+from tests.tmux_oracle import Tmux
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -90,3 +98,247 @@ def test_killing_the_last_pane_or_window_ends_the_session_as_in_tmux(scarab: Sca
     scarab.ok("new", "-d", "-s", "v", "--", "sh")
     scarab.ok("kill-window", "-t", "v:0")
     wait_for(lambda: not scarab.sessions(), what="the session to end with its last window")
+
+
+# -- everything below needs the windows-and-panes host -----------------------------------------------
+
+
+def three_by_three(env: ScarabEnv) -> list[dict[str, Any]]:
+    """A session of three windows of three panes each, every pane in its own directory with a mark
+    on its screen and a few lines of scrollback."""
+    dirs = [env.root / f"d{i}" for i in range(9)]
+    for d in dirs:
+        d.mkdir()
+    env.ok("new", "-d", "-s", "w", "-x", "100", "-y", "30", "-c", str(dirs[0]), "--", "sh")
+    env.ok("new-window", "-t", "w", "-n", "second", "-c", str(dirs[3]), "--", "sh")
+    env.ok("new-window", "-t", "w", "-n", "third", "-c", str(dirs[6]), "--", "sh")
+    for window in range(3):
+        env.ok("split-window", "-h", "-t", f"w:{window}", "-c", str(dirs[3 * window + 1]), "--", "sh")
+        env.ok("split-window", "-v", "-t", f"w:{window}", "-c", str(dirs[3 * window + 2]), "--", "sh")
+    env.ok("select-layout", "-t", "w:1", "tiled")
+    env.ok("resize-pane", "-t", "w:2.0", "-R", "3")
+    env.ok("resize-pane", "-t", "w:0.1", "-Z")
+    env.ok("select-window", "-t", "w:1")
+    rows = panes(env)
+    assert len(rows) == 9 and len({r["id"] for r in rows}) == 9
+    for r in rows:
+        prompt_ready(env, r["id"])
+        env.ok("send", "-t", r["id"], f"seq 1 40; echo mark-{r['id'][1:]}-$((6*7)); pwd", "Enter")
+    for r in rows:
+        wait_for(lambda r=r: f"mark-{r['id'][1:]}-42" in env.capture(r["id"]), what=f"the mark in {r['id']}")
+    return rows
+
+
+@pytest.mark.timeout(180)
+def test_daemon_kill9_keeps_every_pane(scarab: ScarabEnv) -> None:
+    before = three_by_three(scarab)
+    screens = {r["id"]: scarab.capture(r["id"]) for r in before}
+    listed = windows(scarab)
+    daemon = scarab.daemon_pid()
+    assert daemon
+    os.kill(daemon, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(daemon), what="the daemon to die")
+    wait_for(lambda: scarab.session("w")["state"] == "running", what="the host to be adopted")
+    after = panes(scarab)
+    assert [(r["id"], r["pid"]) for r in after] == [(r["id"], r["pid"]) for r in before]
+    assert rects(after) == rects(before)
+    assert windows(scarab) == listed
+    for r in after:
+        assert pid_alive(r["pid"])
+        assert scarab.capture(r["id"]) == screens[r["id"]]
+    # And the panes still work as before.
+    scarab.ok("send", "-t", after[4]["id"], "echo again-$((6*7))", "Enter")
+    wait_for(lambda: "again-42" in scarab.capture(after[4]["id"]), what="the adopted pane to answer")
+
+
+@pytest.mark.timeout(180)
+def test_everything_killed_brings_back_windows_layout_cwds_and_screens(scarab: ScarabEnv) -> None:
+    before = three_by_three(scarab)
+    listed = windows(scarab)
+    session_id = scarab.session("w")["id"]
+
+    def saved() -> bool:
+        with contextlib.closing(scarab.db()) as conn:
+            rows = conn.execute("SELECT pane, data FROM snapshots WHERE session_id = ?", (session_id,)).fetchall()
+        marks = {pane for pane, data in rows if f"mark-{pane}-42".encode() in bytes(data)}
+        return marks == {int(r["id"][1:]) for r in before}
+
+    wait_for(saved, timeout=30, what="every pane's screen saved")
+    scarab.kill_all()  # a reboot: the daemon and the host gone, by pid
+    wait_for(lambda: scarab.session("w")["state"] == "running", timeout=30, what="the session restored")
+    after = panes(scarab)
+    assert [r["id"] for r in after] == [r["id"] for r in before]
+    assert rects(after) == rects(before)
+    assert [r["cwd"] for r in after] == [r["cwd"] for r in before]
+    # Names given by hand come back; automatic ones follow the programs running now.
+    shape = [(w["index"], w["layout"], w["flags"], w["automatic_rename"] or w["name"]) for w in listed]
+    assert [(w["index"], w["layout"], w["flags"], w["automatic_rename"] or w["name"]) for w in windows(scarab)] == shape
+    for r in after:
+        text = scarab.capture(r["id"], "--scrollback")
+        assert f"mark-{r['id'][1:]}-42" in text and "restored" in text, (r["id"], text)
+        assert "\n1\n2\n3\n" in text, "the scrollback came back too"
+        prompt_ready(scarab, r["id"])
+    # Each shell runs in its saved directory again.
+    for r in after:
+        scarab.ok("send", "-t", r["id"], "echo at-$(pwd)", "Enter")
+        wait_for(lambda r=r: f"at-{r['cwd']}" in scarab.capture(r["id"]), what=f"{r['id']} in {r['cwd']}")
+
+
+def test_each_verb_through_the_cli(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "w", "-x", "80", "-y", "24", "--", "sh")
+    printed = scarab.ok("split-window", "-h", "-t", "w", "-P", "-F", "#{pane_id} #{window_index}.#{pane_index}")
+    assert printed.strip() == "%1 0.1"
+    assert [r["active"] for r in panes(scarab)] == [False, True]
+    scarab.ok("select-pane", "-t", "w", "-L")
+    assert [r["active"] for r in panes(scarab)] == [True, False]
+    scarab.ok("select-pane", "-t", "w", "-l")
+    assert [r["active"] for r in panes(scarab)] == [False, True]
+    scarab.ok("split-window", "-d", "-t", "w:0.1", "-l", "5")
+    assert [r["height"] for r in panes(scarab)][1:] == [18, 5]
+    scarab.ok("resize-pane", "-t", "w:0.2", "-U", "2")
+    assert panes(scarab)[2]["height"] == 7
+    scarab.ok("resize-pane", "-t", "w:0.0", "-x", "30")
+    assert panes(scarab)[0]["width"] == 30
+    scarab.ok("resize-pane", "-t", "w:0.0", "-Z")
+    assert windows(scarab)[0]["zoomed"] and panes(scarab)[0]["width"] == 80
+    scarab.ok("resize-pane", "-t", "w:0.0", "-Z")
+    assert not windows(scarab)[0]["zoomed"]
+    first = [r["id"] for r in panes(scarab)]
+    scarab.ok("swap-pane", "-t", "w:0.0", "-D")
+    assert [r["id"] for r in panes(scarab)] == [first[1], first[0], first[2]]
+    scarab.ok("select-layout", "-t", "w", "even-horizontal")
+    assert [r["width"] for r in panes(scarab)] == [26, 26, 26]
+    string = windows(scarab)[0]["layout"]
+    scarab.ok("select-layout", "-t", "w", "tiled")
+    scarab.ok("select-layout", "-t", "w", string)
+    assert windows(scarab)[0]["layout"] == string
+    scarab.ok("new-window", "-t", "w", "-n", "logs", "--", "sh")
+    assert [(w["index"], w["name"], w["active"]) for w in windows(scarab)] == [(0, "sh", False), (1, "logs", True)]
+    scarab.ok("rename-window", "-t", "w:1", "build")
+    scarab.ok("select-window", "-t", "w:0")
+    assert [(w["name"], w["flags"]) for w in windows(scarab)] == [("sh", "*"), ("build", "-")]
+    scarab.ok("select-window", "-t", "w", "-l")
+    assert windows(scarab)[1]["active"]
+    scarab.ok("select-window", "-t", "w", "-n")
+    assert windows(scarab)[0]["active"]
+    moved = panes(scarab, "w:0", session=False)[2]["id"]
+    scarab.ok("break-pane", "-d", "-s", moved, "-n", "broken")
+    assert [w["name"] for w in windows(scarab)] == ["sh", "build", "broken"]
+    scarab.ok("kill-window", "-t", "w:broken")
+    assert not any(r["id"] == moved for r in panes(scarab))
+    scarab.ok("kill-pane", "-t", "w:0.1")
+    assert len(panes(scarab, "w:0", session=False)) == 1
+    # synchronize-panes: keys typed into the window reach every pane.
+    scarab.ok("split-window", "-t", "w:0")
+    scarab.ok("set-window-option", "-t", "w:0", "synchronize-panes", "on")
+    assert windows(scarab)[0]["synchronize_panes"]
+    for r in panes(scarab, "w:0", session=False):
+        prompt_ready(scarab, r["id"])
+    scarab.ok("send", "w", "echo both-$((6*7))", "Enter")
+    for r in panes(scarab, "w:0", session=False):
+        wait_for(lambda r=r: "both-42" in scarab.capture(r["id"]), what=f"the keys in {r['id']}")
+    # A split that would leave a pane smaller than 1x1 is refused; nothing changes.
+    scarab.ok("set-window-option", "-t", "w:0", "synchronize-panes", "off")
+    before = panes(scarab)
+    for _ in range(12):
+        if scarab.run("split-window", "-t", "w:0", "-d", "-l", "1").returncode != 0:
+            break
+    error = fail(scarab, "split-window", "-t", "w:0", "-d", "-l", "1")
+    assert "no space for new pane" in error  # tmux 3.3a's words
+    assert len(panes(scarab)) > len(before)
+    # ls counts windows and panes.
+    listing = json.loads(scarab.ok("ls", "--json"))
+    assert (listing[0]["windows"], listing[0]["panes"]) == (len(windows(scarab)), len(panes(scarab)))
+
+
+OPERATIONS = [
+    ("split-window -h", ["split-window", "-h"]),
+    ("split-window -v -l 5", ["split-window", "-v", "-l", "5"]),
+    ("select-pane -L", ["select-pane", "-L"]),
+    ("split-window -v -p 30", ["split-window", "-v", "-p", "30"]),
+    ("resize-pane -R 3", ["resize-pane", "-R", "3"]),
+    ("split-window -h -b -f", ["split-window", "-h", "-b", "-f"]),
+    ("select-layout main-vertical", ["select-layout", "main-vertical"]),
+    ("resize-pane -Z", ["resize-pane", "-Z"]),
+    ("resize-pane -Z", ["resize-pane", "-Z"]),
+    ("select-layout tiled", ["select-layout", "tiled"]),
+    ("resize-pane -y 4", ["resize-pane", "-y", "4"]),
+    ("kill-pane", ["kill-pane"]),
+    ("select-layout even-vertical", ["select-layout", "even-vertical"]),
+    ("swap-pane -U", ["swap-pane", "-U"]),
+    ("select-layout main-horizontal", ["select-layout", "main-horizontal"]),
+]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_list_panes_geometry_equals_tmux(scarab: ScarabEnv, tmux: Tmux) -> None:
+    scarab.ok("new", "-d", "-s", "w", "-x", "90", "-y", "31", "--", "sh")
+    window = windows(scarab)[0]
+    ((ok, out),) = tmux.run(["new-window -P -F '#{window_id}'"])
+    assert ok, out
+    wid = out.strip()
+    ((ok, out),) = tmux.run([f"resize-window -t {wid} -x {window['width']} -y {window['height']}"])
+    assert ok, out
+    fmt = "#{pane_left} #{pane_top} #{pane_width} #{pane_height} #{pane_active}"
+    for tmux_command, argv in OPERATIONS:
+        ((ok, out),) = tmux.run([f"{tmux_command.split(' ', 1)[0]} -t {wid} {tmux_command.partition(' ')[2]}"])
+        assert ok, (tmux_command, out)
+        scarab.ok(argv[0], "-t", "w", *argv[1:])
+        ((ok, out),) = tmux.run([f"list-panes -t {wid} -F '{fmt}'"])
+        expected = [tuple(int(v) for v in line.split()) for line in out.splitlines()]
+        assert rects(panes(scarab, session=False)) == expected, tmux_command
+        ((ok, zoomed),) = tmux.run([f"display-message -p -t {wid} '#{{window_zoomed_flag}}'"])
+        assert windows(scarab)[0]["zoomed"] == (zoomed.strip() == "1"), tmux_command
+
+
+def burst(env: ScarabEnv, seconds: float, seed: int) -> None:
+    """Splits, kills and new windows from a few concurrent CLIs while the daemon is killed -9
+    repeatedly; then the database must match the live host: every stored pane has a live program
+    and the host's list, every live pane is stored."""
+    env.ok("new", "-d", "-s", "w", "-x", "120", "-y", "40", "--", "sh")
+    rng = random.Random(seed)
+    verbs = [["split-window", "-d", "-t", "w"], ["kill-pane", "-t", "w:0.1"], ["new-window", "-d", "-t", "w"],
+             ["kill-window", "-t", "w:1"], ["split-window", "-h", "-t", "w:1"]]  # fmt: skip
+    end = time.monotonic() + seconds
+    kills = 0
+    while time.monotonic() < end:
+        argvs = [[sys.executable, "-m", "scarab", *rng.choice(verbs)] for _ in range(3)]
+        procs = [subprocess.Popen(a, env=env.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for a in argvs]
+        time.sleep(rng.uniform(0.05, 0.4))  # the moment of the crash: random, within the burst
+        daemon = env.daemon_pid()
+        if daemon:
+            os.kill(daemon, signal.SIGKILL)
+            kills += 1
+        for proc in procs:
+            proc.wait(timeout=60)
+        if not panes(env):
+            break
+    assert kills
+    wait_for(lambda: env.session("w")["state"] == "running", what="the session adopted")
+    session_id = env.session("w")["id"]
+
+    def stored() -> dict[str, int]:
+        with contextlib.closing(env.db()) as conn:
+            rows = conn.execute("SELECT id, pid FROM panes WHERE session_id = ?", (session_id,)).fetchall()
+        return {f"%{pane}": pid for pane, pid in rows}
+
+    live = {r["id"]: r["pid"] for r in panes(env)}
+    wait_for(lambda: stored() == live, timeout=5, what=lambda: f"the database {stored()} to match the host {live}")
+    for pid in live.values():
+        assert pid_alive(pid), "a stored pane has no program"
+    host = env.session("w")["host_pid"]
+    listing = subprocess.run(["ps", "-o", "pid=,stat=", "--ppid", str(host)], capture_output=True, text=True).stdout
+    # Zombies (a killed pane's program not yet reaped) hold no PTY.
+    children = {int(pid) for pid, stat in (line.split() for line in listing.splitlines()) if not stat.startswith("Z")}
+    assert children == set(live.values()), "a PTY without a pane, or the reverse"
+
+
+def test_kill9_during_bursts_keeps_the_database_consistent(scarab: ScarabEnv) -> None:
+    burst(scarab, seconds=6, seed=1)
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("seed", range(2, 7))
+def test_kill9_during_long_bursts_keeps_the_database_consistent(scarab: ScarabEnv, seed: int) -> None:
+    burst(scarab, seconds=60, seed=seed)
