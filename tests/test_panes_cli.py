@@ -6,6 +6,7 @@ consistent with the live host)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from scarab import protocol as p
+from scarab.client import Client
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 from tests.tmux_oracle import Tmux
 
@@ -98,9 +100,6 @@ def test_killing_the_last_pane_or_window_ends_the_session_as_in_tmux(scarab: Sca
     scarab.ok("new", "-d", "-s", "v", "--", "sh")
     scarab.ok("kill-window", "-t", "v:0")
     wait_for(lambda: not scarab.sessions(), what="the session to end with its last window")
-
-
-# -- everything below needs the windows-and-panes host -----------------------------------------------
 
 
 def three_by_three(env: ScarabEnv) -> list[dict[str, Any]]:
@@ -342,3 +341,53 @@ def test_kill9_during_bursts_keeps_the_database_consistent(scarab: ScarabEnv) ->
 @pytest.mark.parametrize("seed", range(2, 7))
 def test_kill9_during_long_bursts_keeps_the_database_consistent(scarab: ScarabEnv, seed: int) -> None:
     burst(scarab, seconds=60, seed=seed)
+
+
+def test_send_capture_and_history_take_pane_targets(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "w", "-x", "80", "-y", "24", "--", "sh")
+    scarab.ok("split-window", "-h", "-t", "w")
+    left, right = (r["id"] for r in panes(scarab))
+    for pane in (left, right):
+        prompt_ready(scarab, pane)
+    scarab.ok("send", "-t", "w:0.0", "echo left-$((6*7))", "Enter")
+    scarab.ok("send", "-t", right, "echo right-$((6*7))", "Enter")
+    wait_for(lambda: "left-42" in scarab.capture(left) and "right-42" in scarab.capture(right), what="both echoes")
+    assert "right-42" not in scarab.capture(left) and "left-42" not in scarab.capture(right)
+    assert "right-42" in scarab.ok("capture", "-t", "w:0.1") and "left-42" not in scarab.ok("capture", "-t", "w:0.1")
+    assert "right-42" in scarab.ok("capture", "w"), "a session alone is its active pane"
+    scarab.ok("send", "-t", left, "seq 1 60", "Enter")
+
+    async def history(client: Client) -> p.History:
+        reply = await client.request(p.HistoryRequest(target=left, start=-100, count=100))
+        assert isinstance(reply, p.History)
+        return reply
+
+    wait_for(lambda: any(text == "10" for _i, text, _runs in scarab.ask(history).lines), what="the left pane's rows")
+    assert scarab.ask(history).pane == int(left[1:])
+
+
+def test_attaching_gets_the_layout_then_full_frames_of_each_visible_pane(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "w", "-x", "80", "-y", "24", "--", "sh")
+    scarab.ok("split-window", "-h", "-t", "w")
+    ids = {int(r["id"][1:]) for r in panes(scarab)}
+
+    async def attach(client: Client) -> tuple[list[str], set[int]]:
+        await client.request(p.SessionAttach(target="w", cols=80, rows=25))
+        kinds: list[str] = []
+        full: set[int] = set()
+        while full != ids:
+            msg = await asyncio.wait_for(client.events.get(), 10)
+            if isinstance(msg, p.Layout):
+                kinds.append("layout")
+            elif isinstance(msg, p.Frame):
+                kinds.append("frame")
+                full |= {msg.pane} if msg.full else set()
+        # A change reaches the attached client as a new Layout.
+        await client.request(p.SelectPane(target="w", direction="L"))
+        while not isinstance(msg := await asyncio.wait_for(client.events.get(), 10), p.Layout):
+            pass
+        assert [pane.active for pane in msg.panes] == [True, False]
+        return kinds, full
+
+    kinds, full = scarab.ask(attach)
+    assert kinds[0] == "layout" and full == ids
