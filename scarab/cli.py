@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from scarab import __version__, cliverbs, copycli
+from scarab import __version__, cliverbs, copycli, recordcli
 from scarab import protocol as p
 from scarab.client import INPUT_CHUNK, Client, start_daemon
 from scarab.config import load_config
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("-c", "--cwd", help="working directory (default: the current one)")
     new.add_argument("-x", "--cols", type=positive_size, help="width in columns")
     new.add_argument("-y", "--rows", type=positive_size, help="height in rows")
+    recordcli.add_new_options(new)
     new.add_argument("argv", nargs=argparse.REMAINDER, help="command to run (after --)")
 
     attach = sub.add_parser("attach", aliases=["a"], help="attach the TUI to a session")
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     copycli.add_commands(sub)
     add_verbs(sub)
     cliverbs.add_parsers(sub)
+    recordcli.add_commands(sub)
 
     daemon = sub.add_parser("daemon", help="control the per-user daemon")
     daemon.add_argument("action", choices=["start", "stop", "status", "restart", "run"])
@@ -201,6 +203,7 @@ def format_sessions(sessions: list[p.SessionInfo]) -> str:
         created, attached = f"{age(s.created_at)} ago", f"{age(s.last_attached)} ago"
         size = f"{s.cols}x{s.rows}"
         state = f"exited ({s.exit_status})" if s.state == "exited" else s.state
+        state += " recording" if s.recording else ""
         windows = f"{s.windows} ({s.panes} panes)" if s.windows else "-"
         rows.append(
             [s.id[:8], s.name, created, attached, str(s.attached), size, windows, state, " ".join(s.command), cwd]
@@ -260,6 +263,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             raise
         # tmux's new -A (and tmuxinator's habit): it exists, so this attaches (its programs stay).
         session = _call(p.Describe(target=name, session_only=True)).session
+    recordcli.after_new(args, session.id, _call)
     if args.detached:
         print(session.id)
         return 0
@@ -520,6 +524,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return run_verb(args)
         case verb if verb in cliverbs.VERBS:
             return cliverbs.run_verb(args, build_parser())
+        case command if command in recordcli.COMMANDS:
+            return recordcli.run(args, _call)
     done = copycli.run(args, _call)
     if done is not None:
         return done

@@ -10,6 +10,11 @@ mode_keys = "vi"         # copy mode's keys: "vi" or "emacs" (default: vi if $VI
 set_clipboard = "on"     # copies reach the outer terminal's clipboard (OSC 52); "off" keeps them in
 copy_command = "xclip -selection clipboard"   # also receives every copy on its stdin (default none)
 program_clipboard = false  # true: a program's OSC 52 copy sets a buffer and the clipboard too
+record = false           # record every new session (asciicast, in the data dir's recordings/)
+record_cap = "100M"      # a recording stops at this size
+memory = "2G"            # limits for every new session's programs (unset: none)
+cpu = "50%"
+tasks = 500
 ```
 """
 
@@ -18,13 +23,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scarab.errors import ScarabError
+from scarab.errors import BadRequest, ScarabError
 from scarab.keys import Key, parse_key_name
+from scarab.quantities import parse_cpu, parse_memory, parse_tasks
 
 __all__ = ["Config", "ConfigError", "default_mode_keys", "load_config"]
 
@@ -47,6 +53,11 @@ class Config:
     set_clipboard: str = "on"  # "on": copies go to the outer terminal's clipboard too (OSC 52)
     copy_command: str = ""  # a command that receives every copy on its standard input
     program_clipboard: bool = False  # a program's OSC 52 sets a buffer and the clipboard (tmux's set-clipboard on)
+    record: bool = False
+    record_cap: int = 100 * 1024 * 1024  # bytes
+    memory: int | None = None  # bytes
+    cpu: int | None = None  # percent of one CPU
+    tasks: int | None = None
 
     @property
     def copy_keys(self) -> str:
@@ -69,6 +80,18 @@ _TYPES: dict[str, type] = {
     "set_clipboard": str,
     "copy_command": str,
     "program_clipboard": bool,
+    "record": bool,
+    "record_cap": str,
+    "memory": str,
+    "cpu": str,
+    "tasks": int,
+}
+# Limits are written as people write them ("2G", "50%"); read into numbers here.
+_QUANTITIES: dict[str, Callable[[str], int]] = {
+    "record_cap": parse_memory,
+    "memory": parse_memory,
+    "cpu": parse_cpu,
+    "tasks": lambda value: parse_tasks(str(value)),
 }
 
 
@@ -100,6 +123,12 @@ def load_config(path: Path) -> Config:
                 'write it as tmux does ("C-a", "M-a", "^A") or as Textual does ("ctrl+a")'
             )
         values["prefix"] = prefix
+    for key, parse in _QUANTITIES.items():
+        if key in values:
+            try:
+                values[key] = parse(values[key])
+            except BadRequest as exc:
+                raise ConfigError(f"config {path}: line {_line_of(text, key)}: {exc}") from None
     if values.get("on_exit", "keep") not in ("keep", "remove", "restart"):
         raise ConfigError(f'config {path}: on_exit must be "keep", "remove" or "restart"')
     if values.get("mode_keys", "vi") not in ("vi", "emacs"):

@@ -61,7 +61,7 @@ KNOWN = frozenset(
         # Scarab's `ls -F` fields (README)
         "id", "short_id", "name", "created", "created_ago", "last_attached", "attached_ago", "idle",
         "clients", "cols", "rows", "size", "state", "exit_status", "host_pid", "child_pid", "windows",
-        "panes", "command", "cwd",
+        "panes", "command", "cwd", "recording", "cpu", "memory",
     }
 )  # fmt: skip
 
@@ -228,6 +228,9 @@ def session_values(s: p.SessionInfo, now: float | None = None) -> dict[str, str]
         "exit_status": str(s.exit_status),
         "host_pid": str(s.host_pid),
         "child_pid": str(s.child_pid),
+        "recording": "1" if s.recording else "0",
+        "cpu": f"{s.cpu:.1f}" if s.cpu >= 0 else "",
+        "memory": str(s.memory) if s.memory >= 0 else "",
         "command": " ".join(s.command),
         "cwd": s.cwd,
         "session_name": s.name,

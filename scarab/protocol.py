@@ -143,6 +143,10 @@ class SessionInfo(_Value):
     exit_status: int = 0  # the program's, once state is exited (a signal N shows as 128+N, as in sh)
     windows: int = 0  # how many windows and panes it has (0 until its host describes them)
     panes: int = 0
+    recording: bool = False  # a pane of it is being recorded
+    memory: int = -1  # bytes resident, its programs together (-1: not measured)
+    cpu: float = -1.0  # percent of one CPU, its programs together, since the last look (-1: not measured)
+    limits: str = ""  # its limits and how they are enforced ("" when it has none)
 
 
 @_value
@@ -824,6 +828,86 @@ class LayoutReply(Message):
     layout: Layout
 
 
+# -- recording and limits (issue 18: tags 100-109) ------------------------------------------------
+
+
+@_value
+class RecordingInfo(_Value):
+    """One pane's recording, as `scarab record status` shows it."""
+
+    pane: int
+    path: str
+    active: bool
+    size: int  # bytes written
+    started: float  # epoch seconds
+    reason: str  # why it stopped ("" while active)
+    input: bool = False  # keystrokes recorded too
+
+
+@_value
+class Record(Message):
+    """`record start|stop|status` of a session's pane (client -> daemon); answered by Recordings."""
+
+    TAG = 100
+    target: str
+    action: str  # start | stop | status
+    path: str = ""  # start: an absolute file name; "" = the default place
+    input: bool = False  # start: record keystrokes too
+
+
+@_value
+class Recordings(Message):
+    """The recordings of one session's panes, newest last (daemon -> client, host -> daemon)."""
+
+    TAG = 101
+    session_id: str
+    items: list[RecordingInfo]
+
+
+@_value
+class HostRecord(Message):
+    """Record's verb for the host (pane -1: the active pane); answered by Recordings."""
+
+    TAG = 102
+    pane: int
+    action: str
+    path: str = ""
+    input: bool = False
+
+
+@_value
+class Limit(Message):
+    """Change a session's limits (client -> daemon): [memory bytes, cpu percent, tasks], each 0 to
+    leave it as it is, -1 to remove it; all 0 only asks. Answered by LimitsReport."""
+
+    TAG = 103
+    target: str
+    limits: list[int]
+
+
+@_value
+class LimitsReport(Message):
+    """A session's limits now, how they are enforced, and what its programs use."""
+
+    TAG = 104
+    session_id: str
+    limits: list[int]  # [memory, cpu, tasks], 0: not capped
+    enforcement: str  # systemd scope | cgroup v2 | setrlimit
+    statement: str  # what is in force, plainly
+    memory: int = -1  # bytes resident, its programs together
+    cpu: float = -1.0  # percent of one CPU since the last look (-1: first look)
+    cpu_seconds: float = 0.0
+    processes: int = 0
+
+
+@_value
+class HostLimit(Message):
+    """Limit's verb for the host (same values); answered by LimitsReport."""
+
+    TAG = 105
+    limits: list[int]
+
+
 # -- daemon <-> host -------------------------------------------------------------------------------
 
 
@@ -1068,6 +1152,12 @@ MESSAGES: dict[int, type[Message]] = {
     cls.TAG: cls
     for cls in (
         Hello,
+        Record,
+        Recordings,
+        HostRecord,
+        Limit,
+        LimitsReport,
+        HostLimit,
         SessionCreate,
         SessionDelete,
         SessionList,

@@ -15,17 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from scarab.daemon.limits import (
-    CgroupEnforcer,
-    Enforcer,
-    LimitError,
-    Limits,
-    choose_enforcer,
-    parse_cpu,
-    parse_memory,
-    parse_tasks,
-)
+from scarab.daemon.limits import CgroupEnforcer, Enforcer, Limits, choose_enforcer
 from scarab.daemon.usage import UsageMeter, tree_usage
+from scarab.errors import BadRequest
+from scarab.quantities import parse_cpu, parse_memory, parse_tasks
 from scarab.testkit import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -42,7 +35,7 @@ def test_parsing() -> None:
     assert parse_tasks(" 500 ") == 500
     for bad, parse in (("2X", parse_memory), ("-1G", parse_memory), ("10K", parse_memory), ("half", parse_cpu),
                        ("0%", parse_cpu), ("0", parse_tasks), ("many", parse_tasks)):  # fmt: skip
-        with pytest.raises(LimitError):
+        with pytest.raises(BadRequest):
             parse(bad)
     limits = Limits(memory=2 * 1024**3).updated(Limits(cpu=50))
     assert limits == Limits(2 * 1024**3, 50, None)

@@ -18,15 +18,14 @@ Under a cgroup (systemd's or our own) the kernel's OOM killer ends the offending
 learns of it from `memory.events` and writes on the pane's screen what happened. Under setrlimit an
 allocation past the cap fails inside the program, which reports it itself.
 
-`parse_memory`/`parse_cpu`/`parse_tasks` read the values as `scarab new --memory 2G --cpu 50%
---tasks 500` and config.toml write them.
+The values are read by scarab.quantities, as `scarab new --memory 2G --cpu 50% --tasks 500` and
+config.toml write them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -34,61 +33,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from scarab.errors import ScarabError
 from scarab.humanize import size as human_size
 
 __all__ = [
+    "CgroupEnforcer",
     "Enforcer",
-    "LimitError",
     "Limits",
+    "SystemdEnforcer",
     "choose_enforcer",
-    "parse_cpu",
-    "parse_memory",
-    "parse_tasks",
 ]
 
-_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
-_CPU = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%?\s*")
 CPU_PERIOD = 100_000  # microseconds: cgroup v2's default cpu.max period
 BUSCTL_TIMEOUT = 5.0
-
-
-class LimitError(ScarabError):
-    code = "bad-request"
-
-
-def parse_memory(text: str) -> int:
-    """`2G`, `512M`, `1.5G`, `100K`, `1048576` (bytes; binary units, as systemd's MemoryMax)."""
-    match = _MEMORY.fullmatch(text)
-    if match is None:
-        raise LimitError(f"memory limit {text!r} is not a size: write it as 512M, 2G or 1.5G")
-    value = int(float(match[1]) * _UNITS[match[2].upper()])
-    if value < 1024 * 1024:
-        raise LimitError(f"memory limit {text!r} is below 1M: no shell starts in that")
-    return value
-
-
-def parse_cpu(text: str) -> int:
-    """`50%` (half of one CPU), `200%` (two CPUs): systemd's CPUQuota, in percent of one CPU."""
-    match = _CPU.fullmatch(text)
-    if match is None:
-        raise LimitError(f"CPU limit {text!r} is not a share: write it as 50% (half a CPU) or 200% (two CPUs)")
-    value = round(float(match[1]))
-    if not 1 <= value <= 100 * (os.cpu_count() or 1) * 100:
-        raise LimitError(f"CPU limit {text!r} must be at least 1%")
-    return value
-
-
-def parse_tasks(text: str) -> int:
-    """A number of processes and threads, at least 1."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise LimitError(f"task limit {text!r} is not a number of processes") from None
-    if value < 1:
-        raise LimitError(f"task limit {text!r} must be at least 1")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +115,10 @@ class Enforcer:
             "so CPU share and the session's total memory cannot be capped"
         )
 
+    def short(self) -> str:
+        """The way, in a few words (the pane's screen says this when limits are set)."""
+        return "setrlimit: per program; CPU share and total memory not capped here"
+
     def set(self, limits: Limits, pids: Iterable[int]) -> None:
         """New limits, applied at once to the running programs `pids` (each pane's program and
         what it started); later programs get them as they start (`preexec`)."""
@@ -213,6 +173,9 @@ class CgroupEnforcer(Enforcer):
 
     def statement(self) -> str:
         return f"cgroup v2 {self.path} ({self.limits.describe()})"
+
+    def short(self) -> str:
+        return "cgroup v2"
 
     def set(self, limits: Limits, pids: Iterable[int]) -> None:
         self.limits = limits
@@ -277,6 +240,9 @@ class SystemdEnforcer(CgroupEnforcer):
 
     def statement(self) -> str:
         return f"systemd user scope {self.unit} ({self.limits.describe()})"
+
+    def short(self) -> str:
+        return f"systemd scope {self.unit}"
 
     def set(self, limits: Limits, pids: Iterable[int]) -> None:
         self.limits = limits

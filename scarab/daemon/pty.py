@@ -12,6 +12,7 @@ import errno
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ptyprocess import PtyProcess
@@ -74,10 +75,26 @@ class Child:
     process: PtyProcess
 
     @classmethod
-    def spawn(cls, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int) -> Child:
+    def spawn(
+        cls,
+        argv: list[str],
+        cwd: str,
+        env: dict[str, str],
+        cols: int,
+        rows: int,
+        preexec: Callable[[], None] | None = None,
+    ) -> Child:
+        """`preexec`: run in the child before exec, after the signals are reset (the session's
+        limits: scarab.daemon.limits)."""
         if not os.path.isdir(cwd):
             cwd = os.path.expanduser("~") if os.path.isdir(os.path.expanduser("~")) else "/"
-        process = PtyProcess.spawn(argv, cwd=cwd, env=env, dimensions=(rows, cols), preexec_fn=_default_signals)
+
+        def before_exec() -> None:
+            _default_signals()
+            if preexec is not None:
+                preexec()
+
+        process = PtyProcess.spawn(argv, cwd=cwd, env=env, dimensions=(rows, cols), preexec_fn=before_exec)
         process.delayafterclose = 0
         process.delayafterterminate = 0
         os.set_blocking(process.fd, False)

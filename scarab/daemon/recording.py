@@ -134,7 +134,6 @@ class Recording:
             "width": cols,
             "height": rows,
             "timestamp": int(recording.started),
-            "env": {"TERM": os.environ.get("TERM", "xterm-256color"), "SHELL": os.environ.get("SHELL", "")},
         }
         if command:
             header["command"] = command

@@ -628,6 +628,10 @@ class SessionManager:
 
     # -- control operations -----------------------------------------------------------------------
 
+    def host_of(self, session: Session) -> HostLink:
+        """The session's connected host, or HostUnavailable saying why there is none."""
+        return self._host(session)
+
     def _host(self, session: Session) -> HostLink:
         if session.host is None:
             if session.record.state == "exited":

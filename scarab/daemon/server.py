@@ -27,6 +27,7 @@ from scarab import protocol as p
 from scarab.channel import Channel, FrameBudget, check_hello, peer_uid
 from scarab.config import load_config
 from scarab.daemon.buffers import PasteBuffers, paste_bytes
+from scarab.daemon.controls import Controls
 from scarab.daemon.events import EventHub
 from scarab.daemon.grep import grep_sessions
 from scarab.daemon.hostlink import Zygote
@@ -105,6 +106,7 @@ class Daemon:
         self.paths = paths
         self.manager = SessionManager(paths, store, config)
         self.buffers = PasteBuffers(store)
+        self.controls = Controls(self.manager)  # recording and limits (issue 18)
         self.clients: set[ClientConn] = set()
         self.started = time.monotonic()
         self.stopping = asyncio.Event()
@@ -196,7 +198,11 @@ class Daemon:
                 case p.SessionCreate(name=name, cols=cols, rows=rows, cwd=cwd, command=command, environ=environ):
                     return p.Created(session=await m.create_session(name, cols, rows, cwd, command, environ))
                 case p.SessionList():
-                    return p.Listed(sessions=m.list_sessions())
+                    return p.Listed(sessions=await self.controls.annotate(m.list_sessions()))
+                case p.Record(target=target, action=action, path=path, input=record_input):
+                    return await self.controls.record(target, action, path, record_input)
+                case p.Limit(target=target, limits=limits):
+                    return await self.controls.limit(target, limits)
                 case p.SessionAttach(target=target, cols=cols, rows=rows, environ=environ):
                     # The reply, then the session's windows, go out before the host's full frames can arrive.
                     attached = await m.attach_client(target, client, cols, rows, environ)

@@ -40,8 +40,8 @@ def _stat(pid: int) -> tuple[int, float, int] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS, resident
 
 
-def descendants(root: int) -> dict[int, tuple[float, int]]:
-    """Every process under `root` (not root itself): pid -> (CPU seconds, resident bytes)."""
+def descendants(root: int, including: bool = False) -> dict[int, tuple[float, int]]:
+    """Every process under `root` (and root itself if `including`): pid -> (CPU seconds, resident bytes)."""
     children: dict[int, list[int]] = {}
     info: dict[int, tuple[float, int]] = {}
     for entry in os.listdir("/proc"):
@@ -53,7 +53,7 @@ def descendants(root: int) -> dict[int, tuple[float, int]]:
             children.setdefault(ppid, []).append(int(entry))
             info[int(entry)] = (cpu, resident)
     tree: dict[int, tuple[float, int]] = {}
-    todo = list(children.get(root, []))
+    todo = [root] if including else list(children.get(root, []))
     while todo:
         pid = todo.pop()
         if pid in info and pid not in tree:
@@ -74,9 +74,9 @@ class UsageMeter:
     def __init__(self) -> None:
         self.last: dict[int, tuple[float, dict[int, float]]] = {}
 
-    def measure(self, root: int) -> Usage:
+    def measure(self, root: int, including: bool = False) -> Usage:
         now = time.monotonic()
-        tree = descendants(root)
+        tree = descendants(root, including)
         cpu = {pid: c for pid, (c, _) in tree.items()}
         percent = -1.0
         previous = self.last.get(root)

@@ -1,0 +1,79 @@
+"""Controls layer, daemon side: recording and limits verbs go to the session's host, and `ls` learns
+from each running host whether it records, what its programs use and how they are limited.
+
+The host does the work (it writes the recording and applies the limits, so both go on while the
+daemon restarts); the daemon only finds the session, forwards the verb and turns a refusal into
+the same error the client would get for any other verb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from typing import TypeVar
+
+from scarab import protocol as p
+from scarab.daemon.hostlink import HostLink
+from scarab.daemon.registry import SessionManager
+from scarab.errors import BadRequest, HostUnavailable, error_from_code
+
+__all__ = ["Controls"]
+
+_M = TypeVar("_M", bound=p.Message)
+
+STATUS_TIMEOUT = 0.5  # seconds a host may take to say how it is doing before `ls` goes on without it
+ACTIONS = ("start", "stop", "status")
+
+
+class Controls:
+    def __init__(self, manager: SessionManager) -> None:
+        self.manager = manager
+
+    async def record(self, target: str, action: str, path: str, record_input: bool) -> p.Recordings:
+        if action not in ACTIONS:
+            raise BadRequest(f"record: unknown action {action!r} (start, stop or status)")
+        host = self._host(target)
+        reply = await host.request(p.HostRecord(pane=-1, action=action, path=path, input=record_input))
+        return _expect(reply, p.Recordings)
+
+    async def limit(self, target: str, limits: list[int]) -> p.LimitsReport:
+        if len(limits) != 3 or any(value < -1 for value in limits):
+            raise BadRequest("limit: give [memory, cpu, tasks], each 0 (as it is), -1 (none) or a value")
+        reply = await self._host(target).request(p.HostLimit(limits=limits))
+        return _expect(reply, p.LimitsReport)
+
+    async def annotate(self, sessions: list[p.SessionInfo]) -> list[p.SessionInfo]:
+        """`sessions` with each running one's recording mark, usage and limits."""
+        return list(await asyncio.gather(*(self._annotate(info) for info in sessions)))
+
+    async def _annotate(self, info: p.SessionInfo) -> p.SessionInfo:
+        session = self.manager.sessions.get(info.id)
+        if session is None or session.host is None or info.state != "running":
+            return info
+        host = session.host
+        with contextlib.suppress(HostUnavailable, TimeoutError, asyncio.TimeoutError):
+            recordings, report = await asyncio.gather(
+                host.request(p.HostRecord(pane=-1, action="status"), timeout=STATUS_TIMEOUT),
+                host.request(p.HostLimit(limits=[0, 0, 0]), timeout=STATUS_TIMEOUT),
+            )
+            if isinstance(recordings, p.Recordings) and isinstance(report, p.LimitsReport):
+                return dataclasses.replace(
+                    info,
+                    recording=any(item.active for item in recordings.items),
+                    memory=report.memory,
+                    cpu=report.cpu,
+                    limits=report.statement if any(report.limits) else "",
+                )
+        return info
+
+    def _host(self, target: str) -> HostLink:
+        return self.manager.host_of(self.manager.get_session(target))
+
+
+def _expect(reply: p.Message, kind: type[_M]) -> _M:
+    if isinstance(reply, p.Failed):
+        raise error_from_code(reply.code, reply.message)
+    if not isinstance(reply, kind):
+        raise HostUnavailable(f"session host answered {type(reply).__name__} to {kind.__name__}'s request")
+    return reply
