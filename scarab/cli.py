@@ -539,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         # argparse stops filling a positional list at an option (`send w -l echo hi`): the words
         # after it are keys too, in order.
         args.keys += extra
+    elif extra and args.command in recordcli.COMMANDS and recordcli.take_extra(args, extra):
+        pass  # `record start -t NAME FILE`: the file after the option
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

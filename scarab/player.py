@@ -98,6 +98,8 @@ def _run(cast: Cast, speed: float, idle_limit: float | None, sink: IO[bytes], ke
         gap = max(0.0, event.time - last)
         last = event.time
         clock += min(gap, idle_limit) if idle_limit is not None else gap
+        if event.kind != "o":
+            continue  # resizes, markers and input show nothing: a step goes to the next output
         while True:
             if paused:
                 key = _key(keys, None)
@@ -115,9 +117,8 @@ def _run(cast: Cast, speed: float, idle_limit: float | None, sink: IO[bytes], ke
             elif key == STEP and paused:
                 break
         shown = clock
-        if event.kind == "o":
-            sink.write(event.data.encode("utf-8", "replace"))
-            sink.flush()
+        sink.write(event.data.encode("utf-8", "replace"))
+        sink.flush()
 
 
 def _key(fd: int | None, timeout: float | None) -> bytes | None:

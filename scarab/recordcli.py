@@ -21,7 +21,7 @@ from scarab.errors import BadRequest
 from scarab.humanize import size as human_size
 from scarab.quantities import parse_cpu, parse_memory, parse_tasks
 
-__all__ = ["COMMANDS", "add_commands", "add_new_options", "after_new", "run"]
+__all__ = ["COMMANDS", "add_commands", "add_new_options", "after_new", "run", "take_extra"]
 
 COMMANDS = ("record", "play", "limit")
 Call = Callable[[p.Message], Any]
@@ -76,6 +76,15 @@ def add_commands(sub: Any) -> None:
     limit.add_argument("-t", dest="target", metavar="TARGET", help="session (default: the one you are in)")
     _limit_flags(limit)
     limit.add_argument("--json", action="store_true")
+
+
+def take_extra(args: argparse.Namespace, extra: list[str]) -> bool:
+    """argparse leaves a positional after an option unparsed (`record start -t NAME FILE`): take
+    it as the file when that is all it is."""
+    if args.command == "record" and args.file is None and len(extra) == 1 and not extra[0].startswith("-"):
+        args.file = extra[0]
+        return True
+    return False
 
 
 def _wanted(args: argparse.Namespace) -> list[int]:

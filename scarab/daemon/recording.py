@@ -31,6 +31,7 @@ from scarab.humanize import size as human_size
 __all__ = ["DEFAULT_CAP", "PROMPT_MARK", "Recording", "RecordingError", "RecordingState", "default_path"]
 
 DEFAULT_CAP = 100 * 1024 * 1024  # bytes per file
+EVENT_CHARS = 16384  # characters of output per event at most
 # OSC 133;A: "a prompt starts here" (FinalTerm's semantic prompt marks, emitted by fish, by zsh and
 # bash with shell integration, and by most prompt frameworks). Only the prefix matters: the
 # sequence may end with BEL or ST and carry more parameters.
@@ -201,7 +202,9 @@ class Recording:
         if self.fd is None or (not text and kind == "o"):
             return
         seconds = round(self.clock() - self.origin, 6)
-        self._write(json.dumps([seconds, kind, text], ensure_ascii=False) + "\n")
+        # A 256 KB read becomes several events, so the size cap is filled to within one of them.
+        for start in range(0, max(len(text), 1), EVENT_CHARS):
+            self._write(json.dumps([seconds, kind, text[start : start + EVENT_CHARS]], ensure_ascii=False) + "\n")
 
     def _write(self, line: str) -> None:
         """Write one whole line or nothing: a failure truncates back to the last whole event."""
