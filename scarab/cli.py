@@ -314,7 +314,7 @@ def _attach(target: str | None, ssh: str | None = None) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     if args.format is not None:
         expand(args.format, {})  # a bad field is an error even with no sessions
-    reply: p.Listed = _call(p.SessionList(), ssh=args.ssh)
+    reply: p.Listed = _call(p.SessionList(usage=True), ssh=args.ssh)
     if args.json:
         print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
     elif args.format is not None:

@@ -222,6 +222,7 @@ class SessionDelete(Message):
 @_value
 class SessionList(Message):
     TAG = 12
+    usage: bool = False  # ask each running host too: recording mark, CPU, memory, limits (ls, the picker)
 
 
 @_value

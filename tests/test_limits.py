@@ -139,7 +139,7 @@ def test_usage_of_a_tree_within_ten_percent_of_proc() -> None:
         wait_for(lambda: tree_usage(parent.pid)[1] > 60 * 1024**2, 20, what="the child to allocate 60 MB")
         meter = UsageMeter()
         first = meter.measure(parent.pid)
-        assert first.cpu_percent == -1  # no earlier look
+        assert 0 <= first.cpu_percent <= 100 * (os.cpu_count() or 1)  # since it started
         cpu_before, _ = _proc_tree(parent.pid)
         started = time.monotonic()
         time.sleep(1.0)  # the interval the CPU share is measured over

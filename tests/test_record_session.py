@@ -6,6 +6,7 @@ and systemd ways are tested in test_limits where a machine has them)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from scarab.daemon.emulator import Emulator
-from tests.helpers import ScarabEnv, pid_alive, wait_for
+from tests.helpers import ScarabEnv, pid_alive, until, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -74,6 +75,7 @@ def test_new_record_plays_back_as_captured(scarab: ScarabEnv) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert "recording" in scarab.ok("ls")
+    assert scarab.session("r")["memory"] == -1  # a plain list (first paint, polls) asks no host
     assert json.loads(scarab.ok("ls", "--json"))[0]["recording"] is True
     scarab.ok("record", "stop", "-t", "r")
     [item] = status(scarab, "r")
@@ -283,3 +285,27 @@ def test_play_keys_pause_step_quit(scarab: ScarabEnv) -> None:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_picker_marks_recording_usage_and_limits(in_env: ScarabEnv) -> None:
+    from textual.widgets import OptionList
+
+    from scarab.tui.app import ScarabApp
+    from scarab.tui.picker import PickerScreen
+
+    in_env.ok("new", "-d", "-s", "plain", "--", "sh")
+    in_env.ok("new", "-d", "-s", "taped", "--record", "--memory", "300M", "--", "sh")
+
+    async def scenario() -> list[str]:
+        app = ScarabApp("plain")
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(lambda: app.attached.is_set(), 10, what="the attach")
+            await pilot.press("ctrl+b", "s")
+            await until(lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 2, 10,
+                        what="the picker with both sessions")  # fmt: skip
+            options = app.screen.query_one(OptionList)
+            return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+    plain, taped = asyncio.run(scenario())
+    assert "plain" in plain and "rec" not in plain and "%" in plain
+    assert "taped" in taped and "\u25cf rec" in taped and "[memory 300M (setrlimit)]" in taped

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from scarab import protocol as p
 from scarab.daemon.hostlink import HostLink
+from scarab.daemon.limits import Limits
 from scarab.daemon.registry import SessionManager
 from scarab.errors import BadRequest, HostUnavailable, error_from_code
 
@@ -63,7 +64,9 @@ class Controls:
                     recording=any(item.active for item in recordings.items),
                     memory=report.memory,
                     cpu=report.cpu,
-                    limits=report.statement if any(report.limits) else "",
+                    limits=f"{Limits.from_wire(report.limits).describe()} ({report.enforcement})"
+                    if any(report.limits)
+                    else "",
                 )
         return info
 

@@ -197,8 +197,9 @@ class Daemon:
             match msg:
                 case p.SessionCreate(name=name, cols=cols, rows=rows, cwd=cwd, command=command, environ=environ):
                     return p.Created(session=await m.create_session(name, cols, rows, cwd, command, environ))
-                case p.SessionList():
-                    return p.Listed(sessions=await self.controls.annotate(m.list_sessions()))
+                case p.SessionList(usage=usage):
+                    sessions = m.list_sessions()
+                    return p.Listed(sessions=await self.controls.annotate(sessions) if usage else sessions)
                 case p.Record(target=target, action=action, path=path, input=record_input):
                     return await self.controls.record(target, action, path, record_input)
                 case p.Limit(target=target, limits=limits):

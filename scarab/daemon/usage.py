@@ -22,7 +22,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 class Usage:
     memory: int  # bytes resident
     cpu_seconds: float  # user + system time, all processes of the tree, since each started
-    cpu_percent: float  # share of one CPU since the last look (-1: no earlier look yet)
+    cpu_percent: float  # share of one CPU since the last look, or since the root started
     processes: int
 
 
@@ -38,6 +38,24 @@ def _stat(pid: int) -> tuple[int, float, int] | None:
     # The command name may hold spaces and parentheses: the fields start after its last ")".
     fields = stat[stat.rfind(b")") + 2 :].split()
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS, resident
+
+
+def _uptime() -> float:
+    try:
+        with open("/proc/uptime") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _started(pid: int) -> float:
+    """Seconds after boot the process started."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rfind(b")") + 2 :].split()[19]) / _TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def descendants(root: int, including: bool = False) -> dict[int, tuple[float, int]]:
@@ -80,7 +98,12 @@ class UsageMeter:
         cpu = {pid: c for pid, (c, _) in tree.items()}
         percent = -1.0
         previous = self.last.get(root)
-        if previous is not None and now > previous[0]:
+        if previous is None:
+            # A first look: the share since the root process started (-1 if it is gone).
+            started = _started(root)
+            elapsed = _uptime() - started
+            percent = round(100 * sum(cpu.values()) / elapsed, 1) if started and elapsed > 0 else -1.0
+        elif previous is not None and now > previous[0]:
             # Only processes seen both times: one that exited takes its CPU time away with it.
             spent = sum(c - previous[1][pid] for pid, c in cpu.items() if pid in previous[1])
             spent += sum(c for pid, c in cpu.items() if pid not in previous[1])

@@ -563,7 +563,7 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def list_sessions(self) -> list[p.SessionInfo]:
         if self.client is None:
             return []
-        listing = await self.client.request(p.SessionList())
+        listing = await self.client.request(p.SessionList(usage=True))
         assert isinstance(listing, p.Listed)
         return listing.sessions
 

@@ -23,7 +23,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from scarab import protocol as p
-from scarab.humanize import age
+from scarab.humanize import age, size
 from scarab.tui.styles import same_width_everywhere
 
 __all__ = ["PickerResult", "PickerScreen"]
@@ -32,6 +32,14 @@ __all__ = ["PickerResult", "PickerScreen"]
 class PickerResult(NamedTuple):
     action: str  # switch | respawn (an exited session, then switch) | rename | kill | new
     session_id: str = ""
+
+
+def usage_text(s: p.SessionInfo) -> str:
+    """What a running session's programs use, and its limits ("" when not measured)."""
+    if s.memory < 0:
+        return ""
+    cpu = f"{s.cpu:.0f}% " if s.cpu >= 0 else ""
+    return f"  {cpu}{size(s.memory)}" + (f"  [{s.limits}]" if s.limits else "")
 
 
 class PickerScreen(ModalScreen[PickerResult | None]):
@@ -109,6 +117,9 @@ class PickerScreen(ModalScreen[PickerResult | None]):
                 label.append(f"  exited ({s.exit_status})", "italic")
             elif s.state != "running":
                 label.append(f"  {s.state}", "italic")
+            label.append(usage_text(s), "dim")
+            if s.recording:
+                label.append("  \u25cf rec", "bold red")
             options.add_option(Option(label, id=s.id))
         exited_count = sum(1 for s in self.sessions if s.state == "exited")
         counts = f"{len(self.sessions) - exited_count} running"
