@@ -121,10 +121,12 @@ class Enforcer:
 
     def set(self, limits: Limits, pids: Iterable[int]) -> None:
         """New limits, applied at once to the running programs `pids` (each pane's program and
-        what it started); later programs get them as they start (`preexec`)."""
+        what it started); later programs get them as they start (`preexec`). A limit removed
+        goes back up to the hard limit (what the program could raise it to itself)."""
+        lifted = [which for which, old, new in self._rlimits(self.limits, limits) if old is not None and new is None]
         self.limits = limits
         for pid in pids:
-            self._apply_rlimits(pid)
+            self._apply_rlimits(pid, lifted)
 
     def preexec(self) -> Callable[[], None] | None:
         """What a new pane program runs between fork and exec (None: nothing to do)."""
@@ -142,22 +144,24 @@ class Enforcer:
     def close(self) -> None:
         """The session ends: release what was made for it."""
 
-    def _apply_rlimits(self, pid: int) -> None:
-        """pid 0: this process (between fork and exec)."""
-        values = []
-        if self.limits.memory is not None:
-            values.append((resource.RLIMIT_AS, self.limits.memory))
-        if self.limits.tasks is not None:
-            values.append((resource.RLIMIT_NPROC, self.limits.tasks))
-        for which, value in values:
+    @staticmethod
+    def _rlimits(old: Limits, new: Limits) -> list[tuple[int, int | None, int | None]]:
+        """(resource, old value, new value) of each limit setrlimit can apply."""
+        return [(resource.RLIMIT_AS, old.memory, new.memory), (resource.RLIMIT_NPROC, old.tasks, new.tasks)]
+
+    def _apply_rlimits(self, pid: int, lifted: Iterable[int] = ()) -> None:
+        """pid 0: this process (between fork and exec). `lifted`: resources to set back to their
+        hard limit."""
+        wanted = [(which, value) for which, _old, value in self._rlimits(self.limits, self.limits) if value is not None]
+        for which, value in [*wanted, *((which, None) for which in lifted)]:
             with contextlib.suppress(OSError, ValueError):
                 # Never above the hard limit we have: a raise would fail (and is not ours to make).
                 _soft, hard = resource.prlimit(pid, which) if pid else resource.getrlimit(which)
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                soft = hard if value is None or (hard != resource.RLIM_INFINITY and value > hard) else value
                 if pid:
-                    resource.prlimit(pid, which, (value, hard))
+                    resource.prlimit(pid, which, (soft, hard))
                 else:
-                    resource.setrlimit(which, (value, hard))
+                    resource.setrlimit(which, (soft, hard))
 
 
 class CgroupEnforcer(Enforcer):
