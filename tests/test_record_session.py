@@ -109,6 +109,15 @@ def test_record_start_stop_and_refusals(scarab: ScarabEnv) -> None:
     unwritable = scarab.run("record", "start", "-t", "s", "/proc/nope.cast")
     assert unwritable.returncode == 1 and unwritable.stderr.startswith("scarab: cannot create")
     assert scarab.session("s")["state"] == "running"
+    # Keystrokes only with --input.
+    keys = scarab.root / "keys.cast"
+    scarab.ok("record", "start", "-t", "s", "--input", str(keys))
+    type_line(scarab, "s", "echo typed-$((8*8))")
+    wait_for(lambda: "typed-64" in scarab.capture("s").splitlines())
+    scarab.ok("record", "stop", "-t", "s")
+    typed = "".join(e[2] for e in map(json.loads, keys.read_text().splitlines()[1:]) if e[1] == "i")
+    assert typed == "echo typed-$((8*8))\r"
+    assert not any('"i"' in line for line in target.read_text().splitlines()[1:])
 
 
 def test_recording_goes_on_across_a_daemon_kill9(scarab: ScarabEnv) -> None:
