@@ -34,8 +34,10 @@ class Controls:
     async def record(self, target: str, action: str, path: str, record_input: bool) -> p.Recordings:
         if action not in ACTIONS:
             raise BadRequest(f"record: unknown action {action!r} (start, stop or status)")
-        host = self._host(target)
-        reply = await host.request(p.HostRecord(pane=-1, action=action, path=path, input=record_input))
+        # A pane target (`work:1.2`, `%5`) records that pane; a session, its active pane.
+        session, pane = self.manager.pane_of(target)
+        host = self.manager.host_of(session)
+        reply = await host.request(p.HostRecord(pane=pane, action=action, path=path, input=record_input))
         return _expect(reply, p.Recordings)
 
     async def limit(self, target: str, limits: list[int]) -> p.LimitsReport:
