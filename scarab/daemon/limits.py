@@ -266,7 +266,7 @@ class SystemdEnforcer(CgroupEnforcer):
 
     def adopt(self, pid: int) -> None:
         if self.started:
-            self._call("AttachProcessesToUnit", "ssau", self.unit, "/", "1", str(pid))
+            self._call("AttachProcessesToUnit", "ssau", self.unit, "", "1", str(pid))
         else:
             self.set(self.limits, [pid])
 
@@ -292,9 +292,16 @@ class SystemdEnforcer(CgroupEnforcer):
 
     def _find_cgroup(self) -> None:
         """Where systemd put the scope (its memory.events tells of OOM kills)."""
-        for found in self.cgroup_root.rglob(self.unit):
-            self.path = found
+        systemctl = shutil.which("systemctl")
+        if systemctl is None:
             return
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            found = subprocess.run(
+                [systemctl, "--user", "show", "-p", "ControlGroup", "--value", self.unit],
+                capture_output=True, text=True, timeout=BUSCTL_TIMEOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            if found.stdout.strip():
+                self.path = self.cgroup_root / found.stdout.strip().lstrip("/")
 
 
 def _own_cgroup(root: Path) -> Path | None:
