@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -71,6 +72,7 @@ def add_commands(sub: Any) -> None:
     play.add_argument("file")
     play.add_argument("--speed", type=float, default=1.0, help="e.g. 2 for twice as fast")
     play.add_argument("--idle-limit", type=float, metavar="S", help="cut pauses longer than S seconds")
+    play.add_argument("-t", dest="target", metavar="TARGET", help="play in a new pane split from TARGET's")
 
     limit = sub.add_parser("limit", help="show or change what a session's programs may use")
     limit.add_argument("-t", dest="target", metavar="TARGET", help="session (default: the one you are in)")
@@ -108,9 +110,7 @@ def _session(target: str | None) -> str:
 
 def run(args: argparse.Namespace, call: Call) -> int:
     if args.command == "play":
-        from scarab.player import play
-
-        return play(Path(args.file), args.speed, args.idle_limit)
+        return _play(args, call)
     target = _session(args.target)
     if args.command == "limit":
         report: p.LimitsReport = call(p.Limit(target=target, limits=_wanted(args)))
@@ -129,6 +129,22 @@ def run(args: argparse.Namespace, call: Call) -> int:
         print(reply.items[-1].path if reply.items else "")
     elif args.action == "status":
         print(format_recordings(reply.items))
+    return 0
+
+
+def _play(args: argparse.Namespace, call: Call) -> int:
+    from scarab.player import Cast, play
+
+    path = Path(args.file).absolute()
+    if args.target is None:
+        return play(path, args.speed, args.idle_limit)
+    Cast(path).file.close()  # a file that cannot be played is said here, not in a pane that closes at once
+    command = [sys.executable, "-m", "scarab", "play", str(path), "--speed", str(args.speed)]
+    if args.idle_limit is not None:
+        command += ["--idle-limit", str(args.idle_limit)]
+    # Like tmux's split-window with a command: the pane closes when the player ends.
+    spawned: p.Spawned = call(p.SplitWindow(target=args.target, command=command))
+    print(f"%{spawned.pane}")
     return 0
 
 

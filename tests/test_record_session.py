@@ -325,3 +325,15 @@ def test_picker_marks_recording_usage_and_limits(in_env: ScarabEnv) -> None:
     plain, taped = asyncio.run(scenario())
     assert "plain" in plain and "rec" not in plain and "%" in plain
     assert "taped" in taped and "\u25cf rec" in taped and "[memory 300M (setrlimit)]" in taped
+
+
+def test_play_in_a_new_pane(scarab: ScarabEnv) -> None:
+    new_sh(scarab, "pl")
+    cast = write_cast(scarab.root / "pane.cast")
+    pane = scarab.ok("play", "-t", "pl", str(cast), "--idle-limit", "3").strip()
+    assert pane.startswith("%")
+    wait_for(lambda: "two" in scarab.capture(pane).splitlines(), 20, what="the recording played in the new pane")
+    # Like split-window with a command, the pane closes when the player ends.
+    wait_for(lambda: pane not in scarab.ok("list-panes", "-t", "pl", "-F", "#{pane_id}").split(), 20)
+    bad = scarab.run("play", "-t", "pl", str(scarab.root / "missing.cast"))
+    assert bad.returncode == 1 and "cannot open" in bad.stderr
