@@ -333,7 +333,11 @@ def test_play_in_a_new_pane(scarab: ScarabEnv) -> None:
     pane = scarab.ok("play", "-t", "pl", str(cast), "--idle-limit", "3").strip()
     assert pane.startswith("%")
     wait_for(lambda: "two" in scarab.capture(pane).splitlines(), 20, what="the recording played in the new pane")
+
     # Like split-window with a command, the pane closes when the player ends.
-    wait_for(lambda: pane not in scarab.ok("list-panes", "-t", "pl", "-F", "#{pane_id}").split(), 20)
+    def panes() -> list[str]:
+        return [f"%{q['id']}" for q in json.loads(scarab.ok("list-panes", "-t", "pl", "--json"))]
+
+    wait_for(lambda: pane not in panes(), 20, what="the player's pane to close")
     bad = scarab.run("play", "-t", "pl", str(scarab.root / "missing.cast"))
     assert bad.returncode == 1 and "cannot open" in bad.stderr

@@ -29,6 +29,7 @@ import msgpack
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.hostconfig import HostConfig
+from scarab.daemon.hostctl import HostControls
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.layout import Axis, Direction, Layout
 from scarab.daemon.pane import Pane
@@ -56,6 +57,7 @@ MAX_QUEUED = 512 * 1024
 MAX_GREETING = 8
 ACCEPT_BACKOFF = 0.5  # seconds: out of descriptors, wait before accepting again
 SOCKET_CHECK = 1.0  # seconds between looks at whether our socket's path still exists
+CONTROLS_TICK = 1.0  # seconds between looks for programs a memory limit killed
 DIRECTIONS = {d.value: d for d in Direction}
 
 
@@ -83,6 +85,7 @@ class SessionHost:
         # The panes whose frames the daemon is being sent (the current window's visible ones) and
         # the size each was last sent at: a pane newly shown or resized gets a full frame.
         self.shown: dict[int, tuple[int, int]] = {}
+        self.controls = HostControls(config.session_id, config.name, self.note)
 
     # -- building -----------------------------------------------------------------------------------
 
@@ -349,6 +352,7 @@ class SessionHost:
 
     def _remove(self, pane: Pane) -> None:
         self.windows.kill_pane(pane.id)
+        self.controls.closed(pane.id)
         pane.close()
         del self.panes[pane.id]
         self.busy.pop(pane.id, None)
@@ -486,12 +490,26 @@ class SessionHost:
         if pane_id >= 0:
             pane = self.panes.get(pane_id)
             if pane is not None:
+                self.controls.input(pane_id, data)
                 pane.keys(data)
             return
         window = self._current()
         targets = window.layout.panes if window.synchronize else (window.layout.active,)
         for target in targets:
+            self.controls.input(target, data)
             self.panes[target].keys(data)
+
+    def note(self, pane_id: int, text: str) -> None:
+        """A line of Scarab's own on a pane's screen (what a limit did, why a recording stopped)."""
+        pane = self.panes.get(pane_id)
+        if pane is not None:
+            pane.emu.feed(f"\r\n{text}\r\n".encode())
+            pane.schedule_flush()
+
+    def tick_controls(self) -> None:
+        """Each second: programs a memory limit killed are named on their pane's screen."""
+        self.loop.call_later(CONTROLS_TICK, self.tick_controls)
+        self.controls.tick([pane.ref() for pane in self.panes.values()])
 
     # -- daemon side ------------------------------------------------------------------------------
 
@@ -626,7 +644,7 @@ class SessionHost:
         self._changed(redraw=True)
 
     def _rename(self, conn: FrameConn, msg: p.HostRename) -> None:
-        self.name = msg.name
+        self.name = self.controls.name = msg.name
         set_process_title(f"scarab-host: {msg.name}")
 
     def _environment(self, conn: FrameConn, msg: p.HostEnvironment) -> None:
@@ -686,6 +704,17 @@ class SessionHost:
         with contextlib.suppress(BadRequest):
             self._pane(msg.pane).paste(msg.data)
 
+    def _record(self, conn: FrameConn, msg: p.HostRecord) -> None:
+        try:
+            pane = self._pane(msg.pane)
+        except BadRequest as exc:
+            conn.send(p.Failed(code=exc.code, message=str(exc)))
+            return
+        conn.send(self.controls.record(msg, pane.ref()))
+
+    def _limit(self, conn: FrameConn, msg: p.HostLimit) -> None:
+        conn.send(self.controls.limit(msg, [pane.ref() for pane in self.panes.values()]))
+
     def _terminate(self, conn: FrameConn, msg: p.HostTerminate) -> None:
         conn.send(p.Done())
         self.loop.stop()
@@ -703,11 +732,14 @@ class SessionHost:
         p.HostSaveRows: _reading,
         p.HostGrep: _grep,
         p.HostPaste: _paste,
+        p.HostRecord: _record,
+        p.HostLimit: _limit,
         p.HostTerminate: _terminate,
     }
 
     def shutdown(self) -> None:
         """End every pane's program (as a closing terminal does) and say goodbye to the daemon."""
+        self.controls.close()
         if self.listener is not None:
             self.loop.remove_reader(self.listener.fileno())
             self.listener.close()
@@ -782,6 +814,7 @@ def _serve(config: HostConfig, ready: Reporter, blank: Emulator | None) -> int:
     host = SessionHost(config, loop, blank)
     host.listen(config.socket)
     host.keep_socket()
+    host.tick_controls()
     try:
         host.build()
         ready(f"ready {os.getpid()} {host.info().child_pid}")

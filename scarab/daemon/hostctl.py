@@ -93,6 +93,12 @@ class HostControls:
         if recording is not None:
             recording.input(data)
 
+    def closed(self, pane: int) -> None:
+        """The pane is gone: its recording ends."""
+        recording = self.recordings.get(pane)
+        if recording is not None:
+            recording.stop("the pane closed")
+
     def resize(self, pane: int, cols: int, rows: int) -> None:
         recording = self.recordings.get(pane)
         if recording is not None:
@@ -244,7 +250,7 @@ class HostControls:
         if self.recordings.get(pane) is recording:
             del self.recordings[pane]
         self.stopped = [*self.stopped, (pane, recording)][-MAX_KEPT:]
-        if recording.reason != "stopped by record stop":
+        if recording.reason not in ("stopped by record stop", "the pane closed", "the session ended"):
             # Past its cap or on a full disk: say so where the user looks, and in the host's log.
             self.note(pane, f"[scarab: recording stopped: {recording.reason}]")
         print(f"scarab-host: recording {recording.path} stopped: {recording.reason}", file=sys.stderr)

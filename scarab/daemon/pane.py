@@ -17,6 +17,7 @@ from typing import Protocol
 from scarab import protocol as p
 from scarab.daemon.banner import Offer
 from scarab.daemon.emulator import Emulator
+from scarab.daemon.hostctl import HostControls, PaneRef
 from scarab.daemon.hostio import Loop, Timer
 from scarab.daemon.procinfo import foreground
 from scarab.daemon.pty import Child
@@ -74,6 +75,8 @@ def encode_frame(
 class PaneHost(Protocol):
     """What a pane needs from the host that owns it."""
 
+    controls: HostControls  # recording and limits: told of each pane's output, size and program
+
     def want_parse(self, pane: Pane) -> None:
         """The pane has unparsed output: give it time in the next parse round."""
 
@@ -122,8 +125,13 @@ class Pane:
     def start(self, env: dict[str, str]) -> None:
         # Like tmux's $TMUX_PANE: a command run in the pane targets it by default.
         env = {**env, "SCARAB_PANE": f"%{self.id}"}
-        self.child = Child.spawn(self.command, self.start_cwd, env, self.emu.cols, self.emu.rows)
+        controls = self.host.controls
+        self.child = Child.spawn(self.command, self.start_cwd, env, self.emu.cols, self.emu.rows, controls.preexec())
+        controls.spawned(self.ref())
         self.loop.add_reader(self.child.fd, self.on_output)
+
+    def ref(self) -> PaneRef:
+        return PaneRef(self.id, self.emu, self.pid if self.alive else 0, tuple(self.command))
 
     @property
     def pid(self) -> int:
@@ -140,6 +148,7 @@ class Pane:
         if (cols, rows) == (self.emu.cols, self.emu.rows):
             return
         self.emu.resize(cols, rows)
+        self.host.controls.resize(self.id, cols, rows)
         if self.alive and self.child is not None:
             self.child.resize(cols, rows)
 
@@ -177,6 +186,7 @@ class Pane:
             if not more:
                 break
             data += more
+        self.host.controls.output(self.id, data)
         self.unparsed += data
         self.slice = MIN_SLICE
         # Until this is parsed the PTY is left unread: the child waits, as it would for a terminal.
