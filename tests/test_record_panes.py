@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink, SpawnRequest, spawn_host
+from scarab.daemon.hostconfig import HostConfig
+from scarab.daemon.hostlink import HostLink, spawn_host
 from scarab.testkit import until
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
@@ -61,7 +62,7 @@ class Host:
 async def host(env: ScarabEnv) -> AsyncIterator[Host]:
     hosts = env.root / "hosts"
     hosts.mkdir(exist_ok=True)
-    req = SpawnRequest(
+    req = HostConfig(
         session_id="sid", name="panes", socket=hosts / "p.sock", log=hosts / "p.log", cols=80, rows=24,
         cwd=str(env.root), command=ECHO, scrollback=100, token="t", pane_id=7, window_id=3, spec=None,
     )  # fmt: skip
