@@ -89,7 +89,7 @@ def main() -> int:
         for key in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME", "SHELL", "PS1"):
             os.environ[key] = env.env[key]
         env.ok("new", "-d", "-s", "work", "-x", "100", "-y", "27", "--", "sh", "-c", DEMO)
-        env.ok("new", "-d", "-s", "logs", "-x", "100", "-y", "27", "--", "sh", "-c", "seq 1 40; exec cat")
+        env.ok("new", "-d", "-s", "logs", "-x", "100", "-y", "27", "--record", "--", "sh", "-c", "seq 1 40; exec cat")
         env.ok("new", "-d", "-s", "editor", "-x", "100", "-y", "27", "--", "sh", "-c", "echo '-- INSERT --'; exec cat")
         asyncio.run(shoot(env.root))
     finally:
