@@ -382,3 +382,20 @@ def test_resize_reaches_every_pane(in_env: ScarabEnv) -> None:
             assert os.path.isdir(h.panes()[8].cwd)
 
     run(scenario)
+
+
+def test_killed_panes_leave_no_zombie_and_names_follow_the_program(in_env: ScarabEnv) -> None:
+    async def scenario() -> None:
+        async with host(in_env, command=("sh",)) as h:
+            await h.ok(p.SplitWindow(target="", command=["sh", "-c", "exec sleep 100"], pane_id=8, detached=True))
+            sleeper = h.panes()[8].pid
+            await h.ok(p.KillPane(target="%8"))
+            # A zombie keeps its /proc entry until its parent, the host, waits for it.
+            await until(lambda: not os.path.exists(f"/proc/{sleeper}"), what=f"killed pane's program {sleeper} reaped")
+            await until(lambda: h.layout.windows[0].name == "sh", what="the window named after its shell")
+            # A job with no output is seen (looks follow output), and the name goes back when it ends.
+            h.link.send(p.HostInput(data=b"sleep 1.5\r"))
+            await until(lambda: h.layout.windows[0].name == "sleep", what="the window named after sleep")
+            await until(lambda: h.layout.windows[0].name == "sh", what="the name back to sh after sleep ended")
+
+    run(scenario)

@@ -38,6 +38,7 @@ MAX_BATCH = 256 * 1024
 # answering.
 MIN_SLICE = 64
 NAME_CHECK = 0.5  # seconds between looks at the foreground program (automatic-rename), as tmux
+REAP_WAIT = 5.0  # seconds a killed pane's program is waited for
 
 
 def encode_rows(rows: Iterable[tuple[int, Line]]) -> tuple[list[list[object]], list[list[int]]]:
@@ -114,6 +115,7 @@ class Pane:
         self.current = ""  # the foreground program (automatic-rename)
         self.title = ""
         self.name_checked = 0.0
+        self.name_timer: Timer | None = None
         # The capture being paged out (HostCapture page 0 takes the rows) and its next page.
         self.capture: Iterator[str] | None = None
         self.capture_ahead: str | None = None
@@ -167,8 +169,20 @@ class Pane:
             self.loop.remove_writer(self.child.fd)
             if self.exit_status is None:
                 self.child.terminate()
+                self.reap_deadline = time.monotonic() + REAP_WAIT
+                self.loop.call_later(0.01, self._reap_closed)
             self.child.close()
         self.unparsed.clear()
+        if self.name_timer is not None:
+            self.name_timer.cancel()
+            self.name_timer = None
+
+    def _reap_closed(self) -> None:
+        """A killed pane's program is waited for (no zombie is left behind), a while: one that
+        ignores SIGHUP keeps running, as under a terminal that closed, and init reaps it later."""
+        assert self.child is not None
+        if self.child.reap() is None and time.monotonic() < self.reap_deadline:
+            self.loop.call_later(0.05, self._reap_closed)
 
     # -- output -------------------------------------------------------------------------------------
 
@@ -224,7 +238,7 @@ class Pane:
         assert self.child is not None
         self.loop.remove_reader(self.child.fd)
         self.loop.remove_writer(self.child.fd)
-        self.reap_deadline = time.monotonic() + 5
+        self.reap_deadline = time.monotonic() + REAP_WAIT
         self._reap()
 
     def _reap(self) -> None:
@@ -316,18 +330,30 @@ class Pane:
         if self.flush_timer is None:
             self.flush_timer = self.loop.call_later(FRAME_INTERVAL, self.flush)
 
-    def _check_names(self) -> None:
-        """A changed title, or (at most every NAME_CHECK) foreground program, tells the host."""
+    def _check_names(self, late: bool = False) -> None:
+        """A changed title, or (at most every NAME_CHECK) foreground program, tells the host. After
+        output, one more look follows NAME_CHECK later (the shell may be starting a job just now, or
+        a job may have just ended); while a job runs, the looks go on, output or not, as tmux's name
+        timer does. A shell waiting at its prompt costs no wake-ups."""
         now = time.monotonic()
         changed = self.emu.title != self.title
         self.title = self.emu.title
-        if now - self.name_checked >= NAME_CHECK and self.alive and self.child is not None:
-            self.name_checked = now
-            current = self.child.foreground()
-            if current and current != self.current:
-                self.current, changed = current, True
+        if self.alive and self.child is not None:
+            if now - self.name_checked >= NAME_CHECK:
+                self.name_checked = now
+                current, job = self.child.foreground()
+                if current and current != self.current:
+                    self.current, changed = current, True
+                if (job or not late) and self.name_timer is None:
+                    self.name_timer = self.loop.call_later(NAME_CHECK, self._late_names)
+            elif self.name_timer is None:
+                self.name_timer = self.loop.call_later(self.name_checked + NAME_CHECK - now, self._late_names)
         if changed:
             self.host.pane_renamed(self)
+
+    def _late_names(self) -> None:
+        self.name_timer = None
+        self._check_names(late=True)
 
     # -- reading the screen ---------------------------------------------------------------------------
 

@@ -140,16 +140,17 @@ class Child:
         except OSError:
             return None
 
-    def foreground(self) -> str:
+    def foreground(self) -> tuple[str, bool]:
         """The command line's first word of the terminal's foreground process (tmux's osdep_get_name):
-        what automatic-rename names the window after; "" when it cannot be read."""
+        what automatic-rename names the window after ("" when it cannot be read); and whether that
+        is a job the program started (its own process group is not in the foreground)."""
         try:
             pgrp = os.tcgetpgrp(self.fd)
             with open(f"/proc/{pgrp}/cmdline", "rb") as f:
                 first = f.read(1024).split(b"\0", 1)[0]
         except OSError:
-            return ""
-        return first.decode(errors="replace")
+            return "", False
+        return first.decode(errors="replace"), pgrp != self.pid
 
     def reap(self) -> int | None:
         """The exit status once the child has exited (shell convention: 128+N for signal N)."""
