@@ -396,6 +396,7 @@ def test_killed_panes_leave_no_zombie_and_names_follow_the_program(in_env: Scara
             # A job with no output is seen (looks follow output), and the name goes back when it ends.
             h.link.send(p.HostInput(data=b"sleep 1.5\r"))
             await until(lambda: h.layout.windows[0].name == "sleep", what="the window named after sleep")
+            assert h.panes()[7].current == "sleep"  # tmux's pane_current_command: a name, not a path
             await until(lambda: h.layout.windows[0].name == "sh", what="the name back to sh after sleep ended")
 
     run(scenario)

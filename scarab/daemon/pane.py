@@ -22,6 +22,7 @@ from scarab.daemon.hostio import Loop, Timer
 from scarab.daemon.procinfo import foreground
 from scarab.daemon.pty import Child
 from scarab.daemon.screens import capture_pages, history_page, snapshot_head
+from scarab.daemon.windows import parse_window_name
 from scarab.search import Hit, search_lines
 from scarab.styles import Line, Mode, Style
 
@@ -341,7 +342,8 @@ class Pane:
         if self.alive and self.child is not None:
             if now - self.name_checked >= NAME_CHECK:
                 self.name_checked = now
-                current, job = self.child.foreground()
+                command, job = self.child.foreground()
+                current = parse_window_name(command) if command else ""  # tmux's pane_current_command
                 if current and current != self.current:
                     self.current, changed = current, True
                 if (job or not late) and self.name_timer is None:
