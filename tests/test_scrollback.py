@@ -46,6 +46,7 @@ def test_a_restored_history_is_read_only_when_asked_for_and_saved_again_as_it_wa
     assert (start, stop) == (400, 1000)
     assert [row[0] for row in msgpack.unpackb(data)["rows"][::100]] == [f"row {i:05d}" for i in range(400, 1000, 100)]
     assert list(history)[::250] == [coloured(i) for i in range(0, 1000, 250)]
+    assert list(history.texts()) == [f"row {i:05d}" for i in range(1000)]
 
 
 def test_saved_rows_keep_their_order_with_new_rows_and_the_limit() -> None:

@@ -205,6 +205,10 @@ class Scrollback:
                 yield from page.rows()[max(0, offset - position) :]
             position += count
 
+    def texts(self) -> Iterator[str]:
+        """Every row's text, oldest first, without building its styles (what a search reads)."""
+        return (row[0] for row in self.frozen())
+
     def lines(self, offset: int, count: int) -> list[Line]:
         """Up to `count` rows from position `offset`, as Lines."""
         return [thaw(row) for row in itertools.islice(self.frozen(offset), max(0, count))]
