@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import msgpack
+import pytest
 
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.screens import PAGE_CELLS, history_page, pack_lines, restore
@@ -95,3 +98,16 @@ def test_a_page_is_at_most_page_cells_and_served_from_any_position() -> None:
     emu.push_history([freeze(Line("x" * 100, ((100, DEFAULT_STYLE),)))] * 10_000)
     start, stop, data = history_page(emu, 0, 10_000)
     assert (start, stop) == (0, (PAGE_CELLS + 107) // 108) and len(msgpack.unpackb(data)["rows"]) == stop
+
+
+def test_a_restore_file_cut_short_adds_no_saved_rows() -> None:
+    head, pages = saved(first=0, upto=300, page_rows=100)
+
+    def cut_short() -> Iterator[tuple[int, int, bytes]]:
+        yield pages[0]
+        raise ValueError("the file ends in the middle of a page")
+
+    emu = Emulator(40, 5, scrollback=1000, strict=True)
+    with pytest.raises(ValueError):
+        restore(emu, head, cut_short(), "[restored]")
+    assert len(emu.history) == 0 and emu.history_total == 0 and not emu.history.saved

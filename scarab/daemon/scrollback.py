@@ -146,9 +146,9 @@ class Scrollback:
 
     def push_saved(self, pages: Iterable[SavedPage]) -> int:
         """Saved pages (oldest first) in front of every row; as many of their newest rows as fit.
-        How many rows they added."""
+        How many rows they added. Nothing is added if reading `pages` raises."""
         added = 0
-        for page in pages:
+        for page in list(pages):
             if page.hi > page.lo:
                 self.saved.append(page)
                 added += page.hi - page.lo
