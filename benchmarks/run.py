@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import select
@@ -175,12 +176,13 @@ class PtyScreen:
             self.proc.terminate(force=True)
 
 
-def typed_echo(screen: PtyScreen, count: int) -> list[float]:
+def typed_echo(screen: PtyScreen, count: int, width: int = 80) -> list[float]:
     """Milliseconds from each keystroke written to the pty until the terminal shows it (the
-    session runs `cat`: the tty echoes). Every 26 keys, ctrl+u erases the line again."""
-    screen.drain()
-    base = screen.cursor_row()
+    session runs `cat`: the tty echoes) in the first `width` columns (a pane at the left edge).
+    Every 26 keys, ctrl+u erases the line again."""
+    screen.drain(0.05)
     row = screen.emu.cursor[1]
+    base = screen.emu.row(row).text[:width].rstrip()
     samples: list[float] = []
     typed = ""
     for i in range(count):
@@ -189,11 +191,11 @@ def typed_echo(screen: PtyScreen, count: int) -> list[float]:
         want = base + typed
         start = time.perf_counter()
         screen.proc.write(char.encode())
-        screen.wait(lambda want=want: screen.emu.row(row).text.rstrip() == want)
+        screen.wait(lambda want=want: screen.emu.row(row).text[:width].rstrip() == want)
         samples.append((time.perf_counter() - start) * 1000)
         if len(typed) == 26:
             screen.proc.write(b"\x15")
-            screen.wait(lambda: screen.emu.row(row).text.rstrip() == base)
+            screen.wait(lambda: screen.emu.row(row).text[:width].rstrip() == base)
             typed = ""
             screen.drain(0.02)
     return samples
@@ -221,6 +223,36 @@ class Clients:
         else:
             subprocess.run([sys.executable, "-m", "scarab", "new", "-d", "-x", "80", "-y", "24", "-s", name, "--",
                             "sh", "-c", command], env=self.env.env, check=True, capture_output=True)  # fmt: skip
+
+    def split(self, kind: str, name: str, command: str, horizontal: bool = True) -> None:
+        """A new pane beside (or below) the active one, which stays active (-d)."""
+        flags = ["-d", "-h" if horizontal else "-v"]
+        if kind == "tmux":
+            self.tmux("split-window", *flags, "-t", name, command)
+        else:
+            subprocess.run([sys.executable, "-m", "scarab", "split-window", *flags, "-t", name, "--", "sh", "-c",
+                            command], env=self.env.env, check=True, capture_output=True)  # fmt: skip
+
+    def new_window(self, kind: str, name: str, command: str) -> None:
+        if kind == "tmux":
+            self.tmux("new-window", "-d", "-t", name, command)
+        else:
+            subprocess.run([sys.executable, "-m", "scarab", "new-window", "-d", "-t", name, "--", "sh", "-c",
+                            command], env=self.env.env, check=True, capture_output=True)  # fmt: skip
+
+    def kill(self, kind: str, name: str) -> None:
+        if kind == "tmux":
+            self.tmux("kill-session", "-t", name)
+        else:
+            subprocess.run([sys.executable, "-m", "scarab", "kill", "--force", name], env=self.env.env,
+                           capture_output=True)  # fmt: skip
+
+    def tiled(self, kind: str, name: str) -> None:
+        if kind == "tmux":
+            self.tmux("select-layout", "-t", name, "tiled")
+        else:
+            subprocess.run([sys.executable, "-m", "scarab", "select-layout", "-t", name, "tiled"], env=self.env.env,
+                           check=True, capture_output=True)  # fmt: skip
 
     def attach(self, kind: str, name: str) -> PtyScreen:
         env = dict(self.env.env, TERM="xterm-256color")
@@ -301,6 +333,95 @@ def client_figures(clients: Clients, kind: str, runs: int = 9) -> dict[str, str]
     finally:
         screen.close()
     return out
+
+
+def pane_figures(clients: Clients, kind: str) -> dict[str, str]:
+    """The windows-and-panes figures of one real client (`kind`: tmux or scarab)."""
+    out: dict[str, str] = {}
+    # Echo in the left pane while the right pane of the same window floods, ~60,000 lines a second
+    # (flat out, the terminal emulator reading the client here could not keep up with tmux's redraws).
+    clients.new(kind, "beside", "exec cat")
+    clients.split(kind, "beside", "while :; do seq 1 3000; sleep 0.05; done")
+    screen = clients.attach(kind, "beside")
+    try:
+        screen.wait(screen.shows("[beside]"))
+        samples = typed_echo(screen, 200, width=39)
+        out["beside"] = f"{statistics.median(samples):.2f} / {pct(samples, 0.99):.2f} ms"
+    finally:
+        screen.close()
+    clients.kill(kind, "beside")
+
+    # Switch windows with prefix n / prefix p until the other window is drawn.
+    clients.new(kind, "windows", "echo window-zero; exec cat")
+    clients.new_window(kind, "windows", "echo window-one; exec cat")
+    screen = clients.attach(kind, "windows")
+    try:
+        screen.wait(screen.shows("window-zero"))
+        screen.drain()
+        switches = []
+        for i in range(20):
+            key, want, gone = (b"n", "window-one", "window-zero") if i % 2 == 0 else (b"p", "window-zero", "window-one")
+            start = prefix_then(screen, key)
+            screen.wait(lambda want=want, gone=gone: want in screen.text() and gone not in screen.text())
+            switches.append((time.perf_counter() - start) * 1000)
+            screen.drain(0.05)
+        out["window"] = f"{statistics.median(switches):.1f} / {max(switches):.1f} ms"
+    finally:
+        screen.close()
+
+    # `seq 1 1000000` in one of four visible panes.
+    clients.new(kind, "four", "exec sh")
+    for _ in range(3):
+        clients.split(kind, "four", "exec cat")
+    clients.tiled(kind, "four")
+    screen = clients.attach(kind, "four")
+    try:
+        screen.wait(screen.shows("[four]"))
+        screen.drain()
+        screen.emulate = False
+        start = time.perf_counter()
+        screen.proc.write(b"seq 1 1000000; echo flood-$((1+1))done\r")
+        screen.wait(lambda: b"flood-2done" in screen.raw, timeout=300)
+        out["four"] = f"{time.perf_counter() - start:.2f} s"
+    finally:
+        screen.close()
+    return out
+
+
+def pane_memory(clients: Clients) -> tuple[str, str]:
+    """PSS an idle extra pane costs: the server (tmux) or the session's host (scarab), 1 vs 4 panes."""
+    clients.new("tmux", "panes-mem", "sh")
+    pid = clients.tmux.server_pid()
+    one = pss_kb(pid)
+    for _ in range(3):
+        clients.split("tmux", "panes-mem", "sh", horizontal=False)
+    time.sleep(0.5)  # the server settles its allocations; the figure is a size, not a time
+    tmux = (pss_kb(pid) - one) / 3
+    clients.new("scarab", "panes-mem", "sh")
+    listing = subprocess.run([sys.executable, "-m", "scarab", "ls", "--json"], env=clients.env.env,
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    host = next(s["host_pid"] for s in json.loads(listing) if s["name"] == "panes-mem")
+    one = pss_kb(host)
+    for _ in range(3):
+        clients.split("scarab", "panes-mem", "sh", horizontal=False)
+    time.sleep(0.5)
+    scarab = (pss_kb(host) - one) / 3
+    return f"{scarab:.0f} KB", f"{tmux:.0f} KB"
+
+
+def panes(clients: Clients) -> None:
+    tmux = pane_figures(clients, "tmux")
+    scarab = pane_figures(clients, "scarab")
+    ratio = float(scarab["four"].split()[0]) / float(tmux["four"].split()[0])
+    record("echo in a pane while the pane beside it prints ~60,000 lines/s (p50 / p99, 200 keys)", "<= 20 ms p99",
+           scarab["beside"], tmux["beside"])  # fmt: skip
+    record("switch window, prefix n / p until the other window is drawn (p50 / max of 20)", "<= 30 ms p50",
+           scarab["window"], tmux["window"])  # fmt: skip
+    record("`seq 1 1000000` in one of four visible panes until its last line shows", "<= 2x tmux",
+           f"{scarab['four']} ({ratio:.2f}x)", tmux["four"])  # fmt: skip
+    scarab_pane, tmux_pane = pane_memory(clients)
+    record("memory of an idle extra pane (PSS of the host / tmux server, 1 vs 4 panes)", "<= 1 MB",
+           scarab_pane, tmux_pane)  # fmt: skip
 
 
 def headline(clients: Clients) -> None:
@@ -552,11 +673,23 @@ def main(argv: list[str]) -> int:
         if argv != ["grep"]:  # `benchmarks/run.py grep`: that figure alone
             tmux = Tmux(env)
             try:
-                headline(Clients(env, tmux))
+                clients = Clients(env, tmux)
+                headline(clients)
+                if argv != ["headline"]:
+                    panes(clients)
                 memory = tmux_memory(tmux)
             finally:
                 tmux.kill()
-            for name in ("echo", "marker", "switch-a", "switch-b", "flood"):  # the library figures start afresh
+            for name in (
+                "echo",
+                "marker",
+                "switch-a",
+                "switch-b",
+                "flood",
+                "windows",
+                "four",
+                "panes-mem",
+            ):  # the library figures start afresh
                 subprocess.run(
                     [sys.executable, "-m", "scarab", "kill", "--force", name], env=env.env, capture_output=True
                 )
