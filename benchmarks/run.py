@@ -210,6 +210,19 @@ def prefix_then(screen: PtyScreen, key: bytes) -> float:
     return start
 
 
+def switch_times(screen: PtyScreen, forth: tuple[bytes, str], back: tuple[bytes, str], count: int = 20) -> str:
+    """Prefix + key, alternately `forth` and `back`, each timed until its text is shown and the other's
+    is gone: "p50 / max ms"."""
+    switches = []
+    for i in range(count):
+        (key, want), (_key, gone) = (forth, back) if i % 2 == 0 else (back, forth)
+        start = prefix_then(screen, key)
+        screen.wait(lambda want=want, gone=gone: want in screen.text() and gone not in screen.text())
+        switches.append((time.perf_counter() - start) * 1000)
+        screen.drain(0.05)
+    return f"{statistics.median(switches):.1f} / {max(switches):.1f} ms"
+
+
 class Clients:
     """How to start each real client and how to ask each server for a session."""
 
@@ -306,16 +319,7 @@ def client_figures(clients: Clients, kind: str, runs: int = 9) -> dict[str, str]
     try:
         screen.wait(screen.shows("[switch-a]"))
         screen.drain()
-        switches = []
-        for i in range(20):
-            key, want, gone = (
-                (b")", "screen-of-b", "screen-of-a") if i % 2 == 0 else (b"(", "screen-of-a", "screen-of-b")
-            )
-            start = prefix_then(screen, key)
-            screen.wait(lambda want=want, gone=gone: want in screen.text() and gone not in screen.text())
-            switches.append((time.perf_counter() - start) * 1000)
-            screen.drain(0.05)
-        out["switch"] = f"{statistics.median(switches):.1f} / {max(switches):.1f} ms"
+        out["switch"] = switch_times(screen, (b")", "screen-of-b"), (b"(", "screen-of-a"))
     finally:
         screen.close()
 
@@ -358,14 +362,7 @@ def pane_figures(clients: Clients, kind: str) -> dict[str, str]:
     try:
         screen.wait(screen.shows("window-zero"))
         screen.drain()
-        switches = []
-        for i in range(20):
-            key, want, gone = (b"n", "window-one", "window-zero") if i % 2 == 0 else (b"p", "window-zero", "window-one")
-            start = prefix_then(screen, key)
-            screen.wait(lambda want=want, gone=gone: want in screen.text() and gone not in screen.text())
-            switches.append((time.perf_counter() - start) * 1000)
-            screen.drain(0.05)
-        out["window"] = f"{statistics.median(switches):.1f} / {max(switches):.1f} ms"
+        out["window"] = switch_times(screen, (b"n", "window-one"), (b"p", "window-zero"))
     finally:
         screen.close()
 
