@@ -223,6 +223,17 @@ def switch_times(screen: PtyScreen, forth: tuple[bytes, str], back: tuple[bytes,
     return f"{statistics.median(switches):.1f} / {max(switches):.1f} ms"
 
 
+def seq_flood(screen: PtyScreen) -> str:
+    """`seq 1 1000000` typed into the active pane, timed until its last line reaches the terminal
+    (raw bytes: a terminal emulator in Python would be what is measured)."""
+    screen.drain()
+    screen.emulate = False
+    start = time.perf_counter()
+    screen.proc.write(b"seq 1 1000000; echo flood-$((1+1))done\r")
+    screen.wait(lambda: b"flood-2done" in screen.raw, timeout=300)
+    return f"{time.perf_counter() - start:.2f} s"
+
+
 class Clients:
     """How to start each real client and how to ask each server for a session."""
 
@@ -328,12 +339,7 @@ def client_figures(clients: Clients, kind: str, runs: int = 9) -> dict[str, str]
     screen = clients.attach(kind, "flood")
     try:
         screen.wait(screen.shows("[flood]"))
-        screen.drain()
-        screen.emulate = False
-        start = time.perf_counter()
-        screen.proc.write(b"seq 1 1000000; echo flood-$((1+1))done\r")
-        screen.wait(lambda: b"flood-2done" in screen.raw, timeout=300)
-        out["flood"] = f"{time.perf_counter() - start:.2f} s"
+        out["flood"] = seq_flood(screen)
     finally:
         screen.close()
     return out
@@ -374,12 +380,7 @@ def pane_figures(clients: Clients, kind: str) -> dict[str, str]:
     screen = clients.attach(kind, "four")
     try:
         screen.wait(screen.shows("[four]"))
-        screen.drain()
-        screen.emulate = False
-        start = time.perf_counter()
-        screen.proc.write(b"seq 1 1000000; echo flood-$((1+1))done\r")
-        screen.wait(lambda: b"flood-2done" in screen.raw, timeout=300)
-        out["four"] = f"{time.perf_counter() - start:.2f} s"
+        out["four"] = seq_flood(screen)
     finally:
         screen.close()
     return out
