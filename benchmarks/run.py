@@ -600,7 +600,7 @@ async def grep_figures(env: Sandbox) -> None:
             reply = await control.request(p.Grep(pattern=pattern))
             samples.append((time.perf_counter() - t0) * 1000)
             assert isinstance(reply, p.GrepHits) and not reply.skipped
-            hits = len(reply.hits)
+            hits = len(reply.hit_list())
         return statistics.median(samples), hits
 
     lines = GREP_SESSIONS * GREP_LINES

@@ -110,16 +110,16 @@ def run(args: argparse.Namespace, call: Any) -> int | None:
             return 0
         case "grep":
             found: p.GrepHits = call(p.Grep(pattern=args.pattern, target=args.target or "", regex=not args.fixed))
+            hits = found.hit_list()
             for why in found.skipped or []:
                 print(f"scarab: grep: not searched: {why}", file=sys.stderr)
             if args.json:
-                print(json.dumps({"hits": [_hit_json(h) for h in found.hits], "truncated": found.truncated}))
+                print(json.dumps({"hits": [_hit_json(h) for h in hits], "truncated": found.truncated}))
             else:
-                for hit in found.hits:
-                    print(format_hit(hit))
+                sys.stdout.writelines(format_hit(hit) + "\n" for hit in hits)
                 if found.truncated:
-                    print(f"scarab: grep: stopped after {len(found.hits)} lines", file=sys.stderr)
-            return 0 if found.hits else 1
+                    print(f"scarab: grep: stopped after {len(hits)} lines", file=sys.stderr)
+            return 0 if hits else 1
         case "edit-scrollback":
             return _edit_scrollback(_session(args.target))
     return None
@@ -131,10 +131,7 @@ def format_hit(hit: p.GrepHit) -> str:
 
 
 def _hit_json(hit: p.GrepHit) -> dict[str, Any]:
-    return {
-        "session": hit.session, "session_id": hit.session_id, "window": hit.window, "pane": hit.pane,
-        "row": hit.row, "line": hit.line, "start": hit.start, "end": hit.end, "saved": hit.saved,
-    }  # fmt: skip
+    return hit._asdict()
 
 
 def _buffer_json(b: p.BufferInfo) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import struct
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import msgpack
 
@@ -593,10 +593,10 @@ class Grep(Message):
     limit: int = 10_000  # at most MAX_GREP_HITS
 
 
-@_value
-class GrepHit(_Value):
-    """One matching line: `row` is its stable index (history rows first, then the screen's as
-    `total + y`), `start`/`end` the first match's columns (cells) in `line`."""
+class GrepHit(NamedTuple):
+    """One matching line (GrepHits.hit_list; rows travel packed per pane, not as values): `row` is
+    its stable index in the pane (history rows first, then the screen's as `total + y`),
+    `start`/`end` the first match's span in `line`."""
 
     session_id: str
     session: str
@@ -610,13 +610,33 @@ class GrepHit(_Value):
 
 
 @_value
+class GrepPane(_Value):
+    """The matching lines of one pane; `rows` holds `[row, line, start, end]` per line, in order."""
+
+    session_id: str
+    session: str
+    window: int
+    pane: int
+    rows: list[Any]
+    saved: bool = False
+
+
+@_value
 class GrepHits(Message):
-    """Hits in session, pane, row order; `truncated`: more matched than `limit`."""
+    """Hits by session and pane, rows in order; `truncated`: more lines matched than `limit`.
+    Packed per pane: a value per line cost ~0.1 ms to check and build on each side."""
 
     TAG = 97
-    hits: list[GrepHit]
+    panes: list[GrepPane]
     truncated: bool = False
     skipped: list[str] | None = None  # sessions not searched, each as "NAME: why"
+
+    def hit_list(self) -> list[GrepHit]:
+        return [
+            GrepHit(g.session_id, g.session, g.window, g.pane, int(r[0]), str(r[1]), int(r[2]), int(r[3]), g.saved)
+            for g in self.panes
+            for r in g.rows
+        ]
 
 
 @_value
@@ -1383,7 +1403,7 @@ def preload() -> None:
     """Resolve every message's field types now (a zygote does, so its forks share the result)."""
     for cls in MESSAGES.values():
         _hints(cls)
-    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepHit, BuildPane, BuildWindow):
+    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepPane, BuildPane, BuildWindow):
         _hints(value)
 
 
@@ -1393,6 +1413,7 @@ __all__ += [
     "BuildPane",
     "BuildWindow",
     "GrepHit",
+    "GrepPane",
     "PaneInfo",
     "SessionInfo",
     "WindowInfo",

@@ -10,16 +10,18 @@ x 10,000 lines within the 300 ms budget.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Sequence
 
 from scarab.errors import BadRequest
 
-__all__ = ["Hit", "compile_pattern", "search_lines", "smartcase"]
+__all__ = ["Hit", "compile_pattern", "literal_text", "search_lines", "smartcase"]
 
 # (row, line, start, end): the row's index, its text, the first match's span in it.
 Hit = tuple[int, str, int, int]
 _ESCAPE = re.compile(r"\\.")
+_OPERATORS = frozenset(".^$*+?{}[]|()")
 
 
 def smartcase(pattern: str) -> bool:
@@ -34,6 +36,8 @@ def compile_pattern(pattern: str, regex: bool = True, ignore_case: bool | None =
         raise BadRequest("empty search pattern: give the text or regular expression to look for")
     if ignore_case is None:
         ignore_case = smartcase(pattern)
+    if not any(c.isalpha() for c in _ESCAPE.sub("", pattern)):
+        ignore_case = False  # nothing to fold (digits, punctuation): the engine is ~10x faster without
     flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
     try:
         return re.compile(pattern if regex else re.escape(pattern), flags)
@@ -45,16 +49,42 @@ def compile_pattern(pattern: str, regex: bool = True, ignore_case: bool | None =
         raise BadRequest(f"{pattern!r} is too complex a regular expression ({exc})") from None
 
 
+def literal_text(pattern: str) -> str | None:
+    """The text a regex matches if it is a plain string (letters, and punctuation escaped as
+    re.escape does); None if it has any operator or escape sequence."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= len(pattern) or pattern[i + 1].isalnum():
+                return None
+            out.append(pattern[i + 1])
+            i += 2
+            continue
+        if c in _OPERATORS:
+            return None
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def search_lines(rx: re.Pattern[str], lines: Sequence[str], first_row: int, limit: int) -> tuple[list[Hit], bool]:
     """The rows of `lines` (numbered from `first_row`) where `rx` matches, one hit per row with its
     first match; and whether more than `limit` rows matched. A match found across a line break in
-    the joined text is checked again on its own line, so hits are exactly those of a per-line search."""
+    the joined text is checked again on its own line, so hits are exactly those of a per-line search.
+
+    Plain text (most searches) is found with str.find, on lower-cased text when the case is
+    ignored: Python's regex engine ignoring case is ~10x slower than without."""
     text = "\n".join(lines)
-    starts = [0]
-    position = 0
-    for line in lines:
-        position += len(line) + 1
-        starts.append(position)
+    literal = literal_text(rx.pattern)
+    if literal and "\n" not in literal:
+        hay, needle = text, literal
+        if rx.flags & re.IGNORECASE:
+            hay, needle = text.lower(), literal.lower()
+        if len(hay) == len(text) and len(needle) == len(literal):  # lower() kept every offset
+            return _find_lines(hay, needle, lines, first_row, limit)
+    starts: list[int] | None = None
     hits: list[Hit] = []
     pos = 0
     end_of_text = len(text)
@@ -62,6 +92,8 @@ def search_lines(rx: re.Pattern[str], lines: Sequence[str], first_row: int, limi
         match = rx.search(text, pos)
         if match is None:
             break
+        if starts is None:
+            starts = _line_starts(lines)
         i = bisect.bisect_right(starts, match.start()) - 1
         line = lines[i]
         line_start = starts[i]
@@ -76,4 +108,25 @@ def search_lines(rx: re.Pattern[str], lines: Sequence[str], first_row: int, limi
                 return hits, True
             hits.append((first_row + i, line, span[0], span[1]))
         pos = starts[i + 1]
+    return hits, False
+
+
+def _line_starts(lines: Sequence[str]) -> list[int]:
+    """Where each line starts in the joined text, and one past the end."""
+    return [0, *itertools.accumulate(len(line) + 1 for line in lines)]
+
+
+def _find_lines(hay: str, needle: str, lines: Sequence[str], first_row: int, limit: int) -> tuple[list[Hit], bool]:
+    hits: list[Hit] = []
+    starts: list[int] | None = None
+    pos = hay.find(needle)
+    while pos >= 0:
+        if starts is None:
+            starts = _line_starts(lines)
+        i = bisect.bisect_right(starts, pos) - 1
+        if len(hits) == limit:
+            return hits, True
+        column = pos - starts[i]
+        hits.append((first_row + i, lines[i], column, column + len(needle)))
+        pos = hay.find(needle, starts[i + 1])
     return hits, False

@@ -2,7 +2,8 @@
 
 Runs a private daemon in a temporary runtime/data dir, creates sessions that print fixed text, then
 drives the real TUI with Textual's Pilot and saves the main view (a window of three panes and a
-second window), the tree, the picker and the rename dialog.
+second window), the tree, the picker, the rename dialog and copy mode (vi keys, a search and a
+selection).
 Usage: `.venv/bin/python screenshots/make_screenshots.py`
 """
 
@@ -31,12 +32,14 @@ exec cat"""
 
 
 async def shoot(env_root: Path) -> None:
+    from scarab.config import Config
     from scarab.tui.app import ScarabApp
+    from scarab.tui.copymode import CopyModeScreen
     from scarab.tui.dialogs import RenameScreen
     from scarab.tui.picker import PickerScreen
     from scarab.tui.tree import TreeScreen
 
-    app = ScarabApp("work")
+    app = ScarabApp("work", Config(mode_keys="vi"))
     async with app.run_test(size=(100, 28)) as pilot:
 
         async def until(predicate: object) -> None:
@@ -80,7 +83,14 @@ async def shoot(env_root: Path) -> None:
         await until(lambda: isinstance(app.screen, RenameScreen))
         await pilot.pause(0.3)
         app.save_screenshot("rename.svg", str(HERE))
-        await pilot.press("escape", "ctrl+b", "d")
+        await pilot.press("escape", "ctrl+b", "[")
+        await until(lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded)
+        await pilot.press("/", *"wide", "enter")
+        await until(lambda: app.screen.history.current is not None)  # type: ignore[attr-defined]
+        await pilot.press("v", "e", "e")
+        await pilot.pause(0.3)
+        app.save_screenshot("copymode.svg", str(HERE))
+        await pilot.press("q", "ctrl+b", "d")
 
 
 def main() -> int:

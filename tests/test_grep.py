@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 
 import pytest
 
 from scarab.errors import BadRequest
-from scarab.search import compile_pattern, search_lines, smartcase
+from scarab.search import compile_pattern, literal_text, search_lines, smartcase
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
 
@@ -91,3 +92,33 @@ def test_grep_bad_pattern_is_a_clear_error(scarab: ScarabEnv) -> None:
     assert "--fixed" in bad.stderr
     assert scarab.session("w")["state"] == "running" and pid_alive(scarab.session("w")["host_pid"])
     assert scarab.run("grep", "-F", "[unclosed").returncode == 1  # searched as text: no hit, no error
+
+
+def per_line(rx: re.Pattern[str], lines: list[str], limit: int) -> tuple[list[tuple[int, str, int, int]], bool]:
+    """The reference: one regex search per line."""
+    hits = []
+    for i, line in enumerate(lines):
+        if (m := rx.search(line)) is not None:
+            if len(hits) == limit:
+                return hits, True
+            hits.append((i, line, m.start(), m.end()))
+    return hits, False
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex"),
+    [("beta", True), ("Beta", True), ("a-b", True), ("x.y", False), ("(a", False), (r"\d+", True), ("é", True),
+     ("İ", True), ("ss", True), (r"\.", True), ("a b", True)],
+)  # fmt: skip
+def test_plain_text_fast_path_finds_what_a_per_line_regex_finds(pattern: str, regex: bool) -> None:
+    lines = ["alpha beta", "BETA gamma", "a-b x.y (a", "x-y 123 é", "İstanbul ISTANBUL", "Straße STRASSE", "", "a b."]
+    lines = lines * 3
+    rx = compile_pattern(pattern, regex)
+    for limit in (2, 100):
+        assert search_lines(rx, lines, 0, limit) == per_line(rx, lines, limit)
+
+
+def test_literal_text() -> None:
+    assert literal_text(re.escape("a-b.c (d)")) == "a-b.c (d)"
+    assert literal_text("plain words") == "plain words"
+    assert literal_text(r"a\d") is None and literal_text("a.c") is None and literal_text("x*") is None

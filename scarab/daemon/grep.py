@@ -8,6 +8,7 @@ in its saved snapshot, off the event loop. Hits come back in session order, then
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import msgpack
 
@@ -31,20 +32,24 @@ async def grep_sessions(manager: SessionManager, msg: p.Grep) -> p.GrepHits:
     sessions = [manager.get_session(msg.target)] if msg.target else list(manager.sessions.values())
     request = p.HostGrep(pattern=msg.pattern, regex=msg.regex, ignore_case=ignore_case, limit=limit)
     results = await asyncio.gather(*(_one(manager, s, request) for s in sessions), return_exceptions=True)
-    hits: list[p.GrepHit] = []
+    panes: list[p.GrepPane] = []
     skipped: list[str] = []
     truncated = False
+    left = limit
     for session, result in zip(sessions, results, strict=True):
         if isinstance(result, ScarabError):
             skipped.append(f"{session.record.name}: {result}")
             continue
         if isinstance(result, BaseException):
             raise result
-        hits += result.hits
         truncated = truncated or result.truncated
-    if len(hits) > limit:
-        hits, truncated = hits[:limit], True
-    return p.GrepHits(hits=hits, truncated=truncated, skipped=skipped or None)
+        for pane in result.panes:
+            if len(pane.rows) > left:
+                pane, truncated = dataclasses.replace(pane, rows=pane.rows[:left]), True
+            if pane.rows:
+                panes.append(pane)
+            left -= len(pane.rows)
+    return p.GrepHits(panes=panes, truncated=truncated, skipped=skipped or None)
 
 
 async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -> p.GrepHits:
@@ -57,7 +62,7 @@ async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -
         return reply
     # Every pane's snapshot, in the order its host listed the panes.
     windows = {pane.id: pane.window for pane in session.latest_layout().panes}
-    found = p.GrepHits(hits=[])
+    found = p.GrepHits(panes=[])
     for pane in manager.store.snapshot_panes(session.record.id):
         saved = manager.store.snapshot(session.record.id, pane)
         if saved is None:
@@ -66,7 +71,7 @@ async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -
         pages = await manager.store.snapshots.pages(session.record.id, pane, state)
         where = (windows.get(pane, 0), max(pane, 0))
         result = await asyncio.to_thread(_search_saved, session, where, blob, state, pages, request)
-        found = p.GrepHits(hits=found.hits + result.hits, truncated=found.truncated or result.truncated)
+        found = p.GrepHits(panes=found.panes + result.panes, truncated=found.truncated or result.truncated)
     return found
 
 
@@ -83,25 +88,12 @@ def _search_saved(
     first, upto = state.first, state.upto
     head = msgpack.unpackb(blob, raw=False)
     if head.get("v") is None:  # saved by an older Scarab, as ANSI text: not searched
-        return p.GrepHits(hits=[])
+        return p.GrepHits(panes=[])
     head.update(first=first, upto=upto)
     history, screen = saved_lines(head, pages)
     rx = compile_pattern(request.pattern, request.regex, request.ignore_case)
     lines = [line.text for line in history] + [line.text for line in screen]
     found, truncated = search_lines(rx, lines, upto - len(history), request.limit)
     record = session.record
-    hits = [
-        p.GrepHit(
-            session_id=record.id,
-            session=record.name,
-            window=where[0],
-            pane=where[1],
-            row=row,
-            line=text,
-            start=start,
-            end=end,
-            saved=True,
-        )
-        for row, text, start, end in found
-    ]
-    return p.GrepHits(hits=hits, truncated=truncated)
+    pane = p.GrepPane(session_id=record.id, session=record.name, window=where[0], pane=where[1], rows=found, saved=True)
+    return p.GrepHits(panes=[pane] if found else [], truncated=truncated)

@@ -676,29 +676,18 @@ class SessionHost:
         except BadRequest as exc:
             conn.send(p.Failed(code=exc.code, message=str(exc)))
             return
-        cfg, truncated = self.config, False
-        hits: list[p.GrepHit] = []
+        cfg, truncated, left = self.config, False, msg.limit
+        found_panes: list[p.GrepPane] = []
         for pane in panes:
-            found, more = pane.grep(rx, msg.limit - len(hits))
-            window = self.windows.window_of(pane.id)
-            hits += [
-                p.GrepHit(
-                    session_id=cfg.session_id,
-                    session=self.name,
-                    window=window,
-                    pane=pane.id,
-                    row=row,
-                    line=text,
-                    start=start,
-                    end=end,
-                )
-                for row, text, start, end in found
-            ]
+            found, more = pane.grep(rx, left)
             truncated = truncated or more
-            if len(hits) >= msg.limit:
-                truncated = True
-                break
-        conn.send(p.GrepHits(hits=hits, truncated=truncated))
+            if found:
+                window = self.windows.window_of(pane.id)
+                found_panes.append(
+                    p.GrepPane(session_id=cfg.session_id, session=self.name, window=window, pane=pane.id, rows=found)
+                )
+                left -= len(found)
+        conn.send(p.GrepHits(panes=found_panes, truncated=truncated))
 
     def _paste(self, conn: FrameConn, msg: p.HostPaste) -> None:
         with contextlib.suppress(BadRequest):

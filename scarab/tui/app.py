@@ -811,7 +811,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         async def grep(pattern: str) -> list[int]:
             reply = await client.request(p.Grep(pattern=pattern, target=session_id, limit=p.MAX_GREP_HITS))
             assert isinstance(reply, p.GrepHits)
-            return [hit.row for hit in reply.hits]
+            return [hit.row for hit in reply.hit_list()]
 
         shown = view.screens.get(pane)
         screen = [list(line) for line in shown.lines] if shown is not None else []

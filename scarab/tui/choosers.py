@@ -165,7 +165,7 @@ class GrepScreen(ModalScreen[GrepChoice | None]):
         except ScarabError as exc:
             preview.update(str(exc))
             return
-        self.hits = found.hits
+        self.hits = found.hit_list()
         for i, hit in enumerate(self.hits):
             where = f"{hit.session}:{hit.window}.{hit.pane}:{hit.row + 1}"
             options.add_option(Option(Text(f"{where}: {_printable(hit.line)}", no_wrap=True), id=str(i)))
