@@ -63,7 +63,11 @@ def test_vi_selections_copy_into_buffers(session: ScarabEnv) -> None:
             assert buffer(session) == "beta"
 
             view = await open_copy_mode(pilot, app)
-            await pilot.press("k", "k", "k", "$", "b", "b", "B")
+            await pilot.press("k", "k", "k", "$", "j")
+            assert cursor_text(view) == "second line here" and view.cursor.col == 15  # the shorter line's end
+            await pilot.press("k")
+            assert view.cursor.col == 22  # back to the column it aimed at, as vi
+            await pilot.press("b", "b", "B")
             assert view.cursor.col == 6  # b stops at "gamma" and "-", B goes to the WORD "beta-gamma"
             await pilot.press("0", "V", "j", "enter")
             await leave(pilot, app)

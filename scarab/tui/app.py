@@ -809,7 +809,7 @@ class ScarabApp(App[str], inherit_bindings=False):
             return reply
 
         async def grep(pattern: str) -> list[int]:
-            reply = await client.request(p.Grep(pattern=pattern, target=session_id, limit=p.MAX_GREP_HITS))
+            reply = await client.request(p.Grep(pattern=pattern, target=target, limit=p.MAX_GREP_HITS))
             assert isinstance(reply, p.GrepHits)
             return [hit.row for hit in reply.hit_list()]
 

@@ -276,6 +276,7 @@ class CopyModeScreen(ModalScreen[None]):
         self.search_origin: Point | None = None  # where an incremental search started
         self.incremental = False
         self.hits: list[int] = []  # view rows with a match of search_pattern (from the host)
+        self.goal = 0  # the column up/down aim at
 
     def compose(self) -> ComposeResult:
         yield self.history
@@ -298,6 +299,7 @@ class CopyModeScreen(ModalScreen[None]):
             return
         x, y = self.start_cursor
         view.cursor = Point(view.history_rows + min(max(y, 0), max(len(view.screen_rows) - 1, 0)), max(x, 0))
+        self.goal = view.cursor.col
         if self.jump is not None:
             self.search_pattern = self.jump.pattern
             await self._search(self.jump.pattern, True, Point(self.jump.row - view.oldest, -1))
@@ -327,16 +329,20 @@ class CopyModeScreen(ModalScreen[None]):
     # -- cursor movement ----------------------------------------------------------------------------------
 
     def _move(self, row: int, col: int, keep_goal: bool = False) -> None:
+        """The cursor to (row, col); up and down (`keep_goal`) aim at the column the cursor last
+        moved to across, as tmux and vi do, stopping at the end of a shorter line."""
         view = self.history
         row = min(max(row, 0), max(view.rows_total - 1, 0))
         if keep_goal:
             text = view.row_text(row) or ""
             col = min(col, max(len(text) - 1, 0))
+        else:
+            self.goal = max(col, 0)
         view.cursor = Point(row, max(col, 0))
         view.keep_cursor_in_sight()
 
     def _goal(self) -> int:
-        return self.history.cursor.col
+        return self.goal
 
     def action_cursor_left(self) -> None:
         self._move(self.history.cursor.row, self.history.cursor.col - 1)
