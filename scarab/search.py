@@ -10,13 +10,20 @@ x 10,000 lines within the 300 ms budget.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import re
-from collections.abc import Sequence
+import signal
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from scarab.errors import BadRequest
 
-__all__ = ["Hit", "compile_pattern", "literal_text", "search_lines", "smartcase"]
+__all__ = ["SEARCH_LIMIT", "Hit", "compile_pattern", "literal_text", "search_lines", "smartcase", "time_limit"]
+
+# Seconds one process may spend on one search. Ordinary ones take milliseconds; a pattern that
+# backtracks (nested repeats like `(a+)+$`) could take years and would freeze a session host.
+SEARCH_LIMIT = 2.0
 
 # (row, line, start, end): the row's index, its text, the first match's span in it.
 Hit = tuple[int, str, int, int]
@@ -130,3 +137,24 @@ def _find_lines(hay: str, needle: str, lines: Sequence[str], first_row: int, lim
         hits.append((first_row + i, lines[i], column, column + len(needle)))
         pos = hay.find(needle, starts[i + 1])
     return hits, False
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float = SEARCH_LIMIT) -> Iterator[None]:
+    """Stop the block with BadRequest after `seconds`. By SIGALRM: the regex engine checks for
+    signals as it backtracks, so even a pattern that would run for ever is stopped. The main
+    thread of a process whose event loop does not use SIGALRM (the host's, the daemon's)."""
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise BadRequest(
+            f"the search took over {seconds:g} s and was stopped: a regular expression that backtracks "
+            "(nested repeats like (a+)+); simplify it, or search plain text with --fixed"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import time
 
 import pytest
 
@@ -122,3 +123,20 @@ def test_literal_text() -> None:
     assert literal_text(re.escape("a-b.c (d)")) == "a-b.c (d)"
     assert literal_text("plain words") == "plain words"
     assert literal_text(r"a\d") is None and literal_text("a.c") is None and literal_text("x*") is None
+
+
+def test_a_runaway_pattern_is_stopped_and_the_sessions_carry_on(scarab: ScarabEnv) -> None:
+    # `(a+)+$` backtracks 2^34 ways on each of these lines: years, unless stopped.
+    lines = "printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\\n%.0s' 1 2 3"
+    scarab.ok("new", "-d", "-s", "live", "--", "sh", "-c", f"{lines}; exec cat")
+    scarab.ok("new", "-d", "-s", "down", "--", "sh", "-c", f"{lines}; echo done")
+    wait_for(lambda: scarab.session("down")["state"] == "exited" and "a!" in scarab.capture("live"))
+    started = time.monotonic()
+    out = scarab.run("grep", "(a+)+$")
+    assert time.monotonic() - started < 15
+    assert out.returncode == 1 and out.stdout == ""
+    for name in ("live", "down"):
+        assert f"not searched: {name}: the search took over 2 s and was stopped" in out.stderr
+    scarab.ok("send", "live", "still here", "Enter")  # the host answers again at once
+    wait_for(lambda: "still here" in scarab.capture("live"), what="the live session to carry on")
+    assert scarab.ok("grep", "-F", "a!").count("a!") == 6

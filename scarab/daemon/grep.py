@@ -18,7 +18,7 @@ from scarab.daemon.screens import saved_lines
 from scarab.daemon.session import Session
 from scarab.daemon.store import SavedSnapshot
 from scarab.errors import ScarabError
-from scarab.search import compile_pattern, search_lines, smartcase
+from scarab.search import compile_pattern, search_lines, smartcase, time_limit
 
 __all__ = ["grep_sessions"]
 
@@ -62,38 +62,39 @@ async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -
         return reply
     # Every pane's snapshot, in the order its host listed the panes.
     windows = {pane.id: pane.window for pane in session.latest_layout().panes}
-    found = p.GrepHits(panes=[])
-    for pane in manager.store.snapshot_panes(session.record.id):
-        saved = manager.store.snapshot(session.record.id, pane)
+    rx = compile_pattern(request.pattern, request.regex, request.ignore_case)
+    panes: list[p.GrepPane] = []
+    truncated = False
+    record = session.record
+    for pane in manager.store.snapshot_panes(record.id):
+        saved = manager.store.snapshot(record.id, pane)
         if saved is None:
             continue
         _saved_at, blob, state = saved
-        pages = await manager.store.snapshots.pages(session.record.id, pane, state)
-        where = (windows.get(pane, 0), max(pane, 0))
-        result = await asyncio.to_thread(_search_saved, session, where, blob, state, pages, request)
-        found = p.GrepHits(panes=found.panes + result.panes, truncated=found.truncated or result.truncated)
-    return found
+        pages = await manager.store.snapshots.pages(record.id, pane, state)
+        # Unpacked off the event loop (a big history takes a while); searched on it, where a
+        # runaway pattern can be stopped (time_limit needs the main thread).
+        lines, first = await asyncio.to_thread(_saved_lines, blob, state, pages)
+        with time_limit():
+            found, more = search_lines(rx, lines, first, request.limit)
+        truncated = truncated or more
+        if found:
+            window = windows.get(pane, 0)
+            panes.append(
+                p.GrepPane(
+                    session_id=record.id, session=record.name, window=window, pane=max(pane, 0), rows=found, saved=True
+                )
+            )
+    return p.GrepHits(panes=panes, truncated=truncated)
 
 
-def _search_saved(
-    session: Session,
-    where: tuple[int, int],
-    blob: bytes,
-    state: SavedSnapshot,
-    pages: list[tuple[int, int, bytes]],
-    request: p.HostGrep,
-) -> p.GrepHits:
-    """A down session's pane's snapshot (`where`: its window index and pane id), numbered as its
-    host numbered the rows."""
+def _saved_lines(blob: bytes, state: SavedSnapshot, pages: list[tuple[int, int, bytes]]) -> tuple[list[str], int]:
+    """A down session's pane's snapshot as text lines, and the stable index of the first (as its
+    host numbered them); none from a snapshot saved by an older Scarab (ANSI text)."""
     first, upto = state.first, state.upto
     head = msgpack.unpackb(blob, raw=False)
-    if head.get("v") is None:  # saved by an older Scarab, as ANSI text: not searched
-        return p.GrepHits(panes=[])
+    if head.get("v") is None:
+        return [], 0
     head.update(first=first, upto=upto)
     history, screen = saved_lines(head, pages)
-    rx = compile_pattern(request.pattern, request.regex, request.ignore_case)
-    lines = [line.text for line in history] + [line.text for line in screen]
-    found, truncated = search_lines(rx, lines, upto - len(history), request.limit)
-    record = session.record
-    pane = p.GrepPane(session_id=record.id, session=record.name, window=where[0], pane=where[1], rows=found, saved=True)
-    return p.GrepHits(panes=[pane] if found else [], truncated=truncated)
+    return [line.text for line in history] + [line.text for line in screen], upto - len(history)

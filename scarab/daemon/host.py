@@ -43,7 +43,7 @@ from scarab.logfile import CappedLog
 from scarab.peercred import socket_peer_uid
 from scarab.proctitle import HOST, set_process_name, set_process_title
 from scarab.readyline import Reporter
-from scarab.search import compile_pattern
+from scarab.search import compile_pattern, time_limit
 
 __all__ = ["SessionHost", "main"]
 
@@ -678,15 +678,22 @@ class SessionHost:
             return
         cfg, truncated, left = self.config, False, msg.limit
         found_panes: list[p.GrepPane] = []
-        for pane in panes:
-            found, more = pane.grep(rx, left)
-            truncated = truncated or more
-            if found:
-                window = self.windows.window_of(pane.id)
-                found_panes.append(
-                    p.GrepPane(session_id=cfg.session_id, session=self.name, window=window, pane=pane.id, rows=found)
-                )
-                left -= len(found)
+        try:
+            with time_limit():
+                for pane in panes:
+                    found, more = pane.grep(rx, left)
+                    truncated = truncated or more
+                    if found:
+                        window = self.windows.window_of(pane.id)
+                        found_panes.append(
+                            p.GrepPane(
+                                session_id=cfg.session_id, session=self.name, window=window, pane=pane.id, rows=found
+                            )
+                        )
+                        left -= len(found)
+        except BadRequest as exc:  # stopped: the pattern backtracks for ever
+            conn.send(p.Failed(code=exc.code, message=str(exc)))
+            return
         conn.send(p.GrepHits(panes=found_panes, truncated=truncated))
 
     def _paste(self, conn: FrameConn, msg: p.HostPaste) -> None:
