@@ -13,24 +13,34 @@ import dataclasses
 import msgpack
 
 from scarab import protocol as p
-from scarab.daemon.registry import SessionManager
+from scarab.daemon.registry import Current, SessionManager
 from scarab.daemon.screens import saved_lines
 from scarab.daemon.session import Session
 from scarab.daemon.store import SavedSnapshot
+from scarab.daemon.targeting import ANY_PANE
 from scarab.errors import ScarabError
 from scarab.search import compile_pattern, search_lines, smartcase, time_limit
 
 __all__ = ["grep_sessions"]
 
+ALL_PANES = -2  # HostGrep's pane for every pane of the session
 HOST_TIMEOUT = 5.0  # a host busy parsing a flood answers later; grep reports it rather than wait
 
 
-async def grep_sessions(manager: SessionManager, msg: p.Grep) -> p.GrepHits:
+async def grep_sessions(manager: SessionManager, msg: p.Grep, current: Current = None) -> p.GrepHits:
+    """Every session's panes, or those of `msg.target`: a session (all its panes) or a pane."""
     compile_pattern(msg.pattern, msg.regex)  # a bad pattern is the caller's error, said once
     limit = max(1, min(msg.limit, p.MAX_GREP_HITS))
     ignore_case = smartcase(msg.pattern)
-    sessions = [manager.get_session(msg.target)] if msg.target else list(manager.sessions.values())
-    request = p.HostGrep(pattern=msg.pattern, regex=msg.regex, ignore_case=ignore_case, limit=limit)
+    which = ALL_PANES
+    if msg.target:
+        session, which = manager.pane_of(msg.target, current)
+        sessions = [session]
+        if which == ANY_PANE:  # a session named, not a pane: all of it
+            which = ALL_PANES
+    else:
+        sessions = list(manager.sessions.values())
+    request = p.HostGrep(pattern=msg.pattern, regex=msg.regex, ignore_case=ignore_case, limit=limit, pane=which)
     results = await asyncio.gather(*(_one(manager, s, request) for s in sessions), return_exceptions=True)
     panes: list[p.GrepPane] = []
     skipped: list[str] = []
@@ -43,12 +53,12 @@ async def grep_sessions(manager: SessionManager, msg: p.Grep) -> p.GrepHits:
         if isinstance(result, BaseException):
             raise result
         truncated = truncated or result.truncated
-        for pane in result.panes:
-            if len(pane.rows) > left:
-                pane, truncated = dataclasses.replace(pane, rows=pane.rows[:left]), True
-            if pane.rows:
-                panes.append(pane)
-            left -= len(pane.rows)
+        for found in result.panes:
+            if len(found.rows) > left:
+                found, truncated = dataclasses.replace(found, rows=found.rows[:left]), True
+            if found.rows:
+                panes.append(found)
+            left -= len(found.rows)
     return p.GrepHits(panes=panes, truncated=truncated, skipped=skipped or None)
 
 
@@ -67,6 +77,8 @@ async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -
     truncated = False
     record = session.record
     for pane in manager.store.snapshot_panes(record.id):
+        if request.pane >= 0 and pane != request.pane:
+            continue
         saved = manager.store.snapshot(record.id, pane)
         if saved is None:
             continue

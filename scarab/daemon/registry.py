@@ -919,9 +919,10 @@ class SessionManager:
             self.resize(session.record.id, *size)
         host.send(p.HostInput(data=data, pane=pane))
 
-    def paste(self, target: str, data: bytes) -> None:
-        """`data` typed into the session's active pane as a paste (bracketed if its program asked)."""
-        self._host(self.get_session(target)).send(p.HostPaste(data=data))
+    def paste(self, target: str, data: bytes, current: Current = None) -> None:
+        """`data` typed into the target's pane as a paste (bracketed if its program asked)."""
+        session, pane = self.pane_of(target, current)
+        self._host(session).send(p.HostPaste(data=data, pane=pane))
 
     def resize(self, target: str, cols: int, rows: int, viewer: Viewer | None = None) -> None:
         validate_size(cols, rows)

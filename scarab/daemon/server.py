@@ -272,12 +272,12 @@ class Daemon:
                     return p.Done()
                 case p.PasteBuffer(target=target, name=name, delete=delete, raw=raw):
                     pasted = self.buffers.get(name)
-                    m.paste(target, paste_bytes(pasted.data, raw))
+                    m.paste(target, paste_bytes(pasted.data, raw), self.current(client))
                     if delete:
                         self.buffers.delete(pasted.name)
                     return p.Done()
                 case p.Grep():
-                    return await grep_sessions(m, msg)
+                    return await grep_sessions(m, msg, self.current(client))
                 case p.DaemonStatus():
                     return self.status()
                 case p.DaemonStop():
