@@ -56,7 +56,7 @@ def test_vi_selections_copy_into_buffers(session: ScarabEnv) -> None:
             view = await open_copy_mode(pilot, app)
             assert view.render_line(0).text.endswith(f"[0/{view.history_rows}]")  # tmux's position
             assert view.history_rows > 150 and cursor_text(view) == ""  # where the program's cursor is
-            await pilot.press("k", "k", "k", "w")
+            await pilot.press("3", "k", "w")  # a repeat count, as vi
             assert cursor_text(view).startswith("alpha") and view.cursor.col == 6
             await pilot.press("v", "e", "y")
             await leave(pilot, app)

@@ -44,6 +44,28 @@ POSITION = Style(color="black", bgcolor="yellow")
 # tmux's word-separators (3.3a): a word is a run of other characters, or a run of these.
 WORD_SEPARATORS = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~")
 WHEEL_LINES = 5  # tmux's scroll-up/-down by the wheel
+MAX_COUNT = 10_000
+# The actions a count repeats (tmux repeats motions and searches, not selection or copy).
+REPEATABLE = frozenset(
+    [
+        "cursor_left",
+        "cursor_right",
+        "cursor_up",
+        "cursor_down",
+        "next_word",
+        "previous_word",
+        "next_word_end",
+        "next_space",
+        "previous_space",
+        "next_space_end",
+        "halfpage_up",
+        "halfpage_down",
+        "page_up",
+        "page_down",
+        "search_again",
+        "search_reverse",
+    ]
+)
 
 
 class Point(NamedTuple):
@@ -277,6 +299,7 @@ class CopyModeScreen(ModalScreen[None]):
         self.incremental = False
         self.hits: list[int] = []  # view rows with a match of search_pattern (from the host)
         self.goal = 0  # the column up/down aim at
+        self.count = 0  # a repeat count being typed (vi)
 
     def compose(self) -> ComposeResult:
         yield self.history
@@ -318,11 +341,24 @@ class CopyModeScreen(ModalScreen[None]):
         event.stop()
         event.prevent_default()
         key = key_from_textual(event.key, event.character)
-        binding = self.table.lookup(key) if key is not None else None
         if self.history.message:
             self.history.message = ""
             self.history.refresh()
-        if binding is not None:
+        if key is None:
+            return
+        if (
+            self.table.name == "copy-mode-vi"
+            and not key.mods
+            and key.name.isdigit()
+            and (key.name != "0" or self.count)
+        ):
+            self.count = min(self.count * 10 + int(key.name), MAX_COUNT)  # vi's repeat count: 5j
+            return
+        binding = self.table.lookup(key)
+        count, self.count = max(self.count, 1), 0
+        if binding is None:
+            return
+        for _ in range(count if binding.action in REPEATABLE else 1):
             # Awaited: keys act in the order typed, a search's jump before the next key's move.
             await self.run_action(binding.action)
 
