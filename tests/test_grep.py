@@ -129,8 +129,10 @@ def test_a_runaway_pattern_is_stopped_and_the_sessions_carry_on(scarab: ScarabEn
     # `(a+)+$` backtracks 2^34 ways on each of these lines: years, unless stopped.
     lines = "printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\\n%.0s' 1 2 3"
     scarab.ok("new", "-d", "-s", "live", "--", "sh", "-c", f"{lines}; exec cat")
-    scarab.ok("new", "-d", "-s", "down", "--", "sh", "-c", f"{lines}; echo done")
-    wait_for(lambda: scarab.session("down")["state"] == "exited" and "a!" in scarab.capture("live"))
+    scarab.ok("new", "-d", "-s", "down", "--", "sh", "-c", f"{lines}; read x")
+    wait_for(lambda: "a!" in scarab.capture("down") and "a!" in scarab.capture("live"))
+    scarab.ok("send", "down", "Enter")
+    wait_for(lambda: scarab.session("down")["state"] == "exited", what="the program to exit")
     started = time.monotonic()
     out = scarab.run("grep", "(a+)+$")
     assert time.monotonic() - started < 15
