@@ -12,7 +12,11 @@ import contextlib
 import os
 import select
 
-__all__ = ["Reporter", "parse", "read_line", "report"]
+__all__ = ["HOST_READY_TIMEOUT", "Reporter", "parse", "read_line", "report"]
+
+
+# How long a new host has to print its ready line (the zygote and a daemon starting it the slow way).
+HOST_READY_TIMEOUT = 15.0
 
 
 def report(fd: int, line: str) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from scarab import protocol as p
@@ -115,3 +118,74 @@ def test_a_late_answer_to_an_earlier_spawn_is_not_taken_for_this_one(tmp_path: P
             await zygote.close()
 
     assert asyncio.run(asyncio.wait_for(scenario(), 30)) == "ready 3 4"
+
+
+def _zygote_reply(proc: subprocess.Popen[bytes], request: dict[str, object]) -> dict[str, object]:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write((json.dumps(request) + "\n").encode())
+    proc.stdin.flush()
+    reply = json.loads(proc.stdout.readline())
+    assert isinstance(reply, dict)
+    return reply
+
+
+def test_a_request_read_too_late_forks_no_host(in_env: ScarabEnv) -> None:
+    # The daemon gave up on it (and started the host the slow way): a fork now would be a second host.
+    req = request(in_env, "late")
+    proc = subprocess.Popen([sys.executable, "-m", "scarab.daemon.zygote", str(os.getpid())], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        reply = _zygote_reply(proc, {"id": 7, "config": req.to_dict(), "log": str(req.log), "deadline": 0})
+        assert reply == {"id": 7, "refused": "the request was read too late"}
+        assert not req.socket.exists()
+        in_time = {"id": 8, "config": req.to_dict(), "log": str(req.log), "deadline": time.monotonic() + 30}
+        assert str(_zygote_reply(proc, in_time)["line"]).startswith("ready ")  # the same request in time
+        assert asyncio.run(asyncio.wait_for(host_says_hello(req), 30))
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(30)
+
+
+def test_the_zygote_of_a_dead_daemon_forks_no_host(in_env: ScarabEnv) -> None:
+    # A daemon killed while its zygote was still warming up left a spawn request in the pipe; the
+    # next daemon looks for hosts before that zygote gets to it. The zygote must not fork it.
+    req = request(in_env, "orphan")
+    starter = (
+        "import os, subprocess, sys\n"
+        "print(subprocess.Popen([sys.executable, '-m', 'scarab.daemon.zygote', str(os.getpid())]).pid)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", starter], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    zygote = int(proc.stdout.readline())  # the "daemon" exits at once; the zygote shares our pipes
+    proc.wait(30)
+    try:
+        reply = _zygote_reply(proc, {"id": 1, "config": req.to_dict(), "log": str(req.log),
+                                     "deadline": time.monotonic() + 60})  # fmt: skip
+        assert reply == {"id": 1, "refused": "the daemon that asked is gone"}
+        assert not req.socket.exists()
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        wait_for(lambda: not pid_alive(zygote), what="the zygote to exit with its stdin closed")
+
+
+def test_a_host_with_no_session_is_adopted_while_the_daemon_runs(scarab: ScarabEnv) -> None:
+    # What a daemon killed between forking a host and writing its row leaves, when the host comes up
+    # after the next daemon started: a live host nobody knows. It becomes a session, never a stray.
+    scarab.ok("new", "-d", "-s", "known", "--", "sh")
+    token = scarab.paths.host_key.read_text().strip()
+    req = HostConfig(
+        session_id="f" * 32, name="known", socket=scarab.paths.host_socket("f" * 32), log=scarab.root / "stray.log",
+        cols=70, rows=9, cwd=str(scarab.root), command=("sh",), scrollback=100, token=token,
+    )  # fmt: skip
+    host_pid, _child = asyncio.run(asyncio.wait_for(spawn_host(req, None), 60))
+    adopted = wait_for(
+        lambda: next((s for s in scarab.sessions() if s["host_pid"] == host_pid), None),
+        timeout=20, what="the stray host to be adopted as a session",
+    )  # fmt: skip
+    assert adopted["name"] == f"known-{'f' * 6}" and (adopted["cols"], adopted["rows"]) == (70, 9)
+    # (our_pids() finds processes by this world's environment, which the test process lacks)
+    assert {s["host_pid"] for s in scarab.sessions()} == {*scarab.host_pids(), host_pid}
+    scarab.ok("kill", str(adopted["name"]))
+    wait_for(lambda: not pid_alive(host_pid), what="the adopted host to end on kill")

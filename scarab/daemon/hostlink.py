@@ -22,11 +22,10 @@ from scarab.channel import Channel
 from scarab.daemon.hostconfig import HOST_TOKEN_ENV, HostConfig
 from scarab.errors import HostUnavailable, ProtocolError
 from scarab.logfile import open_log
-from scarab.readyline import parse
+from scarab.readyline import HOST_READY_TIMEOUT, parse
 
 __all__ = ["HostLink", "host_gone", "pid_alive", "process_start", "spawn_host"]
 
-SPAWN_TIMEOUT = 15.0
 REQUEST_TIMEOUT = 10.0
 
 
@@ -41,7 +40,7 @@ class Zygote:
     @classmethod
     async def start(cls) -> Zygote:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scarab.daemon.zygote",
+            sys.executable, "-m", "scarab.daemon.zygote", str(os.getpid()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
         return cls(proc)
@@ -56,10 +55,13 @@ class Zygote:
         async with self._lock:
             self._ids += 1
             ident = self._ids
-            request = {"id": ident, "config": config, "log": str(log)}
+            end = time.monotonic() + HOST_READY_TIMEOUT + 5
+            # Past `deadline` the zygote refuses it: a host forked later might not be ready before
+            # we give up and start it the slow way, and would be a second host for this session.
+            deadline = end - HOST_READY_TIMEOUT - 1
+            request = {"id": ident, "config": config, "log": str(log), "deadline": deadline}
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             await self.proc.stdin.drain()
-            end = time.monotonic() + SPAWN_TIMEOUT + 5
             while True:
                 raw = await asyncio.wait_for(self.proc.stdout.readline(), max(0.01, end - time.monotonic()))
                 if not raw:
@@ -67,6 +69,8 @@ class Zygote:
                 reply = json.loads(raw)
                 # A late answer to an earlier request that timed out is not this host's ready line.
                 if reply.get("id") == ident:
+                    if "refused" in reply:
+                        raise TimeoutError(f"the zygote did not fork the host: {reply['refused']}")
                     return str(reply.get("line", ""))
 
     async def close(self) -> None:
@@ -102,7 +106,7 @@ async def spawn_host(req: HostConfig, zygote: Zygote | None = None) -> tuple[int
         os.close(log)
     assert proc.stdout is not None
     try:
-        line = await asyncio.wait_for(proc.stdout.readline(), SPAWN_TIMEOUT)
+        line = await asyncio.wait_for(proc.stdout.readline(), HOST_READY_TIMEOUT)
     except TimeoutError:
         line = b""
     finally:

@@ -68,6 +68,8 @@ UNRESPONSIVE_AFTER = 0.5
 # How often a host that does not answer is checked (alive? same process?) and its socket retried.
 RECHECK = 0.25
 RETRY_MAX = 5.0
+# How often the hosts directory is looked at for hosts that no session knows (see _keep_adopting_strays).
+STRAY_SWEEP = 2.0
 # Descriptors kept free for clients and the database when adopting hosts under a low `ulimit -n`.
 FD_RESERVE = 16
 
@@ -127,6 +129,7 @@ class SessionManager:
         self.host_token = _host_token(paths.host_key)
         self.snapshots = Snapshots(store, paths)
         self._connecting = 0  # host connections being made (their descriptors not yet counted by the kernel)
+        self._silent: set[Path] = set()  # host sockets with no session that did not answer (logged once)
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -331,29 +334,21 @@ class SessionManager:
         for record in [r for r in records.values() if r.state == DELETING]:
             del records[record.id]
             await self._finish_delete(record)
-        # Hosts with no row (a database moved aside, a crash mid-create) are adopted too.
-        for sock in sorted(self.paths.hosts.glob("*.sock")):
-            if sock.stem not in records:
-                try:
-                    link = await HostLink.connect(
-                        sock, self.host_token, self._on_host_event, timeout=UNRESPONSIVE_AFTER
-                    )
-                except (OSError, TimeoutError, ScarabError) as exc:
-                    _log(f"a host socket with no session, {sock}, did not answer ({exc or type(exc).__name__})")
-                    continue
-                info = link.greeting
-                await link.close()
-                now = int(time.time())
-                name = info.name
-                if any(r.name == name for r in records.values()):
-                    name = f"{name}-{info.session_id[:6]}"
-                records[info.session_id] = SessionRecord(
-                    id=info.session_id, name=name, created_at=now, last_attached=now, cols=info.cols,
-                    rows=info.rows, cwd=info.cwd, host_pid=info.host_pid, child_pid=info.child_pid,
-                    host_start=process_start(info.host_pid),
-                )  # fmt: skip
-        reaching: dict[asyncio.Task[None], Session] = {}
-        for record in records.values():
+        names = {r.name for r in records.values()}
+        records.update({r.id: r for r in await self._strays(set(records), names)})
+        reaching = {self._spawn(self._reach(session)): session for session in self._take_in(records.values())}
+        # Serve once every host is adopted or restored, except those that do not answer.
+        pending = set(reaching)
+        while pending:
+            _done, pending = await asyncio.wait(pending, timeout=RECHECK)
+            pending = {task for task in pending if not reaching[task].unresponsive}
+        self._spawn(self._keep_adopting_strays())
+
+    def _take_in(self, records: Iterable[SessionRecord]) -> list[Session]:
+        """Sessions for these rows, with their saved layouts and screens; those whose host should
+        be reached (all but the exited ones)."""
+        live = []
+        for record in records:
             session = Session(record.with_(attached=0))
             windows, panes = self.store.layout(record.id)
             session.layout = layout_from_records(record.id, record.cols, record.rows, windows, panes)
@@ -364,12 +359,58 @@ class SessionManager:
             self.sessions[record.id] = session
             self.store.put(session.record)
             if record.state != "exited":
-                reaching[self._spawn(self._reach(session))] = session
-        # Serve once every host is adopted or restored, except those that do not answer.
-        pending = set(reaching)
-        while pending:
-            _done, pending = await asyncio.wait(pending, timeout=RECHECK)
-            pending = {task for task in pending if not reaching[task].unresponsive}
+                live.append(session)
+        return live
+
+    async def _strays(self, known: set[str], names: set[str]) -> list[SessionRecord]:
+        """Rows for the hosts listening in the hosts directory that no session knows: a database
+        moved aside, or a daemon killed between forking a host and writing its row (the host can
+        come up after the next daemon started, hence also `_keep_adopting_strays`)."""
+        found = []
+        for sock in sorted(self.paths.hosts.glob("*.sock")):
+            if sock.stem in known:
+                continue
+            try:
+                link = await HostLink.connect(sock, self.host_token, self._on_host_event, timeout=UNRESPONSIVE_AFTER)
+            except (OSError, TimeoutError, ScarabError) as exc:
+                if sock not in self._silent:  # said once, not at every sweep
+                    self._silent.add(sock)
+                    _log(f"a host socket with no session, {sock}, did not answer ({exc or type(exc).__name__})")
+                continue
+            info = link.greeting
+            await link.close()
+            now = int(time.time())
+            name = info.name if info.name not in names else f"{info.name}-{info.session_id[:6]}"
+            names.add(name)
+            _log(f"adopted a host with no session: {name!r} (pid {info.host_pid})")
+            record = SessionRecord(
+                id=info.session_id, name=name, created_at=now, last_attached=now, cols=info.cols,
+                rows=info.rows, cwd=info.cwd, host_pid=info.host_pid, child_pid=info.child_pid,
+                host_start=process_start(info.host_pid),
+            )  # fmt: skip
+            found.append(record)
+        return found
+
+    async def _keep_adopting_strays(self) -> None:
+        """Look for hosts with no session every STRAY_SWEEP seconds, for as long as the daemon runs.
+
+        A host is never left running unseen: a zygote may fork one for a daemon that died just
+        after asking (the zygote refuses requests of a dead daemon, but the two can cross)."""
+        while True:
+            await asyncio.sleep(STRAY_SWEEP)
+            try:
+                # Rows being deleted still have their hosts ending: not strays.
+                known = set(self.sessions) | {r.id for r in self.store.sessions()}
+            except ScarabError as exc:  # e.g. the database locked by another process: next time
+                _log(f"could not look for hosts with no session: {exc}")
+                continue
+            strays = await self._strays(known, {s.record.name for s in self.sessions.values()})
+            # Looked up again after the awaits: a create or delete may have taken an id meanwhile.
+            strays = [r for r in strays if r.id not in self.sessions]
+            for session in self._take_in(strays):
+                self._spawn(self._reach(session))
+            if strays:
+                self.on_change()
 
     async def _reach(self, session: Session) -> None:
         """Connect to the session's host however long it takes; resurrect only if it is gone.

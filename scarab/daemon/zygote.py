@@ -2,10 +2,12 @@
 
 A fresh interpreter costs ~25 MB and a few hundred ms; a fork of this process shares its pages
 copy-on-write, so an idle host costs a few MB and starts in milliseconds. Protocol on stdin/stdout,
-one JSON object per line: `{"id", "config", "log"}` in (config: HostConfig.to_dict),
+one JSON object per line: `{"id", "config", "log", "deadline"}` in (config: HostConfig.to_dict;
+deadline: a time.monotonic() value, the clock is the same in every process),
 `{"id", "line"}` out, where `line` is the host's ready line (`ready HOST_PID CHILD_PID` or
-`error ...`). The zygote never starts an event loop or a thread, so forking it is safe; it exits
-when the daemon closes its stdin. Hosts are forked once, start their own session and do not
+`error ...`), or `{"id", "refused"}` when no host was forked (the daemon starts it the slow way).
+The zygote never starts an event loop or a thread, so forking it is safe; it exits when the daemon
+closes its stdin. Hosts are forked once, start their own session and do not
 depend on it: when it exits they are re-parented to init.
 """
 
@@ -32,10 +34,7 @@ from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostio import Loop
 from scarab.logfile import open_log
 from scarab.proctitle import set_process_name
-from scarab.readyline import read_line
-
-READY_TIMEOUT = 15.0
-
+from scarab.readyline import HOST_READY_TIMEOUT, read_line
 
 REHEARSALS = 10  # CPython 3.11 specialises a function's bytecode in place after 8 calls
 WARM_UP_BUDGET = 3.0  # seconds; spawn requests wait for the warm-up (it takes ~0.15 s)
@@ -180,25 +179,37 @@ def _spawn(config: dict[str, object], log: str) -> str:
     # Everything this process writes from here on is copied into the new host (its pages are still
     # shared), so waiting for the ready line is kept to a few system calls.
     os.close(write_fd)
-    return read_line(read_fd, READY_TIMEOUT) or f"error no ready signal; see {log}"
+    return read_line(read_fd, HOST_READY_TIMEOUT) or f"error no ready signal; see {log}"
 
 
 # Every host's emulator, built once here (see Emulator.reconfigure); each fork gets its own copy-on-write.
 _BLANK = Emulator(80, 24)
 
 
-def _handle(raw: bytes) -> bytes:
+def _handle(raw: bytes, daemon: int) -> bytes:
     ident = None
     try:
         request = json.loads(raw)
         ident = request.get("id")
-        reply = {"id": ident, "line": _spawn(dict(request["config"]), str(request["log"]))}
+        # A request read late (this process was still warming up) must not fork a host nobody
+        # waits for: its daemon gave up on it (and started the host another way), or died and a
+        # new daemon already looked for hosts to adopt. Either way it would be a second or a stray
+        # host for that session.
+        if os.getppid() != daemon:
+            reply = {"id": ident, "refused": "the daemon that asked is gone"}
+        elif time.monotonic() > float(request.get("deadline", "inf")):
+            reply = {"id": ident, "refused": "the request was read too late"}
+        else:
+            reply = {"id": ident, "line": _spawn(dict(request["config"]), str(request["log"]))}
     except Exception as exc:  # a bad request costs that spawn, never the zygote
         reply = {"id": ident, "line": f"error zygote: {exc}"}
     return (json.dumps(reply) + "\n").encode()
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """`python -m scarab.daemon.zygote DAEMON_PID`: serve that daemon (its pid is passed, not read
+    with getppid at start-up: a daemon that died meanwhile would already have been replaced)."""
+    daemon = int(argv[0])
     set_process_name("scarab-zygote")
     _warm_up()
     # Move everything imported so far out of the collector's reach: a collection in a host would
@@ -213,9 +224,9 @@ def main() -> int:
         pending += chunk
         while b"\n" in pending:
             raw, pending = pending.split(b"\n", 1)
-            os.write(1, _handle(raw))
+            os.write(1, _handle(raw, daemon))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
