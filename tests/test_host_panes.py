@@ -400,3 +400,30 @@ def test_killed_panes_leave_no_zombie_and_names_follow_the_program(in_env: Scara
             await until(lambda: h.layout.windows[0].name == "sh", what="the name back to sh after sleep ended")
 
     run(scenario)
+
+
+def test_keys_put_a_panes_echo_ahead_of_a_flooding_neighbours_frames(in_env: ScarabEnv) -> None:
+    """Typed into a quiet pane, its echo is drawn before the flooding pane beside it gets its next
+    frame (the flood parses in short turns and its frames wait), and the flood is drawn again after."""
+
+    async def scenario() -> None:
+        async with host(in_env, command=("sh", "-c", "exec cat")) as h:
+            flood = ["sh", "-c", "yes 'flood flood flood flood flood flood flood flood'"]
+            await h.ok(p.SplitWindow(target="%7", horizontal=True, command=flood, pane_id=8, detached=True))
+            await until(lambda: sum(f.pane == 8 for f in h.frames) >= 10, what="the flood's frames")
+            overtaken = []
+            for i in range(1, 21):
+                h.frames.clear()
+                h.link.send(p.HostInput(data=b"k", pane=7))
+                (echo,) = await until(
+                    lambda i=i: next(((n,) for n, f in enumerate(h.frames) if f.pane == 7 and f.cursor[0] == i), None),
+                    interval=0.001,
+                    what=f"the echo of key {i}",
+                )
+                overtaken.append(sum(f.pane == 8 for f in h.frames[:echo]))
+            # One flood frame may already be on its way when a key is sent; never a second.
+            assert max(overtaken) <= 1, f"flood frames drawn before each echo: {overtaken}"
+            h.frames.clear()
+            await until(lambda: sum(f.pane == 8 for f in h.frames) >= 3, what="the flood drawn again after the keys")
+
+    run(scenario)

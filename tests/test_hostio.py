@@ -91,6 +91,28 @@ def test_urgent_readers_run_first_in_one_wake_up(loop: Loop) -> None:
             os.close(fd)
 
 
+def test_urgent_ready_tells_of_waiting_input_on_urgent_readers_only(loop: Loop) -> None:
+    # A flood's parse stops early when keys wait; output of another PTY does not stop it.
+    plain_r, plain_w = os.pipe()
+    urgent_r, urgent_w = os.pipe()
+    try:
+        loop.add_reader(plain_r, lambda: None)
+        loop.add_reader(urgent_r, lambda: None, urgent=True)
+        os.write(plain_w, b"x")
+        assert not loop.urgent_ready()
+        os.write(urgent_w, b"y")
+        assert loop.urgent_ready()
+        os.read(urgent_r, 1)
+        assert not loop.urgent_ready()
+        os.write(urgent_w, b"y")
+        loop.remove_reader(urgent_r)
+        assert not loop.urgent_ready(), "a removed reader is not watched"
+        loop.remove_reader(plain_r)
+    finally:
+        for fd in (plain_r, plain_w, urgent_r, urgent_w):
+            os.close(fd)
+
+
 def test_frames_split_across_reads_arrive_whole_and_in_order(loop: Loop) -> None:
     ours, theirs = socket.socketpair()
     got: list[p.Message] = []

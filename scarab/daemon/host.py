@@ -8,7 +8,9 @@ windows.py and layout.py. A split, a resize or a zoom is applied here, in one pr
 then the new geometry (`Layout`) is pushed to the daemon before the reply, and full frames of the
 panes that became visible follow.
 Input is written to the PTY before any pending output is parsed; all panes with output share one
-parse budget per loop turn, smallest backlog first, so a flooding pane never starves an echo.
+parse budget per loop turn, smallest backlog first, so a flooding pane never starves an echo. A
+pane just typed into goes further ahead: until its output is drawn (ECHO_WAIT at most), the other
+panes parse in short turns and their frames wait, and its frame goes out as soon as it is parsed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostctl import HostControls
 from scarab.daemon.hostio import FrameConn, Loop, Timer
 from scarab.daemon.layout import Axis, Direction, Layout
-from scarab.daemon.pane import Pane
+from scarab.daemon.pane import SMALL_OUTPUT, Pane
 from scarab.daemon.pty import child_env, default_shell
 from scarab.daemon.screens import restore
 from scarab.daemon.spec import SessionSpec, SpecError, WindowSpec
@@ -51,6 +53,9 @@ __all__ = ["SessionHost", "main"]
 # messages and keystrokes are handled.
 PARSE_BUDGET = 0.02
 MIN_SHARE = 0.002  # a pane's share of a round is never less (a round of many busy panes runs longer)
+# How long keys typed into a pane put its output ahead of the other panes' (a program that does not
+# echo costs the others this much delay per keystroke, never more).
+ECHO_WAIT = 0.05
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
 # Connections not yet proven to be the daemon; past this the oldest is dropped.
@@ -80,6 +85,7 @@ class SessionHost:
         self.socket_ino = 0
         self.seq = 0  # one sequence for the frames of every pane
         self.busy: dict[int, Pane] = {}  # panes with output to parse
+        self.typed: dict[int, float] = {}  # panes typed into, their output not drawn yet -> until when
         self.parse_timer: Timer | None = None
         self.layout_timer: Timer | None = None
         # The panes whose frames the daemon is being sent (the current window's visible ones) and
@@ -209,19 +215,34 @@ class SessionHost:
             self.parse_timer = self.loop.call_later(0, self._parse_round)
 
     def _parse_round(self) -> None:
-        """Each pane with output parses for its share of PARSE_BUDGET, the smallest backlog first (an
-        echo is a few bytes: it is drawn before a flood's next slice); then the loop turns."""
+        """Each pane with output parses for its share of PARSE_BUDGET, the panes just typed into
+        first, then the smallest backlog (an echo is a few bytes); then the loop turns. A small output
+        parsed whole is drawn at once, before the busier panes' slices; while an echo is awaited
+        those get the shortest turns, so the loop comes back to read it soon."""
         self.parse_timer = None
-        panes = sorted(self.busy.values(), key=lambda pane: len(pane.unparsed))
+        typed = self._typed()
+        panes = sorted(self.busy.values(), key=lambda pane: (pane.id not in typed, len(pane.unparsed)))
         self.busy.clear()
         share = max(MIN_SHARE, PARSE_BUDGET / len(panes)) if panes else 0
-        for pane in panes:
+        for i, pane in enumerate(panes):
             if self.panes.get(pane.id) is not pane:
                 continue  # closed by an earlier pane's exit in this round
-            if pane.parse(time.monotonic() + share, share):
+            turn = MIN_SHARE if typed and pane.id not in typed else share
+            if pane.parse(time.monotonic() + turn, turn):
                 self.busy[pane.id] = pane
+            elif self.panes.get(pane.id) is pane and (
+                typed.pop(pane.id, None) is not None or (pane.pending_output <= SMALL_OUTPUT and i < len(panes) - 1)
+            ):
+                pane.flush()
         if self.busy and self.parse_timer is None:
             self.parse_timer = self.loop.call_later(0, self._parse_round)
+
+    def _typed(self) -> dict[int, float]:
+        """The panes typed into within ECHO_WAIT whose output has not been parsed since."""
+        if self.typed:
+            now = time.monotonic()
+            self.typed = {pane_id: until for pane_id, until in self.typed.items() if until > now}
+        return self.typed
 
     # -- frames -----------------------------------------------------------------------------------
 
@@ -234,13 +255,19 @@ class SessionHost:
         daemon = self.daemon
         if daemon is None or pane.id not in self.shown:
             return False  # dirty rows keep accumulating; a pane being shown gets a full frame anyway
-        if not full and daemon.buffered() > MAX_QUEUED:
-            pane.retry_flush()  # the daemon is behind: skip this intermediate state
+        # Another pane's echo is awaited (it goes first), keys may be waiting to be read, or the
+        # daemon is behind: skip this intermediate state.
+        if not full and (self._echo_first(pane) or daemon.buffered() > MAX_QUEUED):
+            pane.retry_flush()
             return False
         self.seq += 1
         daemon.send(pane.frame(self.config.session_id, self.seq, full))
         self.shown[pane.id] = (pane.emu.cols, pane.emu.rows)
         return True
+
+    def _echo_first(self, pane: Pane) -> bool:
+        """Whether `pane`'s frame waits for another pane's echo, or for keys not read yet."""
+        return (bool(self._typed()) and pane.id not in self.typed) or self.loop.urgent_ready()
 
     def _visible(self) -> list[int]:
         return list(self._current().layout.visible())
@@ -356,6 +383,7 @@ class SessionHost:
         pane.close()
         del self.panes[pane.id]
         self.busy.pop(pane.id, None)
+        self.typed.pop(pane.id, None)
         self.shown.pop(pane.id, None)
 
     def _kill(self, panes: list[Pane]) -> None:
@@ -490,14 +518,17 @@ class SessionHost:
         if pane_id >= 0:
             pane = self.panes.get(pane_id)
             if pane is not None:
-                self.controls.input(pane_id, data)
-                pane.keys(data)
+                self._keys(pane, data)
             return
         window = self._current()
         targets = window.layout.panes if window.synchronize else (window.layout.active,)
         for target in targets:
-            self.controls.input(target, data)
-            self.panes[target].keys(data)
+            self._keys(self.panes[target], data)
+
+    def _keys(self, pane: Pane, data: bytes) -> None:
+        self.controls.input(pane.id, data)
+        self.typed[pane.id] = time.monotonic() + ECHO_WAIT
+        pane.keys(data)
 
     def note(self, pane_id: int, text: str) -> None:
         """A line of Scarab's own on a pane's screen (what a limit did, why a recording stopped)."""

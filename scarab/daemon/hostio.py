@@ -45,10 +45,12 @@ class Timer:
 class Loop:
     """Readers and writers per fd, timers, and `stop`. Callbacks for `urgent` fds (the daemon's
     input) run before the others of the same wake-up, so keystrokes reach the PTY before pending
-    output is parsed. A failing callback is logged to the host log and the loop goes on."""
+    output is parsed, and `urgent_ready` lets a long job (a flood's parse) stop early for them.
+    A failing callback is logged to the host log and the loop goes on."""
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
+        self._urgent_epoll = select.epoll()  # the urgent readers alone, for `urgent_ready`
         self._readers: dict[int, Callback] = {}
         self._writers: dict[int, Callback] = {}
         self._urgent: set[int] = set()
@@ -75,16 +77,14 @@ class Loop:
 
     def _update(self, fd: int) -> None:
         mask = (select.EPOLLIN if fd in self._readers else 0) | (select.EPOLLOUT if fd in self._writers else 0)
+        _watch(self._urgent_epoll, fd, select.EPOLLIN if fd in self._readers and fd in self._urgent else 0)
         if not mask:
             self._urgent.discard(fd)
-            # Never registered, or already closed (the kernel then dropped it itself).
-            with contextlib.suppress(OSError, ValueError):
-                self._epoll.unregister(fd)
-            return
-        try:
-            self._epoll.modify(fd, mask)
-        except FileNotFoundError:
-            self._epoll.register(fd, mask)
+        _watch(self._epoll, fd, mask)
+
+    def urgent_ready(self) -> bool:
+        """Whether an urgent reader has input waiting (without running it)."""
+        return bool(self._urgent_epoll.poll(0))
 
     def call_later(self, delay: float, callback: Callback) -> Timer:
         timer = Timer(time.monotonic() + max(0.0, delay), callback)
@@ -127,6 +127,20 @@ class Loop:
 
     def close(self) -> None:
         self._epoll.close()
+        self._urgent_epoll.close()
+
+
+def _watch(epoll: select.epoll, fd: int, mask: int) -> None:
+    """`fd` in `epoll` for `mask` (0: not at all)."""
+    if not mask:
+        # Never registered, or already closed (the kernel then dropped it itself).
+        with contextlib.suppress(OSError, ValueError):
+            epoll.unregister(fd)
+        return
+    try:
+        epoll.modify(fd, mask)
+    except FileNotFoundError:
+        epoll.register(fd, mask)
 
 
 class FrameConn:

@@ -36,7 +36,8 @@ MAX_BATCH = 256 * 1024
 # Each batch read from the PTY is parsed in slices that start at MIN_SLICE bytes and double while
 # they stay quick (a flood of plain text reaches 256 KB slices within a dozen), and shrink when one
 # was slow: bytes that are slow to parse (REP, erase on a huge screen) never keep the host from
-# answering.
+# answering. A slice is also never more than the last slice's pace says fits in the pane's share
+# (its share shrinks at once when a neighbour is typed into).
 MIN_SLICE = 64
 NAME_CHECK = 0.5  # seconds between looks at the foreground program (automatic-rename), as tmux
 REAP_WAIT = 5.0  # seconds a killed pane's program is waited for
@@ -111,6 +112,7 @@ class Pane:
         self.pending_output = 0  # bytes parsed since the last frame
         self.unparsed = bytearray()  # read from the PTY, not parsed yet (the PTY is not read meanwhile)
         self.slice = MIN_SLICE
+        self.pace = 0.0  # bytes per second the last slice was parsed at (0: not known)
         self.output_ended = False
         self.reap_deadline = 0.0
         self.current = ""  # the foreground program (automatic-rename)
@@ -213,17 +215,22 @@ class Pane:
         pane's share of the round, which sizes its slices."""
         assert self.child is not None
         while self.unparsed:
-            chunk = bytes(self.unparsed[: self.slice])
+            size = min(self.slice, max(MIN_SLICE, int(self.pace * budget))) if self.pace else self.slice
+            chunk = bytes(self.unparsed[:size])
             del self.unparsed[: len(chunk)]
             started = time.monotonic()
             self.emu.feed(chunk)
             took = time.monotonic() - started
+            if took > 0:
+                self.pace = len(chunk) / took
             self.pending_output += len(chunk)
             if took > 2 * budget:
                 self.slice = max(MIN_SLICE, self.slice // 4)
             elif took < budget / 2:
                 self.slice = min(MAX_BATCH, self.slice * 2)
-            if time.monotonic() >= deadline:
+            # Keys waiting (the daemon's input) end this pane's turn early: they are written, and a
+            # neighbour's echo drawn, before the next slice.
+            if time.monotonic() >= deadline or self.loop.urgent_ready():
                 break
         self.schedule_flush()
         self.host.pass_clipboard(self)
