@@ -29,6 +29,7 @@ __all__ = [
     "layout_records",
     "validate_name",
     "validate_size",
+    "visible_panes",
 ]
 
 # Categories a name may not contain: controls (C0 and C1), format characters (zero-width space,
@@ -112,6 +113,11 @@ def validate_name(name: str) -> str:
     if not any(unicodedata.category(ch).startswith(_VISIBLE_CATEGORIES) for ch in name):
         raise BadRequest(f"session name {name!r} has no visible character")
     return name
+
+
+def visible_panes(layout: p.Layout | None) -> set[int]:
+    """The panes a Layout shows (the current window's; only the zoomed one of a zoomed window)."""
+    return {pane.id for pane in layout.panes if pane.visible} if layout is not None else set()
 
 
 def layout_records(layout: p.Layout) -> tuple[list[WindowRecord], list[PaneRecord]]:
