@@ -53,7 +53,8 @@ KNOWN = frozenset(
         "session_many_attached", "client_session",
         "window_index", "window_id", "window_name", "window_active", "window_panes", "window_layout",
         "window_flags", "window_zoomed_flag", "window_width", "window_height", "window_last_flag",
-        "window_synchronize", "window_automatic_rename",
+        "window_synchronize", "window_automatic_rename", "window_raw_flags",
+        "history_size", "history_limit", "history_bytes",
         "pane_index", "pane_id", "pane_pid", "pane_current_path", "pane_current_command",
         "pane_start_command", "pane_start_path", "pane_width", "pane_height", "pane_left", "pane_top",
         "pane_right", "pane_bottom", "pane_active", "pane_title", "pane_dead", "pane_dead_status",
@@ -259,6 +260,7 @@ def window_values(layout: p.Layout, window: p.WindowInfo) -> dict[str, str]:
         "window_id": f"@{window.id}",
         "window_name": window.name,
         "window_flags": window.flags,
+        "window_raw_flags": window.flags,  # tmux's window_flags with `#` doubled; Scarab's flags have none
         "window_active": "1" if "*" in window.flags else "0",
         "window_last_flag": "1" if "-" in window.flags else "0",
         "window_zoomed_flag": "1" if "Z" in window.flags else "0",

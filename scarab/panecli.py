@@ -21,7 +21,7 @@ from typing import Any
 from scarab import protocol as p
 from scarab.client import Client
 from scarab.cliverbs import ask, context
-from scarab.errors import BadRequest
+from scarab.errors import BadRequest, HostUnavailable, SessionNotFound
 from scarab.formats import expand, pane_values, window_values
 from scarab.paths import Paths
 
@@ -248,55 +248,108 @@ def _session_values(reply: p.LayoutReply) -> dict[str, str]:
             "session_windows": str(len(reply.layout.windows))}  # fmt: skip
 
 
-def _query(target: str | None) -> p.LayoutReply:
-    reply = _run(p.LayoutQuery(target=target or ""))
-    assert isinstance(reply, p.LayoutReply)
-    if not reply.layout.windows:
-        raise BadRequest(f"session {reply.session_name!r} has not described its windows yet (its host is restoring)")
-    return reply
+async def _layouts(client: Client, target: str | None, every_session: bool) -> list[p.LayoutReply]:
+    """The Layout of the session `target` names, or (-a) of every session that has described its windows."""
+    if not every_session:
+        reply = await ask(client, p.LayoutQuery(target=target or ""))
+        assert isinstance(reply, p.LayoutReply)
+        if not reply.layout.windows:
+            raise BadRequest(
+                f"session {reply.session_name!r} has not described its windows yet (its host is restoring)"
+            )
+        return [reply]
+    listed = await client.request(p.SessionList())
+    assert isinstance(listed, p.Listed)
+    replies = []
+    for session in listed.sessions:
+        try:
+            reply = await client.request(p.LayoutQuery(target=f"${session.id}:"))
+        except SessionNotFound:  # deleted since it was listed
+            continue
+        assert isinstance(reply, p.LayoutReply)
+        if reply.layout.windows:
+            replies.append(reply)
+    return replies
+
+
+async def _history(client: Client, pane: p.PaneInfo) -> dict[str, str]:
+    """A pane's history figures (tmux's history_size, history_limit, history_bytes); a pane whose
+    host does not run (an exited session) has none kept."""
+    try:
+        reply = await client.request(p.HistoryRequest(target=f"%{pane.id}", start=0, count=0))
+    except (HostUnavailable, SessionNotFound):
+        return {"history_size": "0", "history_limit": "0", "history_bytes": "0"}
+    assert isinstance(reply, p.History)
+    return {"history_size": str(reply.total - reply.oldest), "history_limit": str(reply.limit),
+            "history_bytes": str(reply.size)}  # fmt: skip
+
+
+def _listing(
+    target: str | None, every_session: bool, history: bool
+) -> list[tuple[p.LayoutReply, dict[int, dict[str, str]]]]:
+    """Each session's LayoutReply, with each pane's history figures when `history` (one connection)."""
+
+    async def go() -> list[tuple[p.LayoutReply, dict[int, dict[str, str]]]]:
+        client = await Client.connect(Paths.default())
+        try:
+            out = []
+            for reply in await _layouts(client, target, every_session):
+                figures = {pane.id: await _history(client, pane) for pane in reply.layout.panes} if history else {}
+                out.append((reply, figures))
+            return out
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+# tmux 3.3a's default list-windows and list-panes lines (cmd-list-windows.c, cmd-list-panes.c).
+WINDOWS_FORMAT = (
+    "#{window_index}: #{window_name}#{window_raw_flags} (#{window_panes} panes) "
+    "[#{window_width}x#{window_height}] [layout #{window_layout}] #{window_id}#{?window_active, (active),}"
+)
+WINDOWS_ALL_FORMAT = (
+    "#{session_name}:#{window_index}: #{window_name}#{window_raw_flags} (#{window_panes} panes) "
+    "[#{window_width}x#{window_height}] "
+)
+PANES_FORMAT = (
+    "#{pane_index}: [#{pane_width}x#{pane_height}] [history #{history_size}/#{history_limit}, "
+    "#{history_bytes} bytes] #{pane_id}#{?pane_active, (active),}#{?pane_dead, (dead),}"
+)
+PANES_SESSION_FORMAT = "#{window_index}." + PANES_FORMAT
+PANES_ALL_FORMAT = "#{session_name}:#{window_index}." + PANES_FORMAT  # fmt: skip
 
 
 def list_windows(args: argparse.Namespace) -> int:
     target = args.target
     if target and ":" not in target and not target.startswith(("@", "%")):
         target += ":"  # list-windows -t takes a session
-    if args.format is not None:
-        expand(args.format, {})  # a bad format is refused before anything is asked
-    reply = _query(target)
-    if args.format is not None:
-        for window in reply.layout.windows:
-            print(expand(args.format, {**_session_values(reply), **window_values(reply.layout, window)}))
-        return 0
-    rows = window_rows(reply)
+    fmt = args.format if args.format is not None else WINDOWS_ALL_FORMAT if args.all else WINDOWS_FORMAT
+    expand(fmt, {})  # a bad format is refused before anything is asked
+    listing = _listing(target, args.all, history=False)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([row for reply, _ in listing for row in window_rows(reply)], indent=2))
         return 0
-    for w in rows:
-        active = " (active)" if w["active"] else ""
-        print(f"{w['index']}: {w['name']}{w['flags']} ({w['panes']} panes) [{w['width']}x{w['height']}] "
-              f"[layout {w['layout']}] {w['id']}{active}")  # fmt: skip
+    for reply, _ in listing:
+        for window in reply.layout.windows:
+            print(expand(fmt, {**_session_values(reply), **window_values(reply.layout, window)}))
     return 0
 
 
 def list_panes(args: argparse.Namespace) -> int:
-    if args.format is not None:
-        expand(args.format, {})
-    reply = _query(args.target)
-    if args.format is not None:
-        for info in reply.layout.panes:
-            if args.session or info.window == reply.window:
-                print(expand(args.format, {**_session_values(reply), **pane_values(reply.layout, info)}))
-        return 0
-    rows = pane_rows(reply, args.session)
+    whole_session = args.session or args.all
+    default = PANES_ALL_FORMAT if args.all else PANES_SESSION_FORMAT if args.session else PANES_FORMAT
+    fmt = args.format if args.format is not None else default
+    expand(fmt, {})
+    listing = _listing(args.target, args.all, history=not args.json and "history_" in fmt)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([row for reply, _ in listing for row in pane_rows(reply, whole_session)], indent=2))
         return 0
-    for pane in rows:
-        where = f"{pane['window']}." if args.session else ""
-        active = " (active)" if pane["active"] else ""
-        print(f"{where}{pane['index']}: [{pane['width']}x{pane['height']}] [at {pane['left']},{pane['top']}] "
-              f"{pane['id']} pid {pane['pid']} {pane['current_command'] or ' '.join(pane['command'])} "
-              f"{pane['cwd']}{active}")  # fmt: skip
+    for reply, figures in listing:
+        for info in reply.layout.panes:
+            if whole_session or info.window == reply.window:
+                values = {**_session_values(reply), **pane_values(reply.layout, info), **figures.get(info.id, {})}
+                print(expand(fmt, values))
     return 0
 
 
@@ -406,10 +459,12 @@ def add_verbs(sub: Any) -> None:
     setw.add_argument("value", metavar="on|off")
 
     lsw = verb("list-windows", "list a session's windows", "the session")
+    lsw.add_argument("-a", dest="all", action="store_true", help="every window of every session")
     lsw.add_argument("--json", action="store_true")
     lsw.add_argument("-F", dest="format", metavar="FORMAT", help="one line per window: #{window_index}, ...")
     lsp = verb("list-panes", "list a window's panes", "the window")
     lsp.add_argument("-s", dest="session", action="store_true", help="every pane of the session")
+    lsp.add_argument("-a", dest="all", action="store_true", help="every pane of every session")
     lsp.add_argument("--json", action="store_true")
     lsp.add_argument("-F", dest="format", metavar="FORMAT", help="one line per pane: #{pane_id}, #{pane_pid}, ...")
 

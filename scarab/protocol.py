@@ -473,7 +473,9 @@ class History(Message):
 
     `lines` holds `[index, text, runs]` with runs `[cell_count, style_index]` into `styles`, as in
     Frame. `oldest` is the lowest index still kept and `total` the number of rows ever pushed
-    (one past the newest), so a view knows the whole range without fetching it."""
+    (one past the newest), so a view knows the whole range without fetching it. `limit` is the
+    most rows the pane keeps (tmux's history_limit) and `size` what the kept rows hold, in bytes
+    (tmux's history_bytes; counted only for a request of no rows, list-panes' look)."""
 
     TAG = 45
     session_id: str
@@ -483,6 +485,8 @@ class History(Message):
     lines: list[Any]
     styles: list[Any]
     pane: int = 0
+    limit: int = 0
+    size: int = 0
 
 
 @_value

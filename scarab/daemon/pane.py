@@ -403,6 +403,8 @@ class Pane:
         lines, styles = encode_rows(enumerate(rows, start=first))
         total = self.emu.history_total
         oldest = total - len(self.emu.history)
+        history = self.emu.history
         return p.History(
-            session_id=session_id, first=first, oldest=oldest, total=total, lines=lines, styles=styles, pane=self.id
-        )
+            session_id=session_id, first=first, oldest=oldest, total=total, lines=lines, styles=styles, pane=self.id,
+            limit=history.maxlen, size=history.nbytes() if count == 0 else 0,
+        )  # fmt: skip

@@ -29,6 +29,8 @@ __all__ = ["Frozen", "SavedPage", "Scrollback", "decode_page", "freeze", "freeze
 
 # (text, flat runs): the runs as count, fg, bg, flags, count, fg, bg, flags, ...
 Frozen = tuple[str, tuple[int, ...]]
+# A style run as the frame row encoding carries it (a cell count and a style index): what nbytes counts.
+RUN_BYTES = 8
 
 
 def freeze(line: Line) -> Frozen:
@@ -62,6 +64,11 @@ def thaw(row: Frozen) -> Line:
     return Line(
         text, tuple([(count, _style(fg, bg, flags)) for count, fg, bg, flags in zip(it, it, it, it, strict=True)])
     )
+
+
+def _row_bytes(row: Frozen) -> int:
+    text, flat = row
+    return len(text.encode()) + RUN_BYTES * (len(flat) // 4)
 
 
 def decode_page(data: bytes) -> list[Frozen]:
@@ -204,6 +211,15 @@ class Scrollback:
             if position + count > offset:
                 yield from page.rows()[max(0, offset - position) :]
             position += count
+
+    def nbytes(self) -> int:
+        """What the kept rows hold, in bytes: each row's text (UTF-8) and style runs, a saved page
+        not decoded yet as its encoded size (counting never decodes one)."""
+        total = 0
+        for page in self.saved:
+            rows = page.rows() if page.decoded is not None else None
+            total += len(page.data) if rows is None else sum(_row_bytes(row) for row in rows)
+        return total + sum(_row_bytes(row) for row in self.rows)
 
     def texts(self) -> Iterator[str]:
         """Every row's text, oldest first, without building its styles (what a search reads)."""
