@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Static
 from scarab.keys import Key, tmux_name
 from scarab.tui.bindings import KeyTable
 
-__all__ = ["ConfirmScreen", "HelpScreen", "PromptScreen", "RenameScreen"]
+__all__ = ["ConfirmScreen", "HelpScreen", "LineInput", "PromptScreen", "RenameScreen"]
 
 _DIALOG_CSS = """
 {name} {{
@@ -35,6 +35,21 @@ _DIALOG_CSS = """
 """
 
 
+class LineInput(Input):
+    """Textual's Input with its editing keys (C-u, C-w, C-a, Enter, ...) run in the order they were
+    typed. Textual runs a widget's key binding only once the key has bubbled up to the app, after the
+    keys queued behind it went into the text: `C-u ed` arriving in one read (a quick typist, a
+    paste, send-keys) cleared the `ed` too. tmux's prompt edits in order."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()
+                return
+        await super()._on_key(event)
+
+
 class RenameScreen(ModalScreen[str | None]):
     """Ask for a new session name. The app checks it with the daemon and shows errors here."""
 
@@ -51,7 +66,7 @@ class RenameScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text.assemble("Rename session ", (self.current, "bold"), " to:"))
-            yield Input(value=self.value, id="new-name", select_on_focus=True)
+            yield LineInput(value=self.value, id="new-name", select_on_focus=True)
             yield Label(self.error, classes="error", id="error", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -71,13 +86,16 @@ class RenameScreen(ModalScreen[str | None]):
 
 class PromptScreen(ModalScreen[str | None]):
     """tmux's command-prompt in the status line: `label` then the text typed (Enter gives it,
-    Esc gives None)."""
+    Esc gives None). Like tmux's, a prefilled value (rename-window's name) is edited, not replaced:
+    the cursor waits at its end."""
 
     DEFAULT_CSS = """
     PromptScreen { align: left bottom; background: $background 0%; }
     PromptScreen > Horizontal { height: 1; width: 100%; background: $warning; color: $background; }
     PromptScreen Label { width: auto; }
-    PromptScreen Input { border: none; height: 1; padding: 0; width: 1fr; background: $warning; color: $background; }
+    PromptScreen Input, PromptScreen Input:focus {
+        border: none; height: 1; padding: 0; width: 1fr; background: $warning; color: $background;
+    }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -89,7 +107,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(f"{self.label} ", markup=False)
-            yield Input(value=self.value, id="prompt")
+            yield LineInput(value=self.value, id="prompt", select_on_focus=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
