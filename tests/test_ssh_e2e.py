@@ -110,10 +110,19 @@ def test_ls_and_attach_over_real_ssh(scarab: ScarabEnv, sshd: Sshd, monkeypatch:
             )
             await pilot.press(*"echo via-sshd", "enter")
             await until(lambda: "via-sshd" in app.view.text(), 30, what=lambda: f"the echo in {app.view.text()}")
+            # Windows and panes over ssh: the Layout and each pane's frames come through the link.
+            await pilot.press("ctrl+b", "percent_sign")
+            await until(lambda: len(app.view.scene.panes) == 2, 30, what="the split over ssh")
+            left, right = app.view.scene.order
+            await pilot.press(*"echo right''pane", "enter")
+            await until(lambda: "rightpane" in app.view.pane_text(right), 30, what="the echo in the new pane")
+            assert "rightpane" not in app.view.pane_text(left)
+            await pilot.press("ctrl+b", "c")
+            await until(lambda: "0:sh- 1:sh*" in app.status.render().plain, 30, what="a second window over ssh")
             await pilot.press("ctrl+b", "d")
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
-    assert "via-sshd" in scarab.capture("far")
+    assert "via-sshd" in scarab.capture("far:0.0")  # the first pane (window 1 is current now)
 
 
 def test_tui_runs_remotely_in_a_16_colour_terminal(scarab: ScarabEnv, sshd: Sshd) -> None:

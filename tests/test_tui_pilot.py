@@ -107,6 +107,28 @@ def test_new_session_and_cycle(in_env: ScarabEnv) -> None:
     run(scenario)
 
 
+def test_new_session_from_the_tree_and_the_picker(in_env: ScarabEnv) -> None:
+    from scarab.tui.tree import TreeScreen
+
+    async def scenario() -> None:
+        app = ScarabApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set())
+            # The tree (prefix w): C makes a new session and switches to it.
+            await pilot.press("ctrl+b", "w")
+            await until(pilot, lambda: isinstance(app.screen, TreeScreen) and len(app.screen.items) > 0)
+            await pilot.press("C")
+            await until(pilot, lambda: app.session is not None and app.session.name == "0", what="the tree's new one")
+            # The session picker (prefix s): ^N too.
+            await pilot.press("ctrl+b", "s")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: app.session is not None and app.session.name == "1", what="the picker's")
+            await until(pilot, lambda: app.status.count == 3)
+
+    run(scenario)
+
+
 def test_reconnects_after_daemon_kill(in_env: ScarabEnv) -> None:
     async def scenario() -> None:
         app = ScarabApp()
