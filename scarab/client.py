@@ -13,13 +13,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from scarab import protocol as p
 from scarab.channel import Channel
 from scarab.errors import DaemonUnreachable, ProtocolError, ScarabError, error_from_code
+from scarab.exchange import Exchange
 from scarab.paths import Paths
 from scarab.readyline import parse
 from scarab.remote import SshTarget, explain_ssh_failure, open_ssh_channel
@@ -65,14 +65,15 @@ def _not_answering(paths: Paths) -> str:
 
 class Client:
     def __init__(self, channel: Channel, daemon_pid: int, proc: asyncio.subprocess.Process | None = None) -> None:
-        self.channel = channel
         self.daemon_pid = daemon_pid
         self.proc = proc  # the ssh process carrying this connection, if remote
         # Frames are acknowledged only through a proxy, which paces a slow link by them; the local
         # daemon does not wait for acks, so sending them would only cost every frame a write.
         self.acks = proc is not None
         self.events: asyncio.Queue[p.Message | None] = asyncio.Queue()
-        self._waiting: deque[asyncio.Queue[p.Message | None]] = deque()
+        self._exchange = Exchange(
+            channel, _pushed_by_daemon, self._on_push, _lost, last=_last_reply, on_unsolicited=self._on_unsolicited
+        )
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -151,44 +152,34 @@ class Client:
 
     async def _read(self) -> None:
         try:
-            while True:
-                msg = await self.channel.recv()
-                if isinstance(msg, p.Frame):
-                    if self.acks:  # at once: a proxy on a slow link sends more only after this
-                        self.channel.send_nowait(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
-                    self.events.put_nowait(msg)
-                # SetBuffer: a program's copy (OSC 52), pushed like the others; Event: a watcher's.
-                elif isinstance(msg, p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer | p.Event):
-                    self.events.put_nowait(msg)
-                elif self._waiting:
-                    self._waiting[0].put_nowait(msg)
-                    if not (isinstance(msg, p.Captured) and msg.more):
-                        self._waiting.popleft()  # the request's last (often only) reply
-                elif isinstance(msg, p.Failed):
-                    # An unsolicited error precedes the daemon closing this connection.
-                    self.events.put_nowait(msg)
-        except (EOFError, OSError, ProtocolError):
-            pass
+            await self._exchange.run()
         finally:
-            while self._waiting:
-                self._waiting.popleft().put_nowait(None)  # the connection was lost
-            self.events.put_nowait(None)
+            self.events.put_nowait(None)  # the connection was lost
+
+    def _on_push(self, msg: p.Message) -> None:
+        if self.acks and isinstance(msg, p.Frame):  # at once: a proxy on a slow link sends more only after this
+            self._exchange.send(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
+        self.events.put_nowait(msg)
+
+    def _on_unsolicited(self, msg: p.Message) -> None:
+        if isinstance(msg, p.Failed):  # an unsolicited error precedes the daemon closing this connection
+            self.events.put_nowait(msg)
 
     def send(self, msg: p.Message) -> None:
         """A message that gets no reply (input, resize)."""
-        self.channel.send_nowait(msg)
+        self._exchange.send(msg)
 
     def send_input(self, target: str, data: bytes) -> None:
         """Keys or a paste of any size, in frames the daemon takes (it refuses big ones)."""
         for start in range(0, len(data), INPUT_CHUNK):
-            self.channel.send_nowait(p.Input(target=target, data=data[start : start + INPUT_CHUNK]))
+            self._exchange.send(p.Input(target=target, data=data[start : start + INPUT_CHUNK]))
 
     async def request(self, msg: p.Message) -> p.Message:
-        return _checked(await (await self._ask(msg)).get())
+        return _checked(await (await self._exchange.ask(msg)).get())
 
     async def capture(self, target: str, scrollback: bool = False, ansi: bool = False) -> AsyncIterator[str]:
         """A capture's text, page by page (a big scrollback arrives as many bounded pages)."""
-        replies = await self._ask(p.Capture(target=target, scrollback=scrollback, ansi=ansi))
+        replies = await self._exchange.ask(p.Capture(target=target, scrollback=scrollback, ansi=ansi))
         while True:
             reply = _checked(await replies.get())
             assert isinstance(reply, p.Captured)
@@ -211,25 +202,29 @@ class Client:
             if isinstance(msg, p.Event):
                 yield msg
 
-    async def _ask(self, msg: p.Message) -> asyncio.Queue[p.Message | None]:
-        """Send a request; its replies (one, or the pages of a capture) arrive in the queue."""
-        if self._reader.done():
-            raise DaemonUnreachable("the connection to the daemon was lost")
-        replies: asyncio.Queue[p.Message | None] = asyncio.Queue()
-        self._waiting.append(replies)
-        await self.channel.send(msg)
-        return replies
-
     async def close(self) -> None:
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, ScarabError):
             await self._reader
-        await self.channel.close()
+        await self._exchange.close()
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.terminate()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 5)
+
+
+def _pushed_by_daemon(msg: p.Message) -> bool:
+    # SetBuffer: a program's copy (OSC 52), pushed like the others; Event: a watcher's.
+    return isinstance(msg, p.Frame | p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer | p.Event)
+
+
+def _last_reply(reply: p.Message) -> bool:
+    return not (isinstance(reply, p.Captured) and reply.more)  # a capture comes in pages
+
+
+def _lost() -> DaemonUnreachable:
+    return DaemonUnreachable("the connection to the daemon was lost")
 
 
 def _checked(reply: p.Message | None) -> p.Message:

@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from scarab import protocol as p
 from scarab.channel import Channel
 from scarab.daemon.hostconfig import HOST_TOKEN_ENV, HostConfig
 from scarab.errors import HostUnavailable, ProtocolError
+from scarab.exchange import Exchange
 from scarab.logfile import open_log
 from scarab.readyline import HOST_READY_TIMEOUT, parse
 
@@ -122,6 +122,14 @@ def _parse_ready(line: str, req: HostConfig) -> tuple[int, int]:
     return host_pid, child_pid
 
 
+def _host_gone_error() -> HostUnavailable:
+    return HostUnavailable("the session host went away")
+
+
+def _pushed_by_host(msg: p.Message) -> bool:
+    return isinstance(msg, p.Frame | p.Layout | p.ChildExited | p.SetBuffer)  # SetBuffer: a program's OSC 52
+
+
 class HostLink:
     """A connected host. Requests are answered in order; frames, layouts and exits go to the callback
     as they come, so a Layout the host pushes before its reply is handled before the reply is."""
@@ -132,12 +140,14 @@ class HostLink:
         greeting: p.HostInfo,
         on_event: Callable[[HostLink, p.Message], None],
     ) -> None:
-        self.channel = channel
         self.session_id = greeting.session_id  # which session this link is to, for good
         self.greeting = greeting  # what the host said when the link was made; stale after that
-        self._on_event = on_event
-        self._waiting: deque[asyncio.Future[p.Message]] = deque()
-        self.closed = asyncio.Event()
+        self._exchange = Exchange(
+            channel,
+            _pushed_by_host,
+            lambda msg: on_event(self, msg),
+            lambda: HostUnavailable("the session host went away"),
+        )
         # A capture is paged out of the host (HostCapture page 0, 1, ...): one at a time.
         self.capture_lock = asyncio.Lock()
 
@@ -164,42 +174,20 @@ class HostLink:
 
     async def run(self) -> None:
         """Read until the host goes away; runs until cancelled, fails pending requests at the end."""
-        try:
-            while True:
-                msg = await self.channel.recv()
-                if isinstance(msg, p.Frame | p.Layout | p.ChildExited | p.SetBuffer):  # SetBuffer: a program's OSC 52
-                    self._on_event(self, msg)
-                elif self._waiting:
-                    fut = self._waiting.popleft()
-                    if not fut.done():
-                        fut.set_result(msg)
-        except (EOFError, OSError, ProtocolError):
-            pass
-        finally:
-            while self._waiting:
-                fut = self._waiting.popleft()
-                if not fut.done():
-                    fut.set_exception(HostUnavailable("the session host went away"))
-            await self.channel.close()
-            self.closed.set()
+        await self._exchange.run()
 
     def send(self, msg: p.Message) -> None:
         """Fire-and-forget messages (input, resize, redraw): never wait on the host for these."""
-        self.channel.send_nowait(msg)
+        self._exchange.send(msg)
 
     async def request(self, msg: p.Message, timeout: float = REQUEST_TIMEOUT) -> p.Message:
-        if self.closed.is_set():
-            raise HostUnavailable("the session host went away")
-        fut: asyncio.Future[p.Message] = asyncio.get_running_loop().create_future()
-        self._waiting.append(fut)
-        self.channel.send_nowait(msg)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return await self._exchange.request(msg, timeout)
         except TimeoutError:
             raise HostUnavailable(f"the session host did not answer within {timeout:g}s") from None
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self._exchange.close()
 
 
 def process_start(pid: int) -> int:
