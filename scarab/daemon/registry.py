@@ -1,10 +1,12 @@
 """Registry layer: the daemon's control operations — sessions created, listed, renamed, deleted;
-which clients are attached where; input, capture and history for a pane; tmux's window and pane
-verbs resolved and forwarded.
+clients attached and detached; input, capture and history for a pane; tmux's window and pane verbs
+resolved and forwarded.
 
-`SessionManager` is the library API of the control plane, built on lifecycle.Hosts (the hosts'
-side: start, adopt, watch, resurrect). Every control operation is committed to the store before it
-returns, so the reply a client sees is always durable.
+`SessionManager` is the library API of the control plane. It resolves targets (targeting.py) and
+builds on attachments.Attachments (which clients view which session, at what size), itself on
+lifecycle.Hosts (the hosts' side: start, adopt, watch, resurrect); snapshots are snapshots.py's.
+Every control operation is committed to the store before it returns, so the reply a client sees is
+always durable.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import replace
 
 from scarab import protocol as p
+from scarab.daemon.attachments import Attachments
 from scarab.daemon.build import check_build, type_when_ready
 from scarab.daemon.hostlink import process_start, spawn_host
-from scarab.daemon.lifecycle import DELETING, FD_RESERVE, Hosts, ManagerConfig, fds_left
+from scarab.daemon.lifecycle import DELETING, FD_RESERVE, ManagerConfig, fds_left
 from scarab.daemon.pty import default_shell
-from scarab.daemon.session import Session, Viewer, validate_name, validate_size, visible_panes
+from scarab.daemon.session import Session, Viewer, validate_name, validate_size
 from scarab.daemon.store import SessionRecord
 from scarab.daemon.targeting import ANY_PANE, WindowVerb, current_of, resolve_pane, resolve_verb, session_view
 from scarab.environ import check_name, entries, parse_entries
@@ -48,7 +51,7 @@ def _shadows(name: str, session_id: str) -> bool:
     return name == session_id or (len(name) >= ID_PREFIX_SHADOW and session_id.startswith(name))
 
 
-class SessionManager(Hosts):
+class SessionManager(Attachments):
     def session_count(self) -> int:
         return len(self.sessions)
 
@@ -185,42 +188,14 @@ class SessionManager(Hosts):
         self, target: str, viewer: Viewer, cols: int = 0, rows: int = 0, environ: Iterable[str] | None = None
     ) -> p.SessionInfo:
         session = self.get_session(target)
-        host = self._host(session)
-        if cols or rows:
-            validate_size(cols, rows)
-        if environ is not None:
-            # tmux's update-environment: the attaching client's values, for programs started later.
-            session.environ.update(parse_entries(environ))
-            host.send(p.HostEnvironment(entries=entries(session.environ)))
-        for other in self.sessions.values():
-            other.sizes.pop(viewer, None)
-            if other is not session and viewer in other.viewers:
-                # A switch: the session left behind has one client fewer, in the database too.
-                other.viewers.discard(viewer)
-                self._commit(other, other.record.with_(attached=len(other.viewers)))
-        viewer.expect_full(visible_panes(session.layout))
-        session.viewers.add(viewer)
-        if cols and rows:
-            session.sizes[viewer] = (cols, rows)
-        record = session.record.with_(last_attached=int(time.time()), attached=len(session.viewers))
-        if cols and rows and (cols, rows) != (record.cols, record.rows):
-            record = record.with_(cols=cols, rows=rows)  # window-size "latest", as tmux
-            host.send(p.HostResize(cols=cols, rows=rows))
-        else:
-            host.send(p.HostRedraw())
-        self._commit(session, record)
+        self.attach(session, viewer, cols, rows, environ)
         return self.info(session)
 
     def detach_client(self, viewer: Viewer, target: str | None = None) -> list[str]:
         """Detach `viewer` (from `target` only, if given); returns the ids it was detached from."""
-        detached = []
-        for session in self.sessions.values():
-            if viewer in session.viewers and (target is None or session is self.get_session(target)):
-                session.viewers.discard(viewer)
-                session.sizes.pop(viewer, None)
-                self._commit(session, session.record.with_(attached=len(session.viewers)))
-                detached.append(session.record.id)
-        return detached
+        if not any(viewer in session.viewers for session in self.sessions.values()):
+            return []  # attached nowhere: nothing to detach, whatever the target names
+        return self.detach(viewer, self.get_session(target) if target is not None else None)
 
     @contextlib.asynccontextmanager
     async def _exclusive(self, target: str) -> AsyncIterator[Session]:
@@ -411,11 +386,8 @@ class SessionManager(Hosts):
     def send_input(self, target: str, data: bytes, viewer: Viewer | None = None, current: Current = None) -> None:
         session, pane = self.pane_of(target, current)
         host = self._host(session)
-        size = session.sizes.get(viewer) if viewer is not None else None
-        if size is not None and size != (session.record.cols, session.record.rows):
-            # tmux's window-size "latest": the client typing now is the latest, so its size wins;
-            # the resize goes first so the program redraws for the size the keys were meant for.
-            self.resize(session.record.id, *size)
+        if viewer is not None:
+            self.typing_from(session, viewer)
         host.send(p.HostInput(data=data, pane=pane))
 
     def paste(self, target: str, data: bytes, current: Current = None) -> None:
@@ -424,21 +396,7 @@ class SessionManager(Hosts):
         self._host(session).send(p.HostPaste(data=data, pane=pane))
 
     def resize(self, target: str, cols: int, rows: int, viewer: Viewer | None = None) -> None:
-        validate_size(cols, rows)
-        session = self.get_session(target)
-        if viewer is not None and viewer in session.viewers:
-            session.sizes[viewer] = (cols, rows)
-        if (cols, rows) != (session.record.cols, session.record.rows):
-            self._host(session).send(p.HostResize(cols=cols, rows=rows))
-            self._commit(session, session.record.with_(cols=cols, rows=rows))
-
-    def redraw(self, session_id: str) -> set[int]:
-        """Ask for full frames of every visible pane; returns those panes."""
-        session = self.sessions.get(session_id)
-        if session is not None and session.host is not None:
-            session.host.send(p.HostRedraw())
-            return visible_panes(session.layout)
-        return set()
+        self.resize_session(self.get_session(target), cols, rows, viewer)
 
 
 def _ends_session(layout: p.Layout, verb: p.KillPane | p.KillWindow) -> bool:
