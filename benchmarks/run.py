@@ -32,6 +32,7 @@ from ptyprocess import PtyProcess  # noqa: E402
 
 from scarab import protocol as p  # noqa: E402
 from scarab.client import Client  # noqa: E402
+from scarab.errors import BadRequest  # noqa: E402
 from scarab.testkit import Sandbox, frame_with, shows, wait_for  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []
@@ -178,11 +179,11 @@ class PtyScreen:
 
 def typed_echo(screen: PtyScreen, count: int, width: int = 80) -> list[float]:
     """Milliseconds from each keystroke written to the pty until the terminal shows it (the
-    session runs `cat`: the tty echoes) in the first `width` columns (a pane at the left edge).
-    Every 26 keys, ctrl+u erases the line again."""
+    session runs `cat` or waits at a shell's prompt: the tty echoes) in the first `width` columns (a
+    pane at the left edge). Every 26 keys, ctrl+u erases the line again."""
     screen.drain(0.05)
-    row = screen.emu.cursor[1]
-    base = screen.emu.row(row).text[:width].rstrip()
+    x, row = screen.emu.cursor[:2]
+    base = screen.emu.row(row).text[:x]  # the prompt, if any, with its trailing space
     samples: list[float] = []
     typed = ""
     for i in range(count):
@@ -195,7 +196,7 @@ def typed_echo(screen: PtyScreen, count: int, width: int = 80) -> list[float]:
         samples.append((time.perf_counter() - start) * 1000)
         if len(typed) == 26:
             screen.proc.write(b"\x15")
-            screen.wait(lambda: screen.emu.row(row).text[:width].rstrip() == base)
+            screen.wait(lambda: screen.emu.row(row).text[:width].rstrip() == base.rstrip())
             typed = ""
             screen.drain(0.02)
     return samples
@@ -407,6 +408,73 @@ def pane_memory(clients: Clients) -> tuple[str, str]:
     return f"{scarab:.0f} KB", f"{tmux:.0f} KB"
 
 
+MANY_SESSIONS = 50
+MANY_PANES = 4
+
+
+async def _many_scarab(count: int, panes: int) -> None:
+    control = await Client.connect()
+
+    async def split(name: str, horizontal: bool) -> None:
+        # Right after SessionCreate's reply the daemon may not have the new session's Layout yet
+        # ("can't find pane: %-1"); tmux's split-window never fails so. Asked again until it has.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                await control.request(p.SplitWindow(target=name, horizontal=horizontal, detached=True, command=["sh"]))
+                return
+            except BadRequest:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.01)
+
+    try:
+        for i in range(count):
+            await control.request(p.SessionCreate(name=f"many{i}", command=["sh"]))
+            for k in range(panes - 1):
+                await split(f"many{i}", k % 2 == 0)
+            await control.request(p.SelectLayout(target=f"many{i}", layout="tiled"))
+    finally:
+        await control.close()
+
+
+def many_panes(clients: Clients, kind: str) -> tuple[str, str]:
+    """50 sessions of 4 idle shells, tiled: what they add to the server's PSS (tmux) or the daemon's,
+    zygote's and hosts' (scarab), and keystroke echo in the first pane of one of them."""
+    env = clients.env
+
+    def pss() -> int:
+        if kind == "tmux":
+            return pss_kb(clients.tmux.server_pid())
+        return sum(pss_kb(pid) for pid in [*env.pids_named("scarab-daemon"), *env.zygote_pids(), *env.host_pids()])
+
+    clients.new(kind, "many-base", "sh")  # the server is running before the figure's start
+    time.sleep(0.5)
+    before = pss()
+    if kind == "tmux":
+        for i in range(MANY_SESSIONS):
+            clients.tmux.new(f"many{i}", "sh")
+            for k in range(MANY_PANES - 1):
+                clients.tmux("split-window", "-d", "-h" if k % 2 == 0 else "-v", "-t", f"many{i}", "sh")
+            clients.tmux("select-layout", "-t", f"many{i}", "tiled")
+    else:
+        asyncio.run(_many_scarab(MANY_SESSIONS, MANY_PANES))
+    time.sleep(1.0)  # the servers settle their allocations; the figure is a size, not a time
+    added = (pss() - before) / 1024
+    memory = f"{added:.0f} MB ({added / MANY_SESSIONS:.2f} MB a session)"
+    screen = clients.attach(kind, f"many{MANY_SESSIONS // 2}")
+    try:
+        screen.wait(lambda: screen.cursor_row().endswith("$"))
+        samples = typed_echo(screen, 100, width=39)
+        echo = f"{statistics.median(samples):.2f} / {pct(samples, 0.99):.2f} ms"
+    finally:
+        screen.close()
+    for i in range(MANY_SESSIONS):
+        clients.kill(kind, f"many{i}")
+    clients.kill(kind, "many-base")
+    return memory, echo
+
+
 def panes(clients: Clients) -> None:
     tmux = pane_figures(clients, "tmux")
     scarab = pane_figures(clients, "scarab")
@@ -420,6 +488,11 @@ def panes(clients: Clients) -> None:
     scarab_pane, tmux_pane = pane_memory(clients)
     record("memory of an idle extra pane (PSS of the host / tmux server, 1 vs 4 panes)", "<= 1 MB",
            scarab_pane, tmux_pane)  # fmt: skip
+    tmux_memory, tmux_echo = many_panes(clients, "tmux")
+    scarab_memory, scarab_echo = many_panes(clients, "scarab")
+    record(f"{MANY_SESSIONS} sessions x {MANY_PANES} idle panes: PSS added (daemon + hosts / tmux server)",
+           "all work", scarab_memory, tmux_memory)  # fmt: skip
+    record(f"same: echo in a pane of one of them (p50 / p99, 100 keys)", "-", scarab_echo, tmux_echo)
 
 
 def headline(clients: Clients) -> None:

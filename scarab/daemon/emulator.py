@@ -91,11 +91,14 @@ def _cells(style: Style) -> dict[str, Cell]:
     return cells
 
 
-def _plain_line(text: str, style: Style) -> Line:
-    """The Line `row()` gives for `text` drawn in one style on a fresh row."""
+def _frozen_plain(texts: list[str], style: Style) -> list[Frozen]:
+    """Each text as the frozen history row of a fresh row it was drawn on in one style (what
+    `freeze(row(y))` gives), without building cells or Lines: a flood's lines scroll off by the
+    thousand, and building each cost more than the rest of the parse."""
     if style is DEFAULT_STYLE:
-        text = text.rstrip(" ")
-    return Line(text, ((len(text), style),)) if text else _EMPTY_LINE
+        texts = [text.rstrip(" ") for text in texts]
+    fg, bg, flags = style
+    return [(text, (len(text), fg, bg, flags)) if text else ("", ()) for text in texts]
 
 
 # Printable ASCII lines joined by CR LF, worth the fast path when long.
@@ -255,8 +258,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             skip = max(0, old_rows + len(scrolled) - maxlen)
             for y in range(skip, old_rows):
                 append(self.row(y))
-            for chunk in scrolled[max(0, skip - old_rows) :]:
-                append(_plain_line(chunk, style))
+            self.history.extend_frozen(_frozen_plain(scrolled[max(0, skip - old_rows) :], style))
             self.pushed += old_rows + len(scrolled)  # the skipped ones too: they were pushed, then dropped
         keep = [self.buffer[y] for y in range(old_rows, lines)]
         cells = _cells(style)

@@ -110,7 +110,8 @@ class Pane:
         self.flush_timer: Timer | None = None
         self.last_flush = 0.0
         self.pending_output = 0  # bytes parsed since the last frame
-        self.unparsed = bytearray()  # read from the PTY, not parsed yet (the PTY is not read meanwhile)
+        self.unparsed = bytearray()  # read from the PTY, not parsed yet
+        self.reading = False  # whether the PTY is watched (not while MAX_BATCH waits to be parsed)
         self.slice = MIN_SLICE
         self.pace = 0.0  # bytes per second the last slice was parsed at (0: not known)
         self.output_ended = False
@@ -133,7 +134,7 @@ class Pane:
         controls = self.host.controls
         self.child = Child.spawn(self.command, self.start_cwd, env, self.emu.cols, self.emu.rows, controls.preexec())
         controls.spawned(self.ref())
-        self.loop.add_reader(self.child.fd, self.on_output)
+        self._read(True)
 
     def ref(self) -> PaneRef:
         return PaneRef(self.id, self.emu, self.pid if self.alive else 0, tuple(self.command))
@@ -168,7 +169,7 @@ class Pane:
             self.flush_timer.cancel()
             self.flush_timer = None
         if self.child is not None:
-            self.loop.remove_reader(self.child.fd)
+            self._read(False)
             self.loop.remove_writer(self.child.fd)
             if self.exit_status is None:
                 self.child.terminate()
@@ -204,11 +205,24 @@ class Pane:
                 break
             data += more
         self.host.controls.output(self.id, data)
+        if not self.unparsed:
+            self.slice = MIN_SLICE  # output after a pause starts with small slices again
         self.unparsed += data
-        self.slice = MIN_SLICE
-        # Until this is parsed the PTY is left unread: the child waits, as it would for a terminal.
-        self.loop.remove_reader(self.child.fd)
+        # The PTY is read on while this is parsed (the program runs on the other core meanwhile, and
+        # bigger batches parse faster) until MAX_BATCH waits: then the program waits, as it would
+        # for a terminal.
+        if self.output_ended or len(self.unparsed) >= MAX_BATCH:
+            self._read(False)
         self.host.want_parse(self)
+
+    def _read(self, on: bool) -> None:
+        """Watch the PTY for output, or stop."""
+        assert self.child is not None
+        if on and not self.reading:
+            self.loop.add_reader(self.child.fd, self.on_output)
+        elif not on and self.reading:
+            self.loop.remove_reader(self.child.fd)
+        self.reading = on
 
     def parse(self, deadline: float, budget: float) -> bool:
         """Parse until `deadline`; returns whether bytes are left for the next round. `budget` is this
@@ -234,17 +248,17 @@ class Pane:
                 break
         self.schedule_flush()
         self.host.pass_clipboard(self)
+        if not self.output_ended and len(self.unparsed) < MAX_BATCH:
+            self._read(True)
         if self.unparsed:
             return True
         if self.output_ended:
             self._child_gone()
-        else:
-            self.loop.add_reader(self.child.fd, self.on_output)
         return False
 
     def _child_gone(self) -> None:
         assert self.child is not None
-        self.loop.remove_reader(self.child.fd)
+        self._read(False)
         self.loop.remove_writer(self.child.fd)
         self.reap_deadline = time.monotonic() + REAP_WAIT
         self._reap()
