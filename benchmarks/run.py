@@ -492,7 +492,7 @@ def panes(clients: Clients) -> None:
     scarab_memory, scarab_echo = many_panes(clients, "scarab")
     record(f"{MANY_SESSIONS} sessions x {MANY_PANES} idle panes: PSS added (daemon + hosts / tmux server)",
            "all work", scarab_memory, tmux_memory)  # fmt: skip
-    record(f"same: echo in a pane of one of them (p50 / p99, 100 keys)", "-", scarab_echo, tmux_echo)
+    record("same: echo in a pane of one of them (p50 / p99, 100 keys)", "-", scarab_echo, tmux_echo)
 
 
 def headline(clients: Clients) -> None:
