@@ -266,8 +266,9 @@ class SessionHost:
         return True
 
     def _echo_first(self, pane: Pane) -> bool:
-        """Whether `pane`'s frame waits for another pane's echo, or for keys not read yet."""
-        return (bool(self._typed()) and pane.id not in self.typed) or self.loop.urgent_ready()
+        """Whether `pane`'s frame waits for another pane's echo, or for keys not read yet (a pane
+        being typed into never waits for those)."""
+        return pane.id not in self._typed() and (bool(self.typed) or self.loop.urgent_ready())
 
     def _visible(self) -> list[int]:
         return list(self._current().layout.visible())
