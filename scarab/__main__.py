@@ -1,5 +1,5 @@
-"""Entry point for `python -m scarab`."""
+"""Entry point for `python -m scarab` (as the `scarab` command: `scarab.launch`)."""
 
-from scarab.cli import main
+from scarab.launch import main
 
 raise SystemExit(main())

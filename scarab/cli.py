@@ -32,6 +32,7 @@ from scarab.panecli import ALIASES, VERBS, add_verbs, context, run_verb
 from scarab.paths import Paths
 from scarab.readyline import read_line, report
 from scarab.remote import SshTarget
+from scarab.tui.firstpaint import EarlyAttach, paint
 
 __all__ = ["main"]
 
@@ -277,21 +278,14 @@ def _refuse_nesting() -> None:
         raise BadRequest(f"already inside scarab session {inside!r}; detach first, or unset SCARAB to nest")
 
 
-def _attach(target: str | None, ssh: str | None = None) -> int:
+def _attach(target: str | None, ssh: str | None = None, early: EarlyAttach | None = None) -> int:
     if not ssh:
         _refuse_nesting()
     paths = Paths.default()
     config = load_config(paths.config_file)
-    painted = relay = None
-    if not ssh and sys.stdin.isatty() and sys.stdout.isatty():
-        from scarab.keys import encode
-        from scarab.tui.firstpaint import KeyRelay, first_paint
-
-        painted = first_paint(paths.socket, target, config.status_bar, sys.stdout)
-        if painted is not None:
-            prefix = encode(config.prefix) or b""
-            relay = KeyRelay(painted, prefix, sys.stdin.fileno(), sys.stdout.fileno())
-            relay.start()
+    if early is None and not ssh:  # else painted before this module was imported
+        early = paint(target, paths, config)
+    painted, relay = (early.painted, early.relay) if early is not None else (None, None)
     try:
         # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
         os.environ.setdefault("ESCDELAY", "10")
@@ -459,16 +453,16 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
-def dispatch(args: argparse.Namespace) -> int:
+def dispatch(args: argparse.Namespace, early: EarlyAttach | None = None) -> int:
     if hasattr(args, "target_optional"):
         _resolve_target(args)
     match args.command:
         case None:
-            return _attach(None)
+            return _attach(None, early=early)
         case "new":
             return cmd_new(args)
         case "attach" | "a":
-            return _attach(args.target, args.ssh)
+            return _attach(args.target, args.ssh, early)
         case "proxy":
             from scarab.proxy import run_proxy
 
@@ -532,7 +526,8 @@ def dispatch(args: argparse.Namespace) -> int:
     raise BadRequest(f"unknown command {args.command}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, early: EarlyAttach | None = None) -> int:
+    """`early`: the attach that `argv` asks for was painted already (scarab.launch)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "send" and not any(word.startswith("-") for word in extra):
@@ -544,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return dispatch(args)
+        return dispatch(args, early)
     except ScarabError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

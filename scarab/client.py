@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from scarab import protocol as p
@@ -71,6 +71,9 @@ class Client:
         # daemon does not wait for acks, so sending them would only cost every frame a write.
         self.acks = proc is not None
         self.events: asyncio.Queue[p.Message | None] = asyncio.Queue()
+        # Takes a frame as it is read (True: taken), when nothing is queued before it: the TUI draws
+        # its session's frames without a hop through `events` (the rest still arrive in order there).
+        self.frame_sink: Callable[[p.Frame], bool] | None = None
         self._exchange = Exchange(
             channel, _pushed_by_daemon, self._on_push, _lost, last=_last_reply, on_unsolicited=self._on_unsolicited
         )
@@ -157,8 +160,12 @@ class Client:
             self.events.put_nowait(None)  # the connection was lost
 
     def _on_push(self, msg: p.Message) -> None:
-        if self.acks and isinstance(msg, p.Frame):  # at once: a proxy on a slow link sends more only after this
-            self._exchange.send(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
+        if isinstance(msg, p.Frame):
+            if self.acks:  # at once: a proxy on a slow link sends more only after this
+                self._exchange.send(p.FrameAck(session_id=msg.session_id, seq=msg.seq))
+            sink = self.frame_sink
+            if sink is not None and self.events.empty() and sink(msg):
+                return
         self.events.put_nowait(msg)
 
     def _on_unsolicited(self, msg: p.Message) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
+import select
 import socket
 import sys
 import termios
@@ -19,6 +20,7 @@ from ptyprocess import PtyProcess
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.pane import encode_frame
+from scarab.launch import attach_target
 from scarab.tui.firstpaint import ENTER, FirstPaint, KeyRelay, default_session, first_paint, render_frame
 from tests.helpers import ScarabEnv, emu_text, wait_for
 
@@ -212,3 +214,56 @@ def test_render_window_draws_each_pane_at_its_place_and_the_borders() -> None:
 
     assert [fg_at(y, 10) for y in range(3)] == [2, 2, 2]  # the active pane's border in green
     assert fg_at(0, 0) == -1
+
+
+def test_only_a_plain_attach_is_painted_before_the_cli_is_imported() -> None:
+    assert attach_target([]) == (True, None)
+    assert attach_target(["attach"]) == (True, None)
+    assert attach_target(["a", "work"]) == (True, "work")
+    assert attach_target(["attach", "-t", "work"]) == (True, "work")
+    for argv in (["ls"], ["attach", "--ssh", "h"], ["attach", "-t"], ["attach", "a", "b"], ["new"], ["a", "-h"]):
+        assert attach_target(argv) == (False, None), argv
+
+
+# Stands in for `python -m scarab attach work`, noting what was imported when the first paint was made.
+EARLY_SPY = """
+import runpy, sys
+import scarab.tui.firstpaint as firstpaint
+note, real = sys.argv[1], firstpaint.first_paint
+def spy(*args):
+    painted = real(*args)
+    loaded = sorted(name for name in ("argparse", "asyncio", "scarab.cli", "textual") if name in sys.modules)
+    open(note, "w").write(f"{painted is not None} {loaded}")
+    return painted
+firstpaint.first_paint = spy
+sys.argv = ["scarab", "attach", "work"]
+runpy.run_module("scarab", run_name="__main__")
+"""
+
+
+def test_scarab_attach_paints_before_importing_the_cli_then_the_app_takes_over(
+    scarab: ScarabEnv, tmp_path: Path
+) -> None:
+    scarab.ok("new", "-d", "-s", "work", "--", "sh", "-c", "printf 'early paint here\\n'; exec cat")
+    wait_for(lambda: "early paint here" in scarab.capture("work"))
+    note = tmp_path / "loaded"
+    env = dict(scarab.env, TERM="xterm-256color")
+    proc = PtyProcess.spawn([sys.executable, "-c", EARLY_SPY, str(note)], env=env, dimensions=(25, 80), cwd=env["HOME"])
+    screen = Emulator(80, 25, on_reply=proc.write)
+
+    def shows(text: str) -> bool:
+        while select.select([proc.fd], [], [], 0.05)[0]:
+            with contextlib.suppress(OSError):
+                screen.feed(os.read(proc.fd, 65536))
+        return text in emu_text(screen)
+
+    try:
+        wait_for(lambda: shows("early paint here"), timeout=30, what=lambda: emu_text(screen))
+        # Nothing of the CLI, asyncio or Textual was needed for the session's screen to show.
+        assert wait_for(lambda: note.read_text(), timeout=30) == "True []"
+        wait_for(lambda: shows("[work]"), timeout=30, what=lambda: emu_text(screen))  # the app's status bar
+        proc.write(b"typed-after\r")
+        wait_for(lambda: shows("typed-after"), timeout=30, what=lambda: emu_text(screen))
+        assert scarab.session("work")["attached"] == 1  # one attach: the app took the first paint's connection
+    finally:
+        proc.terminate(force=True)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 
 from scarab import protocol as p
@@ -99,10 +99,13 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.tty_attrs = tty_attrs  # the terminal's settings before the app (and the first paint) took it
         self.terminal_title: str | None = None  # what the outer terminal's title was set to
         self.held = held  # the prefix key and what followed, typed while the first paint relayed keys
+        self._terminal_view: TerminalView | None = None  # from compose on
+        self.handling = False  # a message from the daemon is being handled (it may await)
 
     def compose(self) -> ComposeResult:
-        view = TerminalView(self.config.prefix, id="terminal")
+        view = self._terminal_view = TerminalView(self.config.prefix, id="terminal")
         view.repeatable = self.keys.repeatable()
+        view.to_program = self.on_terminal_view_to_program
         yield view
         status = StatusBar()
         status.display = self.config.status_bar
@@ -110,7 +113,19 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     @property
     def view(self) -> TerminalView:
-        return self.query_one(TerminalView)
+        assert self._terminal_view is not None, "the view exists from compose on"
+        return self._terminal_view
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key for the terminal view (it has the focus: no dialog is open) goes to it now, not
+        # through its message queue: a keystroke's bytes leave one loop turn after the key was read.
+        # Textual would only look for priority bindings first, and this app has none.
+        view = self._terminal_view
+        if view is not None and isinstance(event, events.Key) and not event.is_forwarded and self.focused is view:
+            self.app_focus = True
+            view.on_key(event)
+            return
+        await super().on_event(event)
 
     @property
     def status(self) -> StatusBar:
@@ -169,8 +184,13 @@ class ScarabApp(App[str], inherit_bindings=False):
                 else:
                     await self.attach(self.session.id if self.session else await self.initial_target())
                 self.status.notice = ""
+                client.frame_sink = self.take_frame
                 while (msg := await client.events.get()) is not None:
-                    await self.on_daemon_message(msg)
+                    self.handling = True
+                    try:
+                        await self.on_daemon_message(msg)
+                    finally:
+                        self.handling = False
             except DaemonUnreachable:
                 pass
             except ScarabError as exc:
@@ -275,14 +295,27 @@ class ScarabApp(App[str], inherit_bindings=False):
         if held:
             self.on_terminal_view_to_program(TerminalView.ToProgram(held))
 
+    def take_frame(self, frame: p.Frame) -> bool:
+        """Draw a frame of the attached session as it is read (the client's `frame_sink`); False
+        leaves it to `on_daemon_message`, in order: another session's (a switch whose reply is
+        not handled yet), or one read while an earlier message is being handled."""
+        return not self.handling and self.draw_frame(frame)
+
+    def draw_frame(self, frame: p.Frame) -> bool:
+        """A frame of the attached session drawn (another session's is not: False)."""
+        if self.session is None or frame.session_id != self.session.id:
+            return False
+        self.view.apply(frame)
+        self.drawn.set()
+        self.show_title()
+        if frame.bell:
+            self.bell()
+        return True
+
     async def on_daemon_message(self, msg: p.Message) -> None:
         match msg:
-            case p.Frame() if self.session is not None and msg.session_id == self.session.id:
-                self.view.apply(msg)
-                self.drawn.set()
-                self.show_title()
-                if msg.bell:
-                    self.bell()
+            case p.Frame():
+                self.draw_frame(msg)
             case p.Layout() if self.session is not None and msg.session_id == self.session.id:
                 self.apply_layout(msg)
             case p.SessionsChanged(sessions=sessions):

@@ -21,25 +21,32 @@ import dataclasses
 import os
 import select
 import socket
+import sys
 import termios
 import threading
 import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from scarab import protocol as p
 from scarab.errors import ProtocolError
 from scarab.styles import Line, Mode, Style, line_to_ansi
 from scarab.tui.panes import Scene, scene_of, single_pane
 
+if TYPE_CHECKING:
+    from scarab.config import Config
+    from scarab.paths import Paths
+
 __all__ = [
+    "EarlyAttach",
     "FirstPaint",
     "KeyRelay",
     "default_session",
     "first_paint",
     "leave_first_paint",
+    "paint",
     "render_frame",
     "render_window",
     "restore_tty",
@@ -325,3 +332,26 @@ class _Blocking:
     def unread(self) -> bytes:
         """The bytes received but not yet returned as messages, as they came."""
         return b"".join(p.HEADER.pack(len(payload)) + payload for payload in self.ready) + bytes(self.buffer)
+
+
+class EarlyAttach(NamedTuple):
+    """A first paint with its key relay running: what the app starts from."""
+
+    target: str | None
+    painted: FirstPaint
+    relay: KeyRelay
+
+
+def paint(target: str | None, paths: Paths, config: Config) -> EarlyAttach | None:
+    """Paint `target` (None: the session `scarab` would pick) and relay keys to it until the app
+    takes over, when both ends are terminals and the daemon answers in time."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    from scarab.keys import encode
+
+    painted = first_paint(paths.socket, target, config.status_bar, sys.stdout)
+    if painted is None:
+        return None
+    relay = KeyRelay(painted, encode(config.prefix) or b"", sys.stdin.fileno(), sys.stdout.fileno())
+    relay.start()
+    return EarlyAttach(target, painted, relay)

@@ -210,4 +210,9 @@ def _key_driver(base: type[LinuxDriver]) -> type[Driver]:
                     for message in parser.tick():
                         self.process_message(message)
 
+        def send_message(self, message: Message) -> None:
+            # Textual's wraps each event in a coroutine and a Task (run_coroutine_threadsafe); a
+            # keystroke only needs to be in the app's queue: one loop callback, no Task.
+            self._loop.call_soon_threadsafe(self._app.post_message, message)
+
     return KeyDriver

@@ -16,6 +16,7 @@ CLI's `send` uses too.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -194,6 +195,9 @@ class TerminalView(Widget, can_focus=True):
         self._rows: dict[int, Strip] = {}  # by view row
         self._drag: tuple[int, int] | None = None  # the border cell being dragged, in window cells
         self._terminal_cursor = ""  # the visibility and shape last sent to the outer terminal
+        # Where program input goes: posted (it bubbles to the app), unless the owner takes it
+        # directly (the app does: a keystroke's bytes then leave in the handler that read the key).
+        self.to_program: Callable[[TerminalView.ToProgram], object] = self.post_message
         # The window's cell shown at this view's top left: not (0, 0) only when the window is
         # larger than the view (another client's size is the window's): it pans with the cursor.
         self.pan = (0, 0)
@@ -496,11 +500,11 @@ class TerminalView(Widget, can_focus=True):
             return
         data = encode(key, cursor_keys=bool(self.modes & Mode.CURSOR_KEYS))
         if data:
-            self.post_message(self.ToProgram(data))
+            self.to_program(self.ToProgram(data))
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
-        self.post_message(self.ToProgram(encode_paste(event.text, bool(self.modes & Mode.BRACKETED_PASTE))))
+        self.to_program(self.ToProgram(encode_paste(event.text, bool(self.modes & Mode.BRACKETED_PASTE))))
 
     def _under(self, event: events.MouseEvent) -> tuple[int, int, int | None]:
         """The window cell under the pointer and the visible pane there, if any."""
@@ -525,7 +529,7 @@ class TerminalView(Widget, can_focus=True):
             ctrl=event.ctrl, sgr=bool(screen.modes & Mode.MOUSE_SGR),
         )  # fmt: skip
         if data:
-            self.post_message(self.ToProgram(data, pane if self.session_layout is not None else -1))
+            self.to_program(self.ToProgram(data, pane if self.session_layout is not None else -1))
         event.stop()
         return True
 
