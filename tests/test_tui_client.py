@@ -191,3 +191,50 @@ def test_attached_clients_are_told_of_session_changes_and_the_status_bar_follows
         term.wait(lambda: status_shows(term.text(), "work"), "the status bar to drop the killed session")
     finally:
         term.close()
+
+
+# `python -m scarab attach work`, counting the updates Textual's compositor paints.
+COUNT_COMPOSITOR = """
+import runpy, sys
+from textual._compositor import Compositor
+note, real = sys.argv[1], Compositor.render_update
+def counted(self, *args, **kwargs):
+    update = real(self, *args, **kwargs)
+    with open(note, "a") as out:
+        out.write("u")
+    return update
+Compositor.render_update = counted
+sys.argv = ["scarab", "attach", "work"]
+runpy.run_module("scarab", run_name="__main__")
+"""
+
+
+def test_a_frame_s_rows_reach_the_terminal_without_the_compositor_when_nothing_is_over_the_view(
+    scarab: ScarabEnv, tmp_path: Path
+) -> None:
+    scarab.ok("new", "-d", "-s", "work", "--", "sh")
+    note = tmp_path / "updates"
+    note.write_text("")
+    term = Terminal([sys.executable, "-c", COUNT_COMPOSITOR, str(note)], scarab.env)
+    try:
+        term.wait(lambda: status_shows(term.text(), "work"), "the status bar")
+        term.proc.write(b"clear; printf 'be\\033[31mred\\033[0m\\n'\r")
+        term.wait(lambda: "bered" in term.text().splitlines(), "the red output")
+        before = len(note.read_text())
+        for char in "typed":
+            term.proc.write(char.encode())
+        typed_row = lambda: term.screen.row(term.screen.cursor[1]).text.rstrip()  # noqa: E731
+        term.wait(lambda: typed_row().endswith("$ typed"), "the echo")
+        # Drawn straight to the terminal, and as the compositor draws it: the styles, the cursor.
+        assert len(note.read_text()) == before
+        row = next(y for y, text in enumerate(term.text().splitlines()) if text == "bered")
+        assert [style.fg for _count, style in term.screen.row(row).runs[:2]] == [-1, 1]
+        assert term.screen.cursor[0] == len(typed_row())
+        # A dialog over the view: its rows are the compositor's to draw, around the dialog.
+        term.proc.write(b"\x02?")
+        term.wait(lambda: "C-b then:" in term.text(), "the help screen")
+        shown = len(note.read_text())
+        scarab.ok("send", "work", "echo under-the-dialog", "Enter")
+        wait_for(lambda: len(note.read_text()) > shown, what="the compositor to draw the rows under the dialog")
+    finally:
+        term.close()

@@ -267,11 +267,63 @@ class TerminalView(Widget, can_focus=True):
             self._redraw()
         else:
             pan_x, pan_y = self.pan
+            rows = [rect.y + row - pan_y for row in sorted(dirty) if row < rect.height]
+            if self._paint_rows(rows):
+                return
             for row in dirty:
                 if row < rect.height:
                     self._refresh_row(rect.y + row - pan_y, Region(rect.x - pan_x, rect.y + row - pan_y, rect.width, 1))
         self.place_cursor()
         paint_now(self)
+
+    def _paint_rows(self, rows: list[int]) -> bool:
+        """Rows of this view straight to the terminal, when nothing lies over the view and no other
+        update is pending: each row rendered as Textual renders it (this widget's styles, cached per
+        row) and written with the cursor in one piece, instead of through the compositor, which
+        would look for every widget in the rows' region and cut their lines into spans. False when
+        the compositor must do it (a dialog or notification over the view, a layout or repaint
+        pending, updates batched, headless)."""
+        app = self.app
+        driver = app._driver
+        screen = self.screen
+        if (
+            driver is None
+            or app.is_headless
+            or app._batch_count
+            or screen is not app.screen
+            or not screen.is_current
+            or not self.display
+            or self._repaint_required
+            or self._repaint_regions
+            or screen._layout_required
+            or screen._dirty_widgets
+        ):
+            return False
+        region = self.content_region
+        for widget, (shown, _clip) in screen._compositor.visible_widgets.items():  # topmost first
+            if widget is self:
+                break
+            if shown.overlaps(region):
+                return False
+        else:
+            return False  # not on the screen at all
+        offset = self.content_offset
+        out = []
+        console = app.console
+        for y in rows:
+            if not 0 <= y < region.height:
+                continue
+            self._rows.pop(y, None)
+            line = Region(0, y, region.width, 1).translate(offset)
+            self._styles_cache.set_dirty(line)
+            (strip,) = self._styles_cache.render_widget(self, line)
+            out.append(f"\x1b[{region.y + y + 1};{region.x + 1}H{strip.render(console)}")
+        cursor = self._cursor_update()
+        position = app.cursor_position
+        out.append(f"\x1b[{position.y + 1};{position.x + 1}H{cursor}")
+        driver.write("".join(out))
+        driver.flush()
+        return True
 
     def _single(self, frame: p.Frame) -> bool:
         """No Layout (yet): the first pane seen fills the window, as a one-pane session's does.
@@ -439,6 +491,23 @@ class TerminalView(Widget, can_focus=True):
         Textual moves the terminal cursor to `app.cursor_position` after each update it paints (and
         keeps it hidden); visibility and shape are sent here when they change. Hidden while the
         view does not have the focus (a dialog is open) or the pane hides it."""
+        app = self.app
+        moved_from = app.cursor_position
+        out = self._cursor_update()
+        driver = app._driver
+        if driver is None or app.is_headless:
+            return
+        position = app.cursor_position
+        if position != moved_from and self._terminal_cursor != HIDE_CURSOR:
+            # A frame that only moves the cursor changes no row, so no update would move it.
+            out = f"\x1b[{position.y + 1};{position.x + 1}H" + out
+        if out:
+            driver.write(out)
+            driver.flush()
+
+    def _cursor_update(self) -> str:
+        """Set `app.cursor_position` to the active pane's cursor; the visibility and shape to send
+        if they changed ("" if not)."""
         cx, cy, visible, shape = self.cursor
         rect = self.scene.rect(self.scene.active)
         inside = rect is not None and 0 <= cx < rect.width and 0 <= cy < rect.height
@@ -446,25 +515,12 @@ class TerminalView(Widget, can_focus=True):
         x, y = x - self.pan[0], y - self.pan[1]  # in this view
         region = self.content_region
         shown = visible and inside and self.has_focus and 0 <= x < region.width and 0 <= y < region.height
-        position = Offset(region.x + x, region.y + y)
+        self.app.cursor_position = Offset(region.x + x, region.y + y)
         wanted = f"\x1b[?25h\x1b[{shape} q" if shown else HIDE_CURSOR
-        app = self.app
-        moved = position != app.cursor_position
-        app.cursor_position = position
-        driver = app._driver
-        if driver is None or app.is_headless:
-            self._terminal_cursor = wanted
-            return
-        out = ""
-        if moved and shown:
-            # A frame that only moves the cursor changes no row, so no update would move it.
-            out += f"\x1b[{position.y + 1};{position.x + 1}H"
-        if wanted != self._terminal_cursor:
-            out += wanted
-            self._terminal_cursor = wanted
-        if out:
-            driver.write(out)
-            driver.flush()
+        if wanted == self._terminal_cursor:
+            return ""
+        self._terminal_cursor = wanted
+        return wanted
 
     def terminal_cursor(self) -> str:
         """The cursor visibility and shape last sent to the terminal (for tests)."""
