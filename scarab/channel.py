@@ -89,6 +89,10 @@ class Channel:
         return cls(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
 
     async def recv(self) -> Message:
+        return decode(await self.recv_payload())
+
+    async def recv_payload(self) -> bytes:
+        """The next frame's payload, undecoded (`decode` it, or relay it with its header as it came)."""
         try:
             header = await self.reader.readexactly(HEADER.size)
         except asyncio.IncompleteReadError as exc:
@@ -110,12 +114,17 @@ class Channel:
         finally:
             if budget is not None:
                 budget.give(length)
-        return decode(payload)
+        return payload
 
     def send_nowait(self, msg: Message) -> None:
         """Queue a message; use `drain` (or `send`) where backpressure matters."""
         if not self.writer.is_closing():
             self.writer.write(encode(msg))
+
+    def send_wire(self, data: bytes) -> None:
+        """Queue a message already in wire form (header and payload), as another peer sent it."""
+        if not self.writer.is_closing():
+            self.writer.write(data)
 
     async def send(self, msg: Message) -> None:
         self.send_nowait(msg)

@@ -31,7 +31,8 @@ class Exchange:
     `last(reply)`: whether a reply ends its request (else more replies to it follow).
     `lost()`: the error a request raises when the connection ends (or ended) before its reply.
     A message that is neither pushed nor awaited goes to `on_unsolicited` (e.g. the error a peer
-    sends just before it hangs up)."""
+    sends just before it hangs up). While `on_push` runs, `wire` is the pushed message as it came
+    (length header and payload): a relay sends those bytes on instead of encoding the message again."""
 
     def __init__(
         self,
@@ -50,14 +51,20 @@ class Exchange:
         self._on_unsolicited = on_unsolicited
         self._waiting: deque[asyncio.Queue[p.Message | None]] = deque()
         self.closed = asyncio.Event()
+        self._payload = b""
 
     async def run(self) -> None:
         """Read until the peer goes away (or until cancelled); pending requests then fail."""
         try:
             while True:
-                msg = await self.channel.recv()
+                payload = await self.channel.recv_payload()
+                msg = p.decode(payload)
                 if self._pushed(msg):
-                    self._on_push(msg)
+                    self._payload = payload
+                    try:
+                        self._on_push(msg)
+                    finally:
+                        self._payload = b""
                 elif self._waiting:
                     self._waiting[0].put_nowait(msg)
                     if self._last(msg):
@@ -73,6 +80,11 @@ class Exchange:
             # Shielded: a cancel arriving meanwhile (the owner closing us) would otherwise cancel the
             # stream's own close waiter, and every later wait_closed() would raise CancelledError.
             await asyncio.shield(self.channel.close())
+
+    @property
+    def wire(self) -> bytes:
+        """The message being pushed, in wire form as the peer sent it (only while `on_push` runs)."""
+        return p.HEADER.pack(len(self._payload)) + self._payload
 
     def send(self, msg: p.Message) -> None:
         """A message that gets no reply (input, resize, redraw): never waits on the peer."""

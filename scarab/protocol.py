@@ -1275,10 +1275,10 @@ MESSAGES: dict[int, type[Message]] = {
 
 
 def _to_wire(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    # Only lists of dataclasses need converting; rows of a frame go to msgpack as they are (hot path).
-    if isinstance(value, list | tuple) and value and dataclasses.is_dataclass(value[0]):
+    if isinstance(value, _Value):
+        return {name: _to_wire(getattr(value, name)) for name in _field_names(type(value))}
+    # Only lists of values need converting; rows of a frame go to msgpack as they are (hot path).
+    if isinstance(value, list | tuple) and value and isinstance(value[0], _Value):
         return [_to_wire(v) for v in value]
     return value
 
@@ -1315,57 +1315,119 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+_Checker = typing.Callable[[Any, str], Any]
+
+
+class _Spec(typing.NamedTuple):
+    """How to check one class's fields: a checker per field, and those that must be present."""
+
+    checkers: dict[str, _Checker]
+    required: tuple[str, ...]
+
+
+_SPECS: dict[type, _Spec] = {}
+
+
+def _spec(cls: type) -> _Spec:
+    """The class's checkers, compiled from its type hints once (decode is on every message's path)."""
+    spec = _SPECS.get(cls)
+    if spec is None:
+        hints = _hints(cls)
+        fields = dataclasses.fields(cls)
+        spec = _SPECS[cls] = _Spec(
+            {f.name: _checker(hints[f.name]) for f in fields},
+            tuple(
+                f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            ),
+        )
+    return spec
+
+
 def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
-    hints = _hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    checkers, required = _spec(cls)
     kwargs: dict[str, Any] = {}
     for name, value in fields.items():
-        if name not in known:
+        check = checkers.get(name)
+        if check is None:
             raise ProtocolError(f"{cls.__name__}: unknown field {name!r}")
-        kwargs[name] = _check(hints[name], value, f"{cls.__name__}.{name}")
-    missing = [
-        n
-        for n, f in known.items()
-        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
+        kwargs[name] = check(value, f"{cls.__name__}.{name}")
+    missing = [name for name in required if name not in kwargs]
     if missing:
         raise ProtocolError(f"{cls.__name__}: missing field(s) {', '.join(missing)}")
     return cls(**kwargs)
 
 
-def _check(tp: Any, value: Any, where: str) -> Any:
+def _expected(tp: Any, value: Any, where: str) -> ProtocolError:
+    return ProtocolError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
+
+
+def _checker(tp: Any) -> _Checker:
+    """A function that returns a wire value as field type `tp` wants it, or raises ProtocolError."""
     origin = typing.get_origin(tp)
     if tp is Any:
-        return value
+        return lambda value, where: value
     if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(tp):
-            try:
-                return _check(option, value, where)
-            except ProtocolError:
-                continue
-        raise ProtocolError(f"{where}: unexpected {type(value).__name__}")
+        options = [_checker(option) for option in typing.get_args(tp)]
+
+        def check_union(value: Any, where: str) -> Any:
+            for option in options:
+                try:
+                    return option(value, where)
+                except ProtocolError:
+                    continue
+            raise ProtocolError(f"{where}: unexpected {type(value).__name__}")
+
+        return check_union
     if tp is type(None):
-        if value is None:
-            return None
-    elif origin is list:
-        if isinstance(value, list):
-            (item,) = typing.get_args(tp)
-            if item is Any:
-                return value  # frame rows: checked where they are used, not element by element here
-            return [_check(item, v, where) for v in value]
-    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if isinstance(value, dict):
-            return _build(tp, value)
-    elif tp is int:
-        # bool is an int subclass; a flag where a number belongs is still a malformed frame.
-        if isinstance(value, int) and not isinstance(value, bool):
+
+        def check_none(value: Any, where: str) -> Any:
+            if value is None:
+                return None
+            raise _expected(tp, value, where)
+
+        return check_none
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if item is Any:  # frame rows: checked where they are used, not element by element here
+
+            def check_rows(value: Any, where: str) -> Any:
+                if isinstance(value, list):
+                    return value
+                raise _expected(tp, value, where)
+
+            return check_rows
+        check_item = _checker(item)
+
+        def check_list(value: Any, where: str) -> Any:
+            if isinstance(value, list):
+                return [check_item(v, where) for v in value]
+            raise _expected(tp, value, where)
+
+        return check_list
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+
+        def check_value(value: Any, where: str) -> Any:
+            if isinstance(value, dict):
+                return _build(tp, value)
+            raise _expected(tp, value, where)
+
+        return check_value
+    if tp is int:
+
+        def check_int(value: Any, where: str) -> Any:
+            # bool is an int subclass; a flag where a number belongs is still a malformed frame.
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            raise _expected(tp, value, where)
+
+        return check_int
+
+    def check_type(value: Any, where: str) -> Any:
+        if isinstance(value, tp):
             return value
-    elif tp is bytes:
-        if isinstance(value, bytes):
-            return value
-    elif isinstance(tp, type) and isinstance(value, tp):
-        return value
-    raise ProtocolError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
+        raise _expected(tp, value, where)
+
+    return check_type
 
 
 def check_hello(msg: Message) -> None:

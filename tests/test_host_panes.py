@@ -50,7 +50,7 @@ class Driver:
         self.frames: list[p.Frame] = []
         self.exits: list[int] = []
 
-    def on_event(self, link: HostLink, msg: p.Message) -> None:
+    def on_event(self, link: HostLink, msg: p.Message, wire: bytes = b"") -> None:
         match msg:
             case p.Layout():
                 self.layouts.append(msg)

@@ -26,7 +26,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[p.Message] = []
 
-    def push(self, msg: p.Message) -> None:
+    def push(self, msg: p.Message, wire: bytes = b"") -> None:
         self.messages.append(msg)
 
     def expect_full(self, panes: set[int]) -> None:

@@ -33,7 +33,7 @@ class Host:
         self.link = link
         self.layout: p.Layout | None = None
 
-    def on_event(self, link: HostLink, msg: p.Message) -> None:
+    def on_event(self, link: HostLink, msg: p.Message, wire: bytes = b"") -> None:
         if isinstance(msg, p.Layout):
             self.layout = msg
 
@@ -69,7 +69,7 @@ async def host(env: ScarabEnv) -> AsyncIterator[Host]:
     host_pid, _child = await spawn_host(req, None)
     driver = Host.__new__(Host)
     driver.layout = None
-    driver.link = await HostLink.connect(req.socket, req.token, lambda link, msg: driver.on_event(link, msg))
+    driver.link = await HostLink.connect(req.socket, req.token, lambda link, msg, wire: driver.on_event(link, msg))
     reader = asyncio.create_task(driver.link.run())
     try:
         await until(lambda: driver.layout, what="the Layout")

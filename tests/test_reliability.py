@@ -21,7 +21,10 @@ import msgpack
 import pytest
 
 from scarab import protocol as p
+from scarab.channel import Channel
 from scarab.client import Client
+from scarab.daemon.hostlink import HostLink
+from scarab.daemon.server import ClientConn
 from tests.helpers import ScarabEnv, pid_alive, rss_kb, wait_for
 
 
@@ -321,3 +324,57 @@ def test_disk_full(scarab: ScarabEnv) -> None:
     assert inside.stdout.strip() == "ok", inside.stderr
     status = json.loads(scarab.ok("daemon", "status", "--json"))
     assert status["sessions"] == 1 and status["hosts_alive"] == 1
+
+
+def test_the_daemon_relays_a_host_s_frames_as_they_came_and_drops_a_host_that_sends_a_bad_one(
+    tmp_path: Path,
+) -> None:
+    # Encoded as scarab never encodes (fields in another order, every int as a uint32): re-encoding
+    # would change the bytes, relaying does not.
+    fields = {"pane": 3, "session_id": "s" * 32, "seq": 1, "cols": 10, "rows": 2, "cursor": [0, 0, 1, 0], "modes": 0,
+              "title": "", "full": True, "lines": [[0, "relayed", [[7, 0]]]], "styles": [[-1, -1, 0]]}  # fmt: skip
+    packer = msgpack.Packer(use_bin_type=True)
+    body = b"\x92" + struct.pack(">BI", 0xCE, p.Frame.TAG) + bytes([0x80 | len(fields)])
+    for key, value in fields.items():
+        body += packer.pack(key) + (struct.pack(">BI", 0xCE, value) if type(value) is int else packer.pack(value))
+    odd = struct.pack(">I", len(body)) + body
+    bad = frame([p.Frame.TAG, {**fields, "full": "yes"}])
+    info = p.HostInfo(session_id="s" * 32, name="s", host_pid=1, child_pid=1, cols=10, rows=2, cwd="/")
+
+    async def scenario() -> list[tuple[p.Message, bytes]]:
+        async def host(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readexactly(len(p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="daemon", pid=0))))
+            writer.write(p.encode(p.Hello(version=p.PROTOCOL_VERSION, role="host")) + p.encode(info))
+            writer.write(odd + bad + p.encode(p.ChildExited(status=0)))
+            await writer.drain()
+            await reader.read()  # until the daemon's side hangs up
+
+        path = tmp_path / "host.sock"
+        server = await asyncio.start_unix_server(host, path=str(path))
+        got: list[tuple[p.Message, bytes]] = []
+        try:
+            link = await HostLink.connect(path, "token", lambda link, msg, wire: got.append((msg, wire)), timeout=10)
+            await asyncio.wait_for(link.run(), 10)  # returns: the bad frame ended the link
+            return got
+        finally:
+            server.close()
+
+    got = asyncio.run(scenario())
+    assert len(got) == 1  # the good frame; nothing after the bad one (the exit) was taken
+    msg, wire = got[0]
+    assert wire == odd and isinstance(msg, p.Frame) and (msg.pane, msg.full) == (3, True)
+
+    # And to a client as it came: the bytes the host sent.
+    async def relay() -> bytes:
+        left, right = socket.socketpair()
+        reader, writer = await asyncio.open_unix_connection(sock=left)
+        peer_reader, peer_writer = await asyncio.open_unix_connection(sock=right)
+        conn = ClientConn(Channel(reader, writer), lambda session_id: set())
+        conn.push(msg, wire)
+        await writer.drain()
+        data = await peer_reader.readexactly(len(odd))
+        writer.close()
+        peer_writer.close()
+        return data
+
+    assert asyncio.run(relay()) == odd

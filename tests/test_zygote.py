@@ -29,7 +29,7 @@ def request(env: ScarabEnv, name: str) -> HostConfig:
 
 async def host_says_hello(req: HostConfig) -> int:
     """Talk to the host as the daemon does; returns its pid after terminating it."""
-    link = await HostLink.connect(req.socket, req.token, lambda link, msg: None)
+    link = await HostLink.connect(req.socket, req.token, lambda link, msg, wire: None)
     reader = asyncio.create_task(link.run())
     try:
         assert link.greeting.name == req.name and (link.greeting.cols, link.greeting.rows) == (req.cols, req.rows)

@@ -132,20 +132,24 @@ def _pushed_by_host(msg: p.Message) -> bool:
 
 class HostLink:
     """A connected host. Requests are answered in order; frames, layouts and exits go to the callback
-    as they come, so a Layout the host pushes before its reply is handled before the reply is."""
+    as they come, so a Layout the host pushes before its reply is handled before the reply is.
+
+    A frame goes to the callback with the bytes it came in (header and payload), which the daemon
+    relays to clients as they are: it checks the frame (a malformed one ends the link, as any bad
+    message from a host does) but never encodes it again. Other messages come with b""."""
 
     def __init__(
         self,
         channel: Channel,
         greeting: p.HostInfo,
-        on_event: Callable[[HostLink, p.Message], None],
+        on_event: Callable[[HostLink, p.Message, bytes], None],
     ) -> None:
         self.session_id = greeting.session_id  # which session this link is to, for good
         self.greeting = greeting  # what the host said when the link was made; stale after that
         self._exchange = Exchange(
             channel,
             _pushed_by_host,
-            lambda msg: on_event(self, msg),
+            lambda msg: on_event(self, msg, self._exchange.wire if isinstance(msg, p.Frame) else b""),
             lambda: HostUnavailable("the session host went away"),
         )
         # A capture is paged out of the host (HostCapture page 0, 1, ...): one at a time.
@@ -156,7 +160,7 @@ class HostLink:
         cls,
         socket: Path,
         token: str,
-        on_event: Callable[[HostLink, p.Message], None],
+        on_event: Callable[[HostLink, p.Message, bytes], None],
         timeout: float | None = REQUEST_TIMEOUT,
     ) -> HostLink:
         """Connect and greet. `timeout=None` waits as long as it takes: a host busy parsing a flood

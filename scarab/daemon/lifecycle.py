@@ -391,7 +391,7 @@ class Hosts:
         self.store.put(session.record)
         self.on_change()
 
-    def _on_host_event(self, link: HostLink, msg: p.Message) -> None:
+    def _on_host_event(self, link: HostLink, msg: p.Message, wire: bytes) -> None:
         session = self.sessions.get(link.session_id)
         if session is None or session.host is not link:
             return
@@ -399,7 +399,7 @@ class Hosts:
         match msg:
             case p.Frame():
                 for viewer in list(session.viewers):
-                    viewer.push(msg)
+                    viewer.push(msg, wire)  # the host's bytes, relayed as they came
                 self._snapshot_soon(session)
             case p.Layout():
                 self._on_layout(session, msg)

@@ -72,7 +72,7 @@ class ClientConn:
         self.attached = False  # attached at least once: a TUI, which follows the session list
         self.context: tuple[str, int] | None = None  # the session and pane a CLI runs in (ClientContext)
 
-    def push(self, msg: p.Message) -> None:
+    def push(self, msg: p.Message, wire: bytes = b"") -> None:
         if isinstance(msg, p.Layout) and self._awaiting:
             # A pane closed or hidden meanwhile sends no full frame: stop waiting for it.
             self._awaiting &= {pane.id for pane in msg.panes if pane.visible}
@@ -92,7 +92,10 @@ class ClientConn:
             elif self.channel.buffered() > CLIENT_MAX_QUEUED:
                 self.behind = True  # skip intermediate states until full frames resync it
                 return
-        self.channel.send_nowait(msg)
+        if wire:
+            self.channel.send_wire(wire)
+        else:
+            self.channel.send_nowait(msg)
 
     def expect_full(self, panes: set[int]) -> None:
         self.behind = True

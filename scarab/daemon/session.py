@@ -46,7 +46,8 @@ MIN_LIFETIME = 2.0
 class Viewer(Protocol):
     """An attached client, as the registry sees it."""
 
-    def push(self, msg: p.Message) -> None: ...
+    def push(self, msg: p.Message, wire: bytes = b"") -> None:
+        """Send `msg`; `wire`, when given, is `msg` in wire form as the host sent it (sent as is)."""
 
     def expect_full(self, panes: set[int]) -> None:
         """Drop incremental frames until a full one of each of `panes` (they diff against screens it
