@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import socket
+import sqlite3
 import sys
 import termios
 import threading
@@ -238,3 +240,26 @@ def test_a_frame_s_rows_reach_the_terminal_without_the_compositor_when_nothing_i
         wait_for(lambda: len(note.read_text()) > shown, what="the compositor to draw the rows under the dialog")
     finally:
         term.close()
+
+
+def test_switching_sessions_in_the_client_moves_its_count_in_the_database_too(scarab: ScarabEnv) -> None:
+    scarab.ok("new", "-d", "-s", "a", "--", "sh", "-c", "echo screen-of-a; exec cat")
+    scarab.ok("new", "-d", "-s", "b", "--", "sh", "-c", "echo screen-of-b; exec cat")
+
+    def stored() -> dict[str, int]:
+        with contextlib.closing(sqlite3.connect(scarab.paths.database)) as db:
+            return dict(db.execute("SELECT name, attached FROM sessions").fetchall())
+
+    term = Terminal([sys.executable, "-m", "scarab", "attach", "a"], scarab.env)
+    try:
+        term.wait(lambda: status_shows(term.text(), "a", "1/2") and "screen-of-a" in term.text(), "session a")
+        assert wait_for(lambda: stored() == {"a": 1, "b": 0})
+        term.proc.write(b"\x02")
+        term.proc.write(b")")  # switch-client -n
+        term.wait(lambda: status_shows(term.text(), "b", "2/2") and "screen-of-b" in term.text(), "session b")
+        # `ls` and SQLite agree: a kept no client (it kept 1 in the database while `ls` said 0).
+        assert wait_for(lambda: stored() == {"a": 0, "b": 1})
+        assert (scarab.session("a")["attached"], scarab.session("b")["attached"]) == (0, 1)
+    finally:
+        term.close()
+    assert wait_for(lambda: stored() == {"a": 0, "b": 0})
