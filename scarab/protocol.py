@@ -951,6 +951,7 @@ class HostInfo(Message):
     exited: bool = False
     exit_status: int = 0
     environ: list[str] | None = None  # the session's environment overrides, as Environment's entries
+    limits: list[int] | None = None  # the session's limits [memory, cpu, tasks] (0: none), kept by the daemon
 
 
 @_value

@@ -199,6 +199,29 @@ def test_memory_limit_fails_the_program_not_the_session(scarab: ScarabEnv) -> No
     assert bad.returncode == 2 and "is not a size" in bad.stderr
 
 
+def test_limits_are_kept_through_a_reboot(scarab: ScarabEnv) -> None:
+    config = scarab.root / "config" / "scarab"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text("tasks = 400\n")  # a default the session then drops
+    sid = new_sh(scarab, "r", "--memory", "200M")
+    wait_for(lambda: "[scarab: limits memory 200M, tasks 400 (setrlimit" in scarab.capture("r", "--scrollback"))
+    scarab.ok("limit", "-t", "r", "--tasks", "none")
+    stored = scarab.db().execute("SELECT limits FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
+    assert json.loads(stored) == [200 * 2**20, 0, 0]
+    type_line(scarab, "r", "echo before-$((2*3))")
+    wait_for(lambda: "before-6" in scarab.snapshot_text(sid), what="the snapshot to be saved")
+    scarab.kill_all()  # the reboot: daemon, host and shell gone; the session is resurrected
+    wait_for(lambda: scarab.session("r")["state"] == "running", what="r to be running again")
+    wait_for(lambda: "[scarab: limits memory 200M (setrlimit" in scarab.capture("r", "--scrollback"),
+             what="the new shell limited as the old one")  # fmt: skip
+    report = json.loads(scarab.ok("limit", "-t", "r", "--json"))
+    assert report["limits"] == [200 * 2**20, 0, 0]  # not config.toml's tasks again
+    allocate = f"{sys.executable} -c 'b = bytearray(400 * 2**20)'"
+    type_line(scarab, "r", allocate + "; echo exit-$?")
+    wait_for(lambda: "exit-1" in scarab.capture("r").splitlines(), 30, what="the allocation to fail")
+    assert "MemoryError" in scarab.capture("r")
+
+
 def test_usage_figures_within_ten_percent_of_proc(scarab: ScarabEnv) -> None:
     new_sh(scarab, "u")
     hold = "import time; b = bytearray(80 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(120)"

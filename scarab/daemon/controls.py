@@ -14,7 +14,6 @@ import dataclasses
 from typing import TypeVar
 
 from scarab import protocol as p
-from scarab.daemon.hostlink import HostLink
 from scarab.daemon.limits import Limits
 from scarab.daemon.registry import SessionManager
 from scarab.errors import BadRequest, HostUnavailable, error_from_code
@@ -43,8 +42,10 @@ class Controls:
     async def limit(self, target: str, limits: list[int]) -> p.LimitsReport:
         if len(limits) != 3 or any(value < -1 for value in limits):
             raise BadRequest("limit: give [memory, cpu, tasks], each 0 (as it is), -1 (none) or a value")
-        reply = await self._host(target).request(p.HostLimit(limits=limits))
-        return _expect(reply, p.LimitsReport)
+        session = self.manager.get_session(target)
+        reply = _expect(await self.manager.host_of(session).request(p.HostLimit(limits=limits)), p.LimitsReport)
+        self.manager.keep_limits(session.record.id, reply.limits)
+        return reply
 
     async def annotate(self, sessions: list[p.SessionInfo]) -> list[p.SessionInfo]:
         """`sessions` with each running one's recording mark, usage and limits."""
@@ -71,9 +72,6 @@ class Controls:
                     else "",
                 )
         return info
-
-    def _host(self, target: str) -> HostLink:
-        return self.manager.host_of(self.manager.get_session(target))
 
 
 def _expect(reply: p.Message, kind: type[_M]) -> _M:

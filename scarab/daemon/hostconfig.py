@@ -38,13 +38,16 @@ class HostConfig:
     pane_id: int = 0  # the ids of a new session's first pane and window (from the daemon's counter)
     window_id: int = 0
     spec: Path | None = None  # a spec.SessionSpec file: the windows and panes to rebuild instead
+    # The session's limits [memory, cpu, tasks], each 0: config.toml's default, -1: none, else the
+    # value (a resurrected session's, kept in the database; a template's).
+    limits: tuple[int, int, int] = (0, 0, 0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: paths as text, tuples as lists."""
         out = asdict(self)
         for key in _PATHS:
             out[key] = None if out[key] is None else str(out[key])
-        out["command"], out["environ"] = list(self.command), list(self.environ)
+        out["command"], out["environ"], out["limits"] = list(self.command), list(self.environ), list(self.limits)
         return out
 
     @classmethod
@@ -59,6 +62,10 @@ class HostConfig:
                 values[key] = Path(values[key])
         values["command"] = tuple(str(arg) for arg in values["command"])
         values["environ"] = tuple(str(entry) for entry in values.get("environ", ()))
+        limits = tuple(int(value) for value in values.get("limits") or (0, 0, 0))
+        if len(limits) != 3:
+            raise TypeError(f"host config limits: expected [memory, cpu, tasks], got {limits}")
+        values["limits"] = limits
         return cls(**values)
 
     def to_argv(self) -> list[str]:
@@ -84,6 +91,7 @@ class HostConfig:
         parser.add_argument("--restore")
         parser.add_argument("--spec")
         parser.add_argument("--environ", action="append", default=[])
+        parser.add_argument("--limits", type=int, action="append", default=[])
         parser.add_argument("command", nargs="+")
         args = vars(parser.parse_args(argv))
         args["token"] = os.environ.pop(HOST_TOKEN_ENV, "")

@@ -65,8 +65,12 @@ def _config() -> Config:
 
 
 class HostControls:
-    def __init__(self, session_id: str, name: str, note: Callable[[int, str], None]) -> None:
-        """`note(pane, text)`: write a line of Scarab's on that pane's screen."""
+    def __init__(
+        self, session_id: str, name: str, note: Callable[[int, str], None], limits: tuple[int, ...] = (0, 0, 0)
+    ) -> None:
+        """`note(pane, text)`: write a line of Scarab's on that pane's screen. `limits`: the
+        session's own (a template's, or kept from before a resurrection), over config.toml's
+        defaults as the Limit verb changes them (0: the default, -1: none)."""
         self.session_id = session_id
         self.name = name
         self.note = note
@@ -74,7 +78,7 @@ class HostControls:
         self.config = config
         self.recordings: dict[int, Recording] = {}  # active, by pane
         self.stopped: list[tuple[int, Recording]] = []  # newest last
-        self.limits = Limits(config.memory, config.cpu, config.tasks)
+        self.limits = Limits(config.memory, config.cpu, config.tasks).changed(limits)
         self.enforcer: Enforcer | None = None  # chosen once limits are first set (it asks systemd)
         self.meter = UsageMeter()
         self.applied = False  # limits set on the session's first program (the rest are adopted)
@@ -183,11 +187,9 @@ class HostControls:
 
     def limit(self, msg: p.HostLimit, panes: list[PaneRef]) -> p.LimitsReport:
         """Change the limits (each value 0: as it is; -1: removed) of every program of the session."""
-        current = self.limits.to_wire()
-        asked = [*msg.limits, 0, 0, 0][:3]
-        wanted = [old if new == 0 else max(new, 0) for old, new in zip(current, asked, strict=True)]
-        if wanted != current:
-            self.limits = Limits.from_wire(wanted)
+        wanted = self.limits.changed(msg.limits)
+        if wanted != self.limits:
+            self.limits = wanted
             enforcer = self._enforcer()
             programs = [pid for pane in panes if pane.pid for pid in [pane.pid, *descendants(pane.pid)]]
             enforcer.set(self.limits, programs)

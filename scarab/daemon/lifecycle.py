@@ -153,12 +153,15 @@ class Hosts:
             restore=restore.restore,
             environ=tuple(entries(environ)),
             spec=restore.spec,
+            limits=_host_limits(record.limits),
         )
 
     async def _connect(self, session: Session) -> None:
         link = await HostLink.connect(self.paths.host_socket(session.record.id), self.host_token, self._on_host_event)
         session.host = link
         session.reader = self._spawn(self._watch_host(session, link))
+        if link.greeting.limits is not None:  # kept with the session, for a resurrection
+            session.record = session.record.with_(limits=_kept_limits(link.greeting.limits))
         if link.greeting.exited:
             # The program ended before the host had a daemon to tell (`sh -c 'exit 4'`): its
             # ChildExited went to nobody, so the session would stay `running` for ever.
@@ -330,6 +333,7 @@ class Hosts:
         session.record = record.with_(
             host_pid=info.host_pid, child_pid=info.child_pid, cols=info.cols, rows=info.rows,
             cwd=info.cwd or record.cwd, host_start=start or process_start(info.host_pid),
+            limits=record.limits if info.limits is None else _kept_limits(info.limits),
         )  # fmt: skip
         self.store.put(session.record)
         if session.unresponsive:
@@ -523,6 +527,15 @@ class Hosts:
             raise HostUnavailable(f"session {session.record.name!r} {state}")
         return session.host
 
+    def keep_limits(self, session_id: str, limits: list[int]) -> None:
+        """A session's limits as its host now has them (after a Limit verb): committed, so a
+        resurrection after a reboot limits the new programs the same way."""
+        session = self.sessions.get(session_id)
+        kept = _kept_limits(limits)
+        if session is not None and session.record.limits != kept:
+            self.store.put(session.record.with_(limits=kept))
+            session.record = session.record.with_(limits=kept)
+
     def _commit(self, session: Session, record: SessionRecord) -> None:
         self.store.put(record)
         session.record = record
@@ -587,6 +600,21 @@ def _marker(what: str) -> str:
     """The line a new host shows above the old screen when the program was started again on purpose
     (not `restored`: nothing was lost and brought back)."""
     return f"[scarab: {what} {time.strftime('%Y-%m-%d %H:%M')}]"
+
+
+def _kept_limits(limits: list[int]) -> tuple[int, int, int]:
+    """A host's [memory, cpu, tasks] (0: none) as the session record keeps them."""
+    memory, cpu, tasks = (max(value, 0) for value in [*limits, 0, 0, 0][:3])
+    return memory, cpu, tasks
+
+
+def _host_limits(kept: tuple[int, int, int] | None) -> tuple[int, int, int]:
+    """What a new host is told: the kept limits, none meaning none (-1: not config.toml's default);
+    not known (a new session, or one from before limits were kept): config.toml's (0)."""
+    if kept is None:
+        return 0, 0, 0
+    memory, cpu, tasks = (value if value > 0 else -1 for value in kept)
+    return memory, cpu, tasks
 
 
 def _log(line: str) -> None:

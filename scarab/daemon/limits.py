@@ -65,6 +65,13 @@ class Limits:
             **{name: getattr(other, name) for name in ("memory", "cpu", "tasks") if getattr(other, name) is not None},
         )
 
+    def changed(self, values: list[int] | tuple[int, ...]) -> Limits:
+        """These limits changed as the protocol says: [memory, cpu, tasks], each 0 to keep ours,
+        -1 to remove it, else the new value."""
+        current = self.to_wire()
+        asked = [*values, 0, 0, 0][:3]
+        return Limits.from_wire([old if new == 0 else max(new, 0) for old, new in zip(current, asked, strict=True)])
+
     def describe(self) -> str:
         parts = []
         if self.memory is not None:

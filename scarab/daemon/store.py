@@ -29,7 +29,7 @@ from scarab.paths import tighten_private_dir
 
 __all__ = ["PaneRecord", "SavedBuffer", "SavedSnapshot", "SessionRecord", "Store", "WindowRecord"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # The pane of a snapshot saved before sessions had windows (its session's only pane).
 LEGACY_PANE = -1
 
@@ -161,6 +161,10 @@ _MIGRATIONS: dict[int, list[str]] = {
         f"INSERT INTO history SELECT session_id, {LEGACY_PANE}, epoch, row_start, row_stop, data FROM history_v4",
         "DROP TABLE history_v4",
     ],
+    # A session's limits (issue 18) as its host last reported them, JSON [memory, cpu, tasks] (0: none),
+    # so a session resurrected after its host is gone (a reboot) is limited as before; '': not known
+    # (a session from before limits were kept: its new host takes config.toml's defaults).
+    7: ["ALTER TABLE sessions ADD COLUMN limits TEXT NOT NULL DEFAULT ''"],
 }
 
 
@@ -184,6 +188,7 @@ class SessionRecord:
     attached: int = 0
     exit_status: int = 0
     host_start: int = 0  # the host's start time in clock ticks since boot (0: unknown)
+    limits: tuple[int, int, int] | None = None  # [memory, cpu, tasks] in force (0: none); None: not known
 
     def with_(self, **changes: Any) -> SessionRecord:
         return replace(self, **changes)
@@ -195,6 +200,7 @@ _COLUMNS = [f.name for f in fields(SessionRecord)]
 def _row_to_record(row: sqlite3.Row) -> SessionRecord:
     values = dict(row)
     values["command"] = _command(values["command"])
+    values["limits"] = _limits(values["limits"])
     return SessionRecord(**values)
 
 
@@ -235,6 +241,18 @@ class PaneRecord:
 
 _WINDOW_COLUMNS = ("idx", "id", "name", "flags", "layout", "active_pane", "automatic_rename", "synchronize")
 _PANE_COLUMNS = tuple(f.name for f in fields(PaneRecord))
+
+
+def _limits(text: str) -> tuple[int, int, int] | None:
+    """A stored limits column; anything but three whole numbers >= 0 is "not known"."""
+    try:
+        memory, cpu, tasks = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    values = (memory, cpu, tasks)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        return None
+    return values
 
 
 def _command(text: str) -> tuple[str, ...]:
@@ -490,6 +508,7 @@ class Store:
         """Insert or replace one session row, committed before returning."""
         values = [getattr(record, c) for c in _COLUMNS]
         values[_COLUMNS.index("command")] = json.dumps(list(record.command))
+        values[_COLUMNS.index("limits")] = "" if record.limits is None else json.dumps(list(record.limits))
         with self._tx() as conn:
             conn.execute(
                 f"INSERT INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
