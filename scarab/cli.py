@@ -251,7 +251,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             raise BadRequest("`scarab new -L` takes its programs from the template, not after --")
         if not args.detached and args.rows is None and load_config(Paths.default().config_file).status_bar:
             rows -= 1  # the window the TUI will show: the template is laid out at its final size
-        msg = cliverbs.template_request(args.layout, args.name, cols, rows)
+        msg = cliverbs.template_request(args.layout, args.name, cols, rows, root=args.cwd)
         name = msg.name
     else:
         msg = p.SessionCreate(name=args.name, cols=cols, rows=rows, cwd=cwd, command=argv or None,

@@ -148,9 +148,10 @@ def describe_values(d: p.Described) -> dict[str, str]:
     return values
 
 
-def template_request(layout: str, name: str | None, cols: int, rows: int) -> p.SessionBuild:
-    """`new -L`: the template checked and laid out at cols x rows, as the daemon builds it."""
-    template = load(template_path(layout, Paths.default().config))
+def template_request(layout: str, name: str | None, cols: int, rows: int, root: str | None = None) -> p.SessionBuild:
+    """`new -L`: the template checked and laid out at cols x rows, as the daemon builds it; `root`
+    (new -c) instead of the template's own."""
+    template = load(template_path(layout, Paths.default().config), root=root)
     plans = template.plan(cols, rows)
     windows = [
         p.BuildWindow(
@@ -162,7 +163,7 @@ def template_request(layout: str, name: str | None, cols: int, rows: int) -> p.S
     ]  # fmt: skip
     environ = [*client_entries(), *(f"{k}={v}" for k, v in template.environment)]
     return p.SessionBuild(name=name or template.name, cols=cols, rows=rows, cwd=template.root, windows=windows,
-                          current=template.focus, environ=environ)  # fmt: skip
+                          current=template.focus, environ=environ, limits=list(template.limits))  # fmt: skip
 
 
 def save(target: str, output: str | None) -> int:

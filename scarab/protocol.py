@@ -1140,6 +1140,7 @@ class SessionBuild(Message):
     windows: list[BuildWindow]
     current: int = 0  # the index of the window shown first
     environ: list[str] | None = None  # as SessionCreate's, plus the template's own variables
+    limits: list[int] | None = None  # [memory, cpu, tasks]: 0 config.toml's default, -1 none, else the value
 
 
 @_value

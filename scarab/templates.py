@@ -1,7 +1,7 @@
 """Templates layer: session layout templates (TOML), parsed and checked into a frozen plan. Pure,
 except that it reads the file and checks that its directories exist.
 
-`load(path_or_name)` reads `~/.config/scarab/layouts/NAME.toml` (or any path); `Template.plan(cols,
+`load(path, cwd, root)` reads `~/.config/scarab/layouts/NAME.toml` (or any path); `Template.plan(cols,
 rows)` lays every window out at the size it will have, so each pane's size is known before any
 program starts. Every mistake is one `BadRequest` naming the file, the line and the key
 (`work.toml:12: windows[1].panes[0].size: ...`), raised before anything is created.
@@ -11,6 +11,9 @@ The format (README has a commented example):
     name = "work"                 # the session's name (default: the file's name)
     root = "~/src/app"            # every pane's directory (relative ones are taken from here)
     environment = { EDITOR = "vim" }
+    memory = "2G"                 # the session's limits, as `new --memory/--cpu/--tasks` ("none":
+    cpu = "50%"                   #   not config.toml's default either)
+    tasks = 500
     [[windows]]
     name = "code"
     root = "src"                  # this window's panes' directory, relative to the session's root
@@ -41,16 +44,19 @@ from typing import Any
 
 from scarab.daemon.layout import PRESETS, Axis, Layout, checksum
 from scarab.errors import BadRequest
+from scarab.quantities import parse_cpu, parse_memory, parse_tasks
 
 __all__ = [
     "PaneTemplate", "SavedPane", "SavedWindow", "Template", "WindowPlan", "WindowTemplate", "dump", "load",
     "renumber", "template_path",
 ]  # fmt: skip
 
-_TOP_KEYS = ("name", "root", "environment", "windows")
+_TOP_KEYS = ("name", "root", "environment", "memory", "cpu", "tasks", "windows")
+_LIMITS = {"memory": parse_memory, "cpu": parse_cpu, "tasks": parse_tasks}  # in the protocol's order
 _WINDOW_KEYS = ("name", "root", "layout", "focus", "panes", "environment")
 _PANE_KEYS = ("command", "cwd", "size", "split", "focus", "environment")
 _SPLITS = {"vertical": Axis.TOP_BOTTOM, "v": Axis.TOP_BOTTOM, "horizontal": Axis.LEFT_RIGHT, "h": Axis.LEFT_RIGHT}
+_EXAMPLES = {"memory": '"2G"', "cpu": '"50%"', "tasks": "500"}
 _LEAF = re.compile(r"(\d+x\d+,\d+,\d+),(\d+)")
 
 
@@ -94,6 +100,7 @@ class Template:
     environment: tuple[tuple[str, str], ...]
     windows: tuple[WindowTemplate, ...]
     focus: int  # the index of the window shown first
+    limits: tuple[int, int, int] = (0, 0, 0)  # [memory, cpu, tasks]: 0 config.toml's, -1 none
 
     def plan(self, cols: int, rows: int) -> tuple[WindowPlan, ...]:
         """Every window laid out at cols x rows (the session's window size)."""
@@ -146,8 +153,9 @@ def template_path(name: str, config_dir: Path) -> Path:
     return config_dir / "layouts" / f"{name}.toml"
 
 
-def load(path: Path, cwd: str | None = None) -> Template:
-    """The template at `path`, checked; directories relative to `cwd` (default: the current one)."""
+def load(path: Path, cwd: str | None = None, root: str | None = None) -> Template:
+    """The template at `path`, checked; directories relative to `cwd` (default: the current one).
+    `root` (new -c) replaces the template's own root: the same project in another checkout."""
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -161,7 +169,7 @@ def load(path: Path, cwd: str | None = None) -> Template:
         line = match.group(1) if match else "1"
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) if match else str(exc)
         raise BadRequest(f"{path}:{line}: invalid TOML: {message}") from None
-    return _Checker(path, text, cwd or os.getcwd()).template(data)
+    return _Checker(path, text, cwd or os.getcwd(), root).template(data)
 
 
 def renumber(layout: str, ids: list[int]) -> str:
@@ -201,10 +209,11 @@ def _plan_window(window: WindowTemplate, cols: int, rows: int) -> WindowPlan:
 class _Checker:
     """Walks the parsed TOML, checking each key, knowing where each key is in the file."""
 
-    def __init__(self, path: Path, text: str, cwd: str) -> None:
+    def __init__(self, path: Path, text: str, cwd: str, root: str | None = None) -> None:
         self.path = path
         self.lines = _key_lines(text)
         self.cwd = cwd
+        self.root = root
 
     def where(self, *key: str | int) -> str:
         line = 0
@@ -258,8 +267,14 @@ class _Checker:
         name = self.string(data, "name", default=self.path.stem) or self.path.stem
         if ":" in name or not name.strip():
             raise self.fail("a session name needs a visible character and no ':'", "name")
-        root = self.directory(self.string(data, "root", default="."), self.cwd, "root")
+        if self.root is not None:
+            root = os.path.abspath(os.path.expanduser(self.root))
+            if not os.path.isdir(root):
+                raise BadRequest(f"-c {self.root}: no such directory (the root for {self.path})")
+        else:
+            root = self.directory(self.string(data, "root", default="."), self.cwd, "root")
         environment = self.environment(data)
+        limits = self.limits(data)
         raw_windows = data.get("windows", [{}])
         if not isinstance(raw_windows, list) or not raw_windows:
             raise self.fail("expected one or more [[windows]] tables", "windows")
@@ -267,7 +282,26 @@ class _Checker:
         focused = [i for i, window in enumerate(windows) if window.focus]
         if len(focused) > 1:
             raise self.fail("more than one window has focus = true", "windows", focused[1], "focus")
-        return Template(self.path, name, root, environment, windows, focused[0] if focused else 0)
+        return Template(self.path, name, root, environment, windows, focused[0] if focused else 0, limits)
+
+    def limits(self, data: dict[str, Any]) -> tuple[int, int, int]:
+        """memory, cpu and tasks as config.toml and `new` take them; "none": no limit at all."""
+        values = []
+        for name, parse in _LIMITS.items():
+            value = data.get(name)
+            if value is None:
+                values.append(0)
+            elif isinstance(value, str) and value.strip().lower() == "none":
+                values.append(-1)
+            elif isinstance(value, bool) or not isinstance(value, str | int):
+                raise self.fail(f'expected a value in quotes (e.g. {_EXAMPLES[name]}) or "none", got {value!r}', name)
+            else:
+                try:
+                    values.append(parse(str(value)))
+                except BadRequest as exc:
+                    raise self.fail(str(exc), name) from None
+        memory, cpu, tasks = values
+        return memory, cpu, tasks
 
     def window(self, raw: Any, i: int, root: str) -> WindowTemplate:
         key: tuple[str | int, ...] = ("windows", i)

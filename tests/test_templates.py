@@ -118,6 +118,10 @@ def test_template_path_names_a_file_in_the_layouts_directory(tmp_path: Path) -> 
             "[[windows]]\n[[windows.panes]]\nsplit = 'diagonal'\n",
             r"proj\.toml:3: windows\[0\]\.panes\[0\]\.split: unknown split",
         ),
+        ("name = 'x'\nmemory = 'lots'\n", r"proj\.toml:2: memory: memory limit 'lots' is not a size"),
+        ("cpu = '0%'\n", r"proj\.toml:1: cpu: CPU limit '0%' must be at least 1%"),
+        ("tasks = true\n", r"proj\.toml:1: tasks: expected a value in quotes \(e\.g\. 500\) or \"none\", got True"),
+        ("tasks = -3\n", r"proj\.toml:1: tasks: task limit '-3' must be at least 1"),
     ],
 )
 def test_bad_templates_name_the_file_line_and_key(tmp_path: Path, text: str, error: str) -> None:
@@ -140,3 +144,20 @@ def test_the_readme_example_template_is_valid(tmp_path: Path) -> None:
     template = load(write(tmp_path, text, "work.toml"), cwd=str(tmp_path))
     assert [w.name for w in template.windows] == ["code", "logs", ""] and template.focus == 1
     assert [len(plan.panes) for plan in template.plan(120, 40)] == [2, 2, 2]
+
+
+def test_limits_are_read_as_new_takes_them(tmp_path: Path) -> None:
+    template = load(write(tmp_path, 'memory = "1.5G"\ncpu = "50%"\ntasks = 300\n'), cwd=str(tmp_path))
+    assert template.limits == (3 * 2**29, 50, 300)
+    assert load(write(tmp_path, 'memory = "none"\n'), cwd=str(tmp_path)).limits == (-1, 0, 0)  # not the default
+    assert load(write(tmp_path, ""), cwd=str(tmp_path)).limits == (0, 0, 0)  # config.toml's
+
+
+def test_a_root_given_replaces_the_templates_own(tmp_path: Path) -> None:
+    other = tmp_path / "checkout2"
+    (other / "sub").mkdir(parents=True)
+    path = write(tmp_path, 'root = "nowhere"\n[[windows]]\npanes = [{ cwd = "sub" }]\n')
+    template = load(path, cwd=str(tmp_path), root=str(other))
+    assert template.root == str(other) and template.windows[0].panes[0].cwd == str(other / "sub")
+    with pytest.raises(BadRequest, match=r"-c .*/gone: no such directory \(the root for .*proj\.toml\)"):
+        load(path, cwd=str(tmp_path), root=str(tmp_path / "gone"))

@@ -143,3 +143,41 @@ def test_a_template_in_the_layouts_directory_is_found_by_name(scarab: ScarabEnv)
     sid = scarab.ok("new", "-L", "small", "-d", "-x", "100", "-y", "30").strip()
     assert scarab.session("small")["id"] == sid
     wait_for(lambda: "two" in scarab.capture("small:0.1"), what="the second pane's command")
+
+
+def test_new_c_builds_the_template_in_another_root(scarab: ScarabEnv) -> None:
+    first, second, out = scarab.root / "one", scarab.root / "two", scarab.root / "out"
+    for root in (first, second):
+        (root / "sub").mkdir(parents=True)
+    out.mkdir()
+    path = scarab.root / "proj.toml"
+    path.write_text(
+        f'root = "{first}"\n[[windows]]\npanes = ["pwd > {out}/0", {{ cwd = "sub", command = "pwd > {out}/1" }}]\n'
+    )
+    scarab.ok("new", "-L", str(path), "-c", str(second), "-d")
+    wait_for(lambda: all((out / n).exists() and (out / n).read_text() for n in "01"), what="both panes' pwd")
+    assert [(out / n).read_text().strip() for n in "01"] == [str(second), str(second / "sub")]
+    assert scarab.session("proj")["cwd"] == str(second)
+    missing = scarab.run("new", "-L", str(path), "-s", "other", "-c", str(scarab.root / "gone"), "-d")
+    assert missing.returncode == 1 and "-c " in missing.stderr and "no such directory" in missing.stderr
+    assert [s["name"] for s in scarab.sessions()] == ["proj"]
+
+
+def test_a_templates_limits_apply_from_its_first_program(scarab: ScarabEnv) -> None:
+    path = scarab.root / "lim.toml"
+    path.write_text('memory = "200M"\ntasks = 300\n[[windows]]\npanes = ["echo one", "echo two"]\n')
+    scarab.ok("new", "-L", str(path), "-d")
+    report = json.loads(scarab.ok("limit", "-t", "lim", "--json"))
+    assert report["limits"] == [200 * 2**20, 0, 300] and report["enforcement"] == "setrlimit"
+    wait_for(lambda: "limits memory 200M, tasks 300" in scarab.capture("lim:0.0", "--scrollback"),
+             what="the first pane's note of its limits")  # fmt: skip
+    # Every pane's program runs under the cap (the shell's limits, which its commands inherit).
+    pids = [int(pid) for pid in scarab.ok("list-panes", "-t", "lim", "-F", "#{pane_pid}").split()]
+    for pid in pids:
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert re.search(r"Max address space\s+209715200\s", limits), limits
+    bad = scarab.root / "bad.toml"
+    bad.write_text('name = "bad"\ncpu = "lots"\n')
+    refused = scarab.run("new", "-L", str(bad), "-d")
+    assert refused.returncode == 1 and f"{bad}:2: cpu: CPU limit 'lots' is not a share" in refused.stderr
+    assert [s["name"] for s in scarab.sessions()] == ["lim"]
