@@ -222,8 +222,9 @@ class Client:
 
 
 def _pushed_by_daemon(msg: p.Message) -> bool:
-    # SetBuffer: a program's copy (OSC 52), pushed like the others; Event: a watcher's.
-    return isinstance(msg, p.Frame | p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer | p.Event)
+    # SetBuffer: a program's copy (OSC 52), pushed like the others; Event: a watcher's; Notice: a
+    # line for the status bar.
+    return isinstance(msg, p.Frame | p.Kicked | p.SessionsChanged | p.Layout | p.SetBuffer | p.Event | p.Notice)
 
 
 def _last_reply(reply: p.Message) -> bool:

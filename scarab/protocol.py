@@ -933,6 +933,17 @@ class HostLimit(Message):
     limits: list[int]
 
 
+@_value
+class Notice(Message):
+    """A line of Scarab's about a session for the status bar (host -> daemon -> each client
+    attached): a recording stopped by itself (size cap, full disk), a program a limit killed."""
+
+    TAG = 106
+    session_id: str
+    text: str
+    pane: int = -1
+
+
 # -- daemon <-> host -------------------------------------------------------------------------------
 
 
@@ -1185,6 +1196,7 @@ MESSAGES: dict[int, type[Message]] = {
         Limit,
         LimitsReport,
         HostLimit,
+        Notice,
         SessionCreate,
         SessionDelete,
         SessionList,

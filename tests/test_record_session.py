@@ -364,3 +364,26 @@ def test_play_in_a_new_pane(scarab: ScarabEnv) -> None:
     wait_for(lambda: pane not in panes(), 20, what="the player's pane to close")
     bad = scarab.run("play", "-t", "pl", str(scarab.root / "missing.cast"))
     assert bad.returncode == 1 and "cannot open" in bad.stderr
+
+
+def test_the_status_bar_says_when_a_recording_stops_itself(in_env: ScarabEnv) -> None:
+    from scarab.tui.app import ScarabApp
+
+    config = in_env.root / "config" / "scarab"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text('record_cap = "1M"\nscrollback = 200000\n')
+    in_env.ok("new", "-d", "-s", "c", "--record", "--", "sh")
+
+    async def scenario() -> str:
+        app = ScarabApp("c")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(lambda: app.attached.is_set(), 10, what="the attach")
+            await asyncio.to_thread(in_env.ok, "send", "c", "seq 1 150000", "Enter")  # 1.2 MB
+            await until(lambda: app.status.notice, 60, what="a notice on the status bar")
+            await pilot.pause()
+            return str(app.status.render())
+
+    bar = asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert "recording stopped: size cap 1M reached" in bar
+    [item] = status(in_env, "c")
+    assert item["active"] is False and item["reason"] == "size cap 1M reached"

@@ -532,11 +532,14 @@ class SessionHost:
         pane.keys(data)
 
     def note(self, pane_id: int, text: str) -> None:
-        """A line of Scarab's own on a pane's screen (what a limit did, why a recording stopped)."""
+        """A line of Scarab's own (what a limit did, why a recording stopped) on a pane's screen,
+        `[scarab: text]`, and pushed to the status bar of every client attached to the session."""
         pane = self.panes.get(pane_id)
         if pane is not None:
-            pane.emu.feed(f"\r\n{text}\r\n".encode())
+            pane.emu.feed(f"\r\n[scarab: {text}]\r\n".encode())
             pane.schedule_flush()
+        if self.daemon is not None:
+            self.daemon.send(p.Notice(session_id=self.config.session_id, text=text, pane=pane_id))
 
     def tick_controls(self) -> None:
         """Each second: programs a memory limit killed are named on their pane's screen."""

@@ -68,7 +68,8 @@ class HostControls:
     def __init__(
         self, session_id: str, name: str, note: Callable[[int, str], None], limits: tuple[int, ...] = (0, 0, 0)
     ) -> None:
-        """`note(pane, text)`: write a line of Scarab's on that pane's screen. `limits`: the
+        """`note(pane, text)`: say `text` on that pane's screen (`[scarab: text]`) and on the status
+        bar of the clients attached (what a limit did, why a recording stopped). `limits`: the
         session's own (a template's, or kept from before a resurrection), over config.toml's
         defaults as the Limit verb changes them (0: the default, -1: none)."""
         self.session_id = session_id
@@ -123,7 +124,7 @@ class HostControls:
             if not self.applied:
                 enforcer.set(self.limits, [pane.pid])
                 self.applied = True
-                self.note(pane.id, f"[scarab: limits {self.limits.describe()} ({enforcer.short()})]")
+                self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})")
             else:
                 enforcer.adopt(pane.pid)
         if self.config.record and pane.id not in self.recordings and not self.stopped:
@@ -151,7 +152,7 @@ class HostControls:
                            if pid not in seen), reverse=True)  # fmt: skip
             for _resident, name, pane_id in gone[:killed] or [(0, "", panes[0].id if panes else 0)]:
                 who = f'"{name}"' if name else "a program"
-                self.note(pane_id, f"[scarab: {who} killed: memory limit {human_size(self.limits.memory)}]")
+                self.note(pane_id, f"{who} killed: memory limit {human_size(self.limits.memory)}")
         self.programs = seen
 
     # -- verbs ------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ class HostControls:
             programs = [pid for pane in panes if pane.pid for pid in [pane.pid, *descendants(pane.pid)]]
             enforcer.set(self.limits, programs)
             for pane in panes:
-                self.note(pane.id, f"[scarab: limits {self.limits.describe()} ({enforcer.short()})]")
+                self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})")
         return self.report(panes)
 
     def report(self, panes: list[PaneRef]) -> p.LimitsReport:
@@ -253,8 +254,9 @@ class HostControls:
             del self.recordings[pane]
         self.stopped = [*self.stopped, (pane, recording)][-MAX_KEPT:]
         if recording.reason not in ("stopped by record stop", "the pane closed", "the session ended"):
-            # Past its cap or on a full disk: say so where the user looks, and in the host's log.
-            self.note(pane, f"[scarab: recording stopped: {recording.reason}]")
+            # Past its cap or on a full disk: say so where the user looks (the pane, the status bar
+            # of every client attached), and in the host's log.
+            self.note(pane, f"recording stopped: {recording.reason}")
         print(f"scarab-host: recording {recording.path} stopped: {recording.reason}", file=sys.stderr)
 
 

@@ -127,7 +127,8 @@ def _host_gone_error() -> HostUnavailable:
 
 
 def _pushed_by_host(msg: p.Message) -> bool:
-    return isinstance(msg, p.Frame | p.Layout | p.ChildExited | p.SetBuffer)  # SetBuffer: a program's OSC 52
+    # SetBuffer: a program's OSC 52; Notice: a line for the status bar of the clients attached.
+    return isinstance(msg, p.Frame | p.Layout | p.ChildExited | p.SetBuffer | p.Notice)
 
 
 class HostLink:

@@ -413,6 +413,9 @@ class Hosts:
                 self._spawn(self._on_child_exit(session, status))
             case p.SetBuffer(data=data):
                 self.on_clipboard(session, data)
+            case p.Notice():
+                for viewer in list(session.viewers):
+                    viewer.push(msg)
 
     def _on_layout(self, session: Session, layout: p.Layout) -> None:
         """The host's windows and panes changed: kept, committed (before the reply to the verb that

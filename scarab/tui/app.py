@@ -328,6 +328,8 @@ class ScarabApp(App[str], inherit_bindings=False):
                     self.status.notice = str(exc)
             case p.Kicked(reason=reason) if self.session is not None and msg.session_id == self.session.id:
                 await self.session_gone(reason)
+            case p.Notice(text=text) if self.session is not None and msg.session_id == self.session.id:
+                self.status.notice = text  # a recording that stopped by itself, a program a limit killed
             case p.Failed(message=message):
                 self.status.notice = message
 
