@@ -20,11 +20,11 @@ from typing import Any
 
 from scarab import protocol as p
 from scarab.client import Client
-from scarab.daemon.procinfo import foreground
 from scarab.environ import client_entries
 from scarab.errors import BadRequest, SessionNotFound
 from scarab.formats import expand, pane_values, session_values
 from scarab.paths import Paths
+from scarab.remote import SshTarget
 from scarab.templates import SavedPane, SavedWindow, dump, load, template_path
 
 __all__ = ["add_parsers", "ask", "context", "current_session", "run_verb"]
@@ -60,6 +60,7 @@ def add_parsers(sub: Any) -> None:
     save.add_argument("target", nargs="?", help=argparse.SUPPRESS)
     save.add_argument("-o", dest="output", metavar="FILE",
                       help="where (default: ~/.config/scarab/layouts/NAME.toml; - for stdout)")  # fmt: skip
+    save.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", help="a session on another machine")
 
     completion = sub.add_parser("completion", help="a shell completion script: source <(scarab completion bash)")
     completion.add_argument("shell", choices=["bash", "zsh"])
@@ -75,7 +76,7 @@ def run_verb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         case "watch":
             return watch(args.target or "", args.json, args.output)
         case "save":
-            return save(args.t or args.target or current_session() or "", args.output)
+            return save(args.t or args.target or ("" if args.ssh else current_session()) or "", args.output, args.ssh)
         case "completion":
             from scarab.completion import script
 
@@ -166,27 +167,35 @@ def template_request(layout: str, name: str | None, cols: int, rows: int, root: 
                           current=template.focus, environ=environ, limits=list(template.limits))  # fmt: skip
 
 
-def save(target: str, output: str | None) -> int:
+def save(target: str, output: str | None, ssh: str | None = None) -> int:
     """`scarab save`: the session's windows (layout strings), each pane's directory and the program
-    in its foreground (read from /proc now), as a template."""
+    in its foreground (read from /proc now by the daemon, on the machine the panes run on: over
+    --ssh, the remote one), as a template."""
     if target and ":" not in target and not target.startswith(("@", "%", "$")):
         target += ":"  # a session
 
     async def go() -> p.Message:
-        client = await Client.connect(Paths.default())
+        if ssh:
+            client = await Client.connect_ssh(SshTarget.parse(ssh))
+        else:
+            client = await Client.connect(Paths.default())
         try:
-            return await ask(client, p.LayoutQuery(target=target))
+            query = p.LayoutQuery(target=target, programs=True)
+            # This machine's $SCARAB names nothing over there.
+            return await (client.request(query) if ssh else ask(client, query))
         finally:
             await client.close()
 
     reply = asyncio.run(go())
     assert isinstance(reply, p.LayoutReply)
+    programs = {program.pane: program for program in reply.programs or ()}
     if not reply.layout.windows:
         raise BadRequest(f"session {reply.session_name!r} has not described its windows yet (it is being restored)")
     windows = [
         SavedWindow(
             name="" if w.automatic_rename else w.name, layout=w.layout, focus="*" in w.flags,
-            panes=tuple(_saved_pane(q, q.id == w.active_pane) for q in reply.layout.panes if q.window == w.index),
+            panes=tuple(_saved_pane(q, q.id == w.active_pane, programs.get(q.id)) for q in reply.layout.panes
+                        if q.window == w.index),
         )
         for w in reply.layout.windows
     ]  # fmt: skip
@@ -201,14 +210,13 @@ def save(target: str, output: str | None) -> int:
     return 0
 
 
-def _saved_pane(pane: p.PaneInfo, focus: bool) -> SavedPane:
-    fg = foreground(pane.pid) if pane.pid and not pane.exited else None
+def _saved_pane(pane: p.PaneInfo, focus: bool, program: p.PaneProgram | None) -> SavedPane:
     command = ""
-    if fg is not None and not fg.is_shell:
-        command = shlex.join(fg.argv)
+    if program is not None and not program.shell:
+        command = shlex.join(program.argv)
     elif pane.command and os.path.basename(pane.command[0]) not in SHELLS:
         command = shlex.join(pane.command)  # its own program is no shell: that is what runs there
-    return SavedPane(cwd=fg.cwd if fg is not None else pane.cwd, command=command, focus=focus)
+    return SavedPane(cwd=program.cwd if program is not None else pane.cwd, command=command, focus=focus)
 
 
 def event_json(event: p.Event) -> str:

@@ -843,6 +843,18 @@ class LayoutQuery(Message):
 
     TAG = 85
     target: str = ""
+    programs: bool = False  # also each pane's foreground program (`scarab save`)
+
+
+@_value
+class PaneProgram(_Value):
+    """A pane's foreground program, as /proc shows it on the machine the pane runs on (so `save
+    --ssh` gets the remote side's): its directory and command line."""
+
+    pane: int
+    cwd: str
+    argv: list[str]
+    shell: bool  # the pane's own program is in the foreground (a shell at its prompt, or not a shell)
 
 
 @_value
@@ -851,6 +863,7 @@ class LayoutReply(Message):
     session_name: str
     window: int  # the index of the window the target named
     layout: Layout
+    programs: list[PaneProgram] | None = None  # asked for: each live pane's foreground program
 
 
 # -- recording and limits (issue 18: tags 100-109) ------------------------------------------------
@@ -1483,7 +1496,7 @@ def preload() -> None:
     """Resolve every message's field types now (a zygote does, so its forks share the result)."""
     for cls in MESSAGES.values():
         _hints(cls)
-    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepPane, BuildPane, BuildWindow):
+    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepPane, BuildPane, BuildWindow, PaneProgram):
         _hints(value)
 
 
@@ -1495,6 +1508,7 @@ __all__ += [
     "GrepHit",
     "GrepPane",
     "PaneInfo",
+    "PaneProgram",
     "SessionInfo",
     "WindowInfo",
     "check_hello",

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +18,7 @@ from scarab.client import Client
 from scarab.outbox import Outbox, merge_frames
 from scarab.remote import SshTarget
 from scarab.testkit import measure_slow_link
-from tests.helpers import ScarabEnv, until
+from tests.helpers import ScarabEnv, until, wait_for
 
 FAKE_SSH = f"{sys.executable} {Path(__file__).parent / 'fake_ssh.py'}"
 
@@ -128,3 +133,28 @@ def test_slow_link_carries_latest_state_not_the_backlog(in_env: ScarabEnv, monke
     assert max(figures.echo_ms) < 1000, figures.echo_ms
     # Sending the flood itself would need ~11 s and 230 KB; only screens of it cross the link.
     assert figures.link_bytes < figures.flood_bytes / 3, figures
+
+
+def test_save_over_ssh_reads_the_programs_where_the_panes_run(scarab: ScarabEnv) -> None:
+    """The client runs with a /proc of its own (a new pid namespace: none of the panes' processes
+    are in it), so only the far side can say what runs in each pane and where."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("a client with its own /proc needs unshare as root")
+    work = scarab.root / "home" / "sub dir"
+    work.mkdir()
+    scarab.ok("new", "-d", "-s", "far", "-x", "100", "-y", "30", "--", "sh")
+    wait_for(lambda: "$" in scarab.capture("far"), what="the shell prompt")
+    scarab.ok("send", "far", f"cd {shlex.quote(str(work))} && sleep 1000", "Enter")
+    wait_for(lambda: scarab.ok("display", "-p", "-t", "far", "#{pane_current_command}") == "sleep\n",
+             what="sleep in the foreground")  # fmt: skip
+    out = scarab.root / "far.toml"
+    saved = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "scarab", "save", "far", "--ssh",
+         "example.org", "-o", str(out)],
+        env=remote_env(scarab), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    text = out.read_text()
+    assert 'command = "sleep 1000"' in text and f"cwd = {json.dumps(str(work))}" in text, text
+    layout = scarab.ok("list-windows", "-t", "far", "-F", "#{window_layout}").strip()
+    assert f'layout = "{layout}"' in text

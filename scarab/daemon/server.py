@@ -254,10 +254,10 @@ class Daemon:
                     | p.SelectLayout() | p.DragBorder() | p.SetWindowOption()
                 ):  # fmt: skip
                     return await m.window_verb(msg, self.current(client))
-                case p.LayoutQuery(target=target):
+                case p.LayoutQuery(target=target, programs=programs):
                     layout, window = m.layout_of(target, self.current(client))
                     return p.LayoutReply(session_name=m.sessions[layout.session_id].record.name, window=window,
-                                         layout=layout)  # fmt: skip
+                                         layout=layout, programs=_programs(layout) if programs else None)  # fmt: skip
                 case p.ClearHistory(target=target):
                     await m.clear_history(target)
                     return p.Done()
@@ -492,6 +492,16 @@ def _same_file(path: Path, ino: int) -> bool:
         return path.stat().st_ino == ino
     except OSError:
         return False
+
+
+def _programs(layout: p.Layout) -> list[p.PaneProgram]:
+    """Each live pane's foreground program, read from /proc here, where the panes run."""
+    programs = []
+    for pane in layout.panes:
+        fg = foreground(pane.pid) if pane.pid and not pane.exited else None
+        if fg is not None:
+            programs.append(p.PaneProgram(pane=pane.id, cwd=fg.cwd, argv=list(fg.argv), shell=fg.is_shell))
+    return programs
 
 
 def _raise_fd_limit() -> None:
