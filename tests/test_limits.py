@@ -97,6 +97,27 @@ def test_cgroup_files_written_under_a_delegated_parent(tmp_path: Path, monkeypat
     assert type(choose_enforcer("abc", root)) is Enforcer  # nothing delegated: setrlimit
 
 
+def test_a_hybrid_machine_says_its_memory_and_pids_controllers_are_v1s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why setrlimit is all there is, said as it is: cgroup v2 mounted beside v1 hierarchies that
+    hold the memory and pids controllers (a hybrid systemd machine, many containers)."""
+    root = tmp_path / "unified"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("hugetlb\n")
+    monkeypatch.delenv("SCARAB_CGROUP", raising=False)
+    monkeypatch.setattr("scarab.daemon.limits._user_manager_runs", lambda: None)
+    monkeypatch.setattr("scarab.daemon.limits._read", lambda path: "9:pids:/\n4:memory:/job\n1:name=systemd:/\n0::/\n")
+    enforcer = choose_enforcer("abc", root)
+    assert type(enforcer) is Enforcer
+    assert enforcer.why == (
+        f"no systemd user manager, and cgroup v2 at {root} delegates no memory and pids controllers to us "
+        "(it offers: hugetlb); memory and pids are on cgroup v1 here, which Scarab does not use"
+    )
+    monkeypatch.setattr("scarab.daemon.limits._read", lambda path: "0::/user.slice\n")  # pure v2: nothing to add
+    assert choose_enforcer("abc", root).why.endswith("(it offers: hugetlb)")
+
+
 def test_real_cgroup_or_systemd_scope_kills_the_program_over_its_memory() -> None:
     enforcer = choose_enforcer("test-" + os.urandom(4).hex())
     if type(enforcer) is Enforcer:

@@ -372,8 +372,29 @@ def choose_enforcer(session_id: str, cgroup_root: Path | None = None) -> Enforce
         offered = (root / "cgroup.controllers").read_text().split()
     except OSError:
         offered = []
-    return Enforcer(
-        session_id,
+    why = (
         f"no systemd user manager, and cgroup v2 at {root} delegates no memory and pids controllers to us "
-        f"(it offers: {' '.join(offered) or 'none'})",
+        f"(it offers: {' '.join(offered) or 'none'})"
     )
+    held = _held_by_v1(_read("/proc/self/cgroup")) - set(offered)
+    if held:  # a hybrid machine: the controllers that would do it are v1's, which Scarab does not drive
+        why += f"; {' and '.join(sorted(held))} are on cgroup v1 here, which Scarab does not use"
+    return Enforcer(session_id, why)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _held_by_v1(proc_cgroup: str) -> set[str]:
+    """Of memory and pids, those mounted as cgroup v1 hierarchies (`/proc/self/cgroup`'s `N:memory:/...`)."""
+    held: set[str] = set()
+    for line in proc_cgroup.splitlines():
+        number, _, rest = line.partition(":")
+        controllers = rest.partition(":")[0]
+        if number != "0" and controllers:
+            held |= {"memory", "pids"} & set(controllers.split(","))
+    return held
