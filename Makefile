@@ -21,10 +21,10 @@ lint: $(BIN)/scarab
 	$(BIN)/mypy
 
 test: $(BIN)/scarab
-	@# Real peers the tests drive: tmux (reference terminal) and OpenSSH (remote sessions).
-	@(command -v tmux && command -v ssh && test -x /usr/sbin/sshd) >/dev/null || \
-		$(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux openssh-client openssh-server' >/dev/null || \
-		echo "warning: could not install tmux/openssh; the tests that need them will be skipped"
+	@# Real peers the tests drive: tmux (reference terminal), OpenSSH (remote sessions), zsh (its completion).
+	@(command -v tmux && command -v ssh && test -x /usr/sbin/sshd && command -v zsh) >/dev/null || \
+		$(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux openssh-client openssh-server zsh' >/dev/null || \
+		echo "warning: could not install tmux/openssh/zsh; the tests that need them will be skipped"
 	$(MAKE) lint
 	$(BIN)/pytest -q -m "not stress" tests
 

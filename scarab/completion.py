@@ -1,9 +1,9 @@
 """Completion layer: bash and zsh completion scripts, generated from the CLI's own parser. Pure.
 
 The verbs and each verb's flags come from argparse (a new verb or flag completes without editing
-this file); session names are asked live, when completing, from `scarab ls -F '#{session_name}'`
-(which never starts a daemon's worth of work: one request). Flags that take a file or directory
-complete paths.
+this file); targets are asked live, when completing: session names from `scarab ls -F`, and once
+a target has a `:`, that session's windows (`work:1`, `work:editor`) from `scarab list-windows -F`
+(each one request, no daemon's worth of work). Flags that take a file or directory complete paths.
 """
 
 from __future__ import annotations
@@ -13,10 +13,15 @@ import shlex
 
 __all__ = ["script"]
 
-# Flags whose value is a session (completed with live names) and those whose value is a path.
-SESSION_FLAGS = ("-t", "-s")
+# Flags whose value is a target (completed with live names) and those whose value is a path.
+TARGET_FLAGS = ("-t", "-s")
 PATH_FLAGS = ("-c", "-o", "-L", "--cwd")
 SESSIONS = "scarab ls -F '#{session_name}' 2>/dev/null"
+# A session's windows, by index and by name, one per line.
+WINDOWS = (
+    "scarab list-windows -t \"${cur%%:*}\" -F $'#{session_name}:#{window_index}\\n#{session_name}:#{window_name}'"
+    " 2>/dev/null"
+)
 
 
 def _verbs(parser: argparse.ArgumentParser) -> dict[str, tuple[str, list[str], bool]]:
@@ -43,31 +48,49 @@ def _bash(parser: argparse.ArgumentParser) -> str:
     )
     targeted = "|".join(name for name, (_, _, t) in verbs.items() if t) or "__none__"
     return f"""# scarab completion for bash: source <(scarab completion bash), e.g. in ~/.bashrc
+_scarab_targets() {{
+    local cur="$1" IFS=$'\\n'
+    if [[ "$cur" == *:* ]]; then
+        COMPREPLY=($(compgen -W "$({WINDOWS})" -- "$cur"))
+        # bash replaces only what follows the last ':' (one of its COMP_WORDBREAKS).
+        if [[ "$COMP_WORDBREAKS" == *:* ]]; then
+            local typed="${{cur%"${{cur##*:}}"}}"
+            COMPREPLY=("${{COMPREPLY[@]#"$typed"}}")
+        fi
+    else
+        COMPREPLY=($(compgen -W "$({SESSIONS})" -- "$cur"))
+    fi
+}}
 _scarab() {{
-    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" flags=""
-    if [ "$COMP_CWORD" -eq 1 ]; then
+    # The words as typed: bash's COMP_WORDS would split a target (`work:1`) at its colon.
+    local line="${{COMP_LINE:0:COMP_POINT}}" words cur prev flags=""
+    read -ra words <<< "$line"
+    if [[ ${{#words[@]}} -eq 0 || "$line" == *[[:space:]] ]]; then
+        words+=("")
+    fi
+    cur="${{words[${{#words[@]}}-1]}}"
+    if [ ${{#words[@]}} -le 2 ]; then
         COMPREPLY=($(compgen -W {shlex.quote(" ".join(verbs))} -- "$cur"))
         return
     fi
+    prev="${{words[${{#words[@]}}-2]}}"
     case "$prev" in
-        {"|".join(SESSION_FLAGS)})
-            local IFS=$'\\n'
-            COMPREPLY=($(compgen -W "$({SESSIONS})" -- "$cur"))
+        {"|".join(TARGET_FLAGS)})
+            _scarab_targets "$cur"
             return;;
         {"|".join(PATH_FLAGS)})
             COMPREPLY=($(compgen -f -- "$cur"))
             return;;
     esac
-    case "${{COMP_WORDS[1]}}" in
+    case "${{words[1]}}" in
 {cases}
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$flags" -- "$cur"))
     else
-        case "${{COMP_WORDS[1]}}" in
+        case "${{words[1]}}" in
             {targeted})
-                local IFS=$'\\n'
-                COMPREPLY=($(compgen -W "$({SESSIONS})" -- "$cur"));;
+                _scarab_targets "$cur";;
             completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur"));;
         esac
     fi
@@ -85,8 +108,18 @@ def _zsh(parser: argparse.ArgumentParser) -> str:
     targeted = "|".join(name for name, (_, _, t) in verbs.items() if t) or "__none__"
     return f"""#compdef scarab
 # scarab completion for zsh: source <(scarab completion zsh), e.g. in ~/.zshrc after compinit
+_scarab_targets() {{
+    local cur="$PREFIX"
+    local -a targets
+    if [[ "$cur" == *:* ]]; then
+        targets=(${{(f)"$({WINDOWS})"}})
+    else
+        targets=(${{(f)"$({SESSIONS})"}})
+    fi
+    compadd -a targets
+}}
 _scarab() {{
-    local -a verbs flags sessions
+    local -a verbs flags
     verbs=(
 {described}
     )
@@ -95,9 +128,8 @@ _scarab() {{
         return
     fi
     case "$words[CURRENT-1]" in
-        {"|".join(SESSION_FLAGS)})
-            sessions=(${{(f)"$({SESSIONS})"}})
-            compadd -a sessions
+        {"|".join(TARGET_FLAGS)})
+            _scarab_targets
             return;;
         {"|".join(PATH_FLAGS)})
             _files
@@ -111,8 +143,7 @@ _scarab() {{
     else
         case "$words[2]" in
             {targeted})
-                sessions=(${{(f)"$({SESSIONS})"}})
-                compadd -a sessions;;
+                _scarab_targets;;
             completion) compadd bash zsh;;
         esac
     fi

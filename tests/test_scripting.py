@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -82,9 +84,10 @@ def test_a_pane_knows_its_session_and_commands_there_default_to_it(scarab: Scara
 
 def _complete(scarab: ScarabEnv, script: str, words: list[str]) -> list[str]:
     """What bash's completion offers for `words` (the last one being completed)."""
+    line = " ".join(words)
     driver = (
         f'{script}\nscarab() {{ {shlex.quote(sys.executable)} -m scarab "$@"; }}\n'
-        f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+        f"COMP_LINE={shlex.quote(line)}; COMP_POINT={len(line)}\n"
         "_scarab; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
     )
     proc = subprocess.run(["bash", "--norc", "-c", driver], env=scarab.env, capture_output=True, text=True, timeout=30)
@@ -105,6 +108,62 @@ def test_bash_completion_offers_verbs_flags_and_live_session_names(scarab: Scara
     assert _complete(scarab, script, ["scarab", "completion", ""]) == ["bash", "zsh"]
     zsh = scarab.ok("completion", "zsh")
     assert zsh.startswith("#compdef scarab") and "has-session" in zsh and "compdef _scarab scarab" in zsh
+
+
+def _typed_completion(scarab: ScarabEnv, shell: list[str], setup: str) -> Callable[[str, int, tuple[str, ...]], str]:
+    """A real interactive shell in a session, with scarab's completion loaded: `complete(typed,
+    tabs, listed)` types `typed` and presses Tab `tabs` times (waiting for each of `listed` to be
+    shown, when the shell lists candidates), then runs the line as `echo DONEn LINE` and returns
+    what the line had become."""
+    cli = f"{shlex.quote(sys.executable)} -m scarab"
+    scarab.ok("new", "-d", "-s", "term", "-x", "150", "-y", "40", "--", *shell)
+    type_line(scarab, "term", f"scarab() {{ {cli} \"$@\"; }}; PS1='$ '; {setup}; echo READY-$((6*7))")
+    wait_for(lambda: "READY-42" in scarab.capture("term").splitlines(), 20, what="the shell with completion")
+    count = iter(range(1000))
+
+    def complete(typed: str, tabs: int = 1, listed: tuple[str, ...] = ()) -> str:
+        marker = f"DONE{next(count)} "
+        # Words that are no key name are typed as text (tmux's send-keys); the shell reads on in order.
+        scarab.ok("send", "-t", "term", "C-l", typed, *["Tab"] * tabs)
+        wait_for(lambda: all(word in scarab.capture("term") for word in listed), 20,
+                 what=lambda: f"{listed} listed: {scarab.capture('term')!r}")  # fmt: skip
+        scarab.ok("send", "-t", "term", "C-a", f"echo {marker}", "Enter")
+
+        def echoed() -> str:
+            lines = [line for line in scarab.capture("term").splitlines() if line.startswith(marker)]
+            return lines[0][len(marker) :] if lines else ""
+
+        return wait_for(echoed, 20, what=lambda: f"the line echoed: {scarab.capture('term')!r}")
+
+    return complete
+
+
+# How each shell is started bare, and its completion loaded (zsh: in emacs keys, whatever $EDITOR says).
+SHELLS = {
+    "bash": (["bash", "--norc", "--noprofile", "-i"], "source <(scarab completion bash)"),
+    "zsh": (["zsh", "-f", "-i"], "bindkey -e; autoload -U compinit; compinit -u; source <(scarab completion zsh)"),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_completion_in_a_real_shell_offers_sessions_and_their_windows(scarab: ScarabEnv, shell: str) -> None:
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed (make test installs it)")
+    new_sh(scarab, "alpha")
+    scarab.ok("rename-window", "-t", "alpha:0", "code")
+    scarab.ok("new-window", "-d", "-t", "alpha", "-n", "logs")
+    new_sh(scarab, "beta")
+    argv, setup = SHELLS[shell]
+    complete = _typed_completion(scarab, argv, setup)
+    assert complete("scarab select-window -t alpha:co") == "scarab select-window -t alpha:code"
+    assert complete("scarab kill-window -t alpha:l") == "scarab kill-window -t alpha:logs"
+    assert complete("scarab attach -t be") == "scarab attach -t beta"
+    assert complete("scarab select-window -n -t alp") == "scarab select-window -n -t alpha"
+    # Ambiguous: the shell lists the candidates (bash on the second Tab, zsh on the first).
+    tabs = 2 if shell == "bash" else 1
+    assert complete("scarab select-window -t alpha:", tabs, ("code", "logs")) == "scarab select-window -t alpha:"
+    assert complete("scarab kill -t ", tabs, ("alpha", "beta", "term")) == "scarab kill -t"
 
 
 @pytest.mark.timeout(60)
