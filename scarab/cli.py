@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("-L", dest="layout", metavar="NAME|FILE",
                      help="build it from ~/.config/scarab/layouts/NAME.toml or FILE; attach if it exists")  # fmt: skip
     new.add_argument("-s", "--name", help="session name")
-    new.add_argument("-c", "--cwd", help="working directory (default: the current one)")
+    new.add_argument("-c", "--cwd", help="working directory (default: the current one; with -L: the template's root)")
     new.add_argument("-x", "--cols", type=positive_size, help="width in columns")
     new.add_argument("-y", "--rows", type=positive_size, help="height in rows")
     recordcli.add_new_options(new)

@@ -7,12 +7,17 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import ScarabEnv, wait_for
+from tests.helpers import ScarabEnv, status_shows, wait_for
+from tests.realterm import Tmux, tmux
+
+__all__ = ["tmux"]  # the fixture
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -181,3 +186,20 @@ def test_a_templates_limits_apply_from_its_first_program(scarab: ScarabEnv) -> N
     refused = scarab.run("new", "-L", str(bad), "-d")
     assert refused.returncode == 1 and f"{bad}:2: cpu: CPU limit 'lots' is not a share" in refused.stderr
     assert [s["name"] for s in scarab.sessions()] == ["lim"]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_an_attached_template_is_built_at_the_terminal_size_less_the_status_bar(scarab: ScarabEnv, tmux: Tmux) -> None:
+    out = scarab.root / "out"
+    out.mkdir()
+    path = scarab.root / "att.toml"
+    path.write_text(f'[[windows]]\npanes = ["stty size >> {out}/0", '
+                    f'{{ split = "horizontal", command = "stty size >> {out}/1" }}]\n')  # fmt: skip
+    tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab new -L {path}", "Enter")  # a 100x30 terminal
+    wait_for(lambda: status_shows(tmux.screen(), "att"), what="the TUI attached")
+    wait_for(lambda: all((out / n).exists() and (out / n).read_text() for n in "01"), what="both panes' commands")
+    rows = panes(scarab, "att")
+    assert [(out / n).read_text().splitlines() for n in "01"] == [[f"{r['height']} {r['width']}"] for r in rows]
+    assert [r["height"] for r in rows] == [29, 29] and sum(r["width"] for r in rows) + 1 == 100
+    tmux.type("C-b", "d")
+    wait_for(lambda: "[detached" in tmux.screen(), what="the detach")
