@@ -237,7 +237,7 @@ def _lost() -> DaemonUnreachable:
 
 def _checked(reply: p.Message | None) -> p.Message:
     if reply is None:
-        raise DaemonUnreachable("the connection to the daemon was lost")
+        raise _lost()
     if isinstance(reply, p.Failed):
         raise error_from_code(reply.code, reply.message)
     return reply

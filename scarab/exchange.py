@@ -9,6 +9,7 @@ pushed and which reply is a request's last (a capture comes in pages).
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
 from collections.abc import Callable
 
@@ -59,18 +60,23 @@ class Exchange:
             while True:
                 payload = await self.channel.recv_payload()
                 msg = p.decode(payload)
-                if self._pushed(msg):
-                    self._payload = payload
-                    try:
-                        self._on_push(msg)
-                    finally:
-                        self._payload = b""
-                elif self._waiting:
+                if self._waiting and not self._pushed(msg):
                     self._waiting[0].put_nowait(msg)
                     if self._last(msg):
                         self._waiting.popleft()
-                elif self._on_unsolicited is not None:
-                    self._on_unsolicited(msg)
+                    continue
+                pushed = self._pushed(msg)
+                handle = self._on_push if pushed else self._on_unsolicited
+                self._payload = payload if pushed else b""
+                try:
+                    if handle is not None:
+                        handle(msg)
+                except Exception as exc:  # e.g. a full disk while storing a pushed layout
+                    # One message's trouble is the handler's to report; dropping the connection for
+                    # it would leave the peer unreachable (a session host with no daemon link).
+                    print(f"scarab: could not handle {type(msg).__name__}: {exc!r}", file=sys.stderr, flush=True)
+                finally:
+                    self._payload = b""
         except (EOFError, OSError, ProtocolError):
             pass
         finally:

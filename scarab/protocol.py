@@ -21,6 +21,7 @@ import msgpack
 from scarab.errors import ProtocolError
 
 __all__ = [
+    "ALL_PANES",
     "MAX_FRAME",
     "MAX_HISTORY_ROWS",
     "PROTOCOL_VERSION",
@@ -29,7 +30,10 @@ __all__ = [
     "encode",
 ]
 
-PROTOCOL_VERSION = 6  # 4: SessionsChanged pushed; 5: session environment; 6: windows and panes, buffers, grep
+PROTOCOL_VERSION = 7  # 4: SessionsChanged pushed; 5: session environment; 6: windows and panes, buffers, grep;
+# 7: grep hits per pane (GrepHits.panes, HostGrep.pane), History.limit/size
+
+ALL_PANES = -2  # HostGrep.pane: every pane of the session
 
 # Anything bigger is hostile: replies that can be large (captures, snapshots) travel as bounded pages.
 MAX_FRAME = 32 * 1024 * 1024
@@ -653,7 +657,7 @@ class HostGrep(Message):
     regex: bool
     ignore_case: bool
     limit: int
-    pane: int = -2  # -2: every pane of the session; else that pane (-1: the active one)
+    pane: int = ALL_PANES  # else that pane (-1: the active one)
 
 
 @_value

@@ -113,3 +113,30 @@ def test_closing_while_the_reader_ends_does_not_poison_the_close() -> None:
         await exchange.close()  # must not raise
 
     asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_a_handler_that_raises_costs_that_message_not_the_connection(capfd: pytest.CaptureFixture[str]) -> None:
+    # A pushed Layout the daemon cannot store (disk full) used to end the host link for good.
+    async def main() -> None:
+        ours, theirs = socket.socketpair()
+        near, far = await Channel.from_socket(ours), await Channel.from_socket(theirs)
+
+        def on_push(msg: p.Message) -> None:
+            raise OSError(28, "No space left on device")
+
+        exchange = Exchange(near, pushed=lambda msg: isinstance(msg, p.Kicked), on_push=on_push, lost=lost)
+        reader = asyncio.create_task(exchange.run())
+        try:
+            answer = asyncio.create_task(exchange.request(p.SessionList()))
+            await far.recv()
+            far.send_nowait(p.Kicked(session_id="s", reason="r"))
+            far.send_nowait(p.Done())
+            assert isinstance(await answer, p.Done)
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            await exchange.close()
+            await far.close()
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert "could not handle Kicked" in capfd.readouterr().err

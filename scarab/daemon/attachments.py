@@ -26,7 +26,7 @@ class Attachments(Hosts):
         self, session: Session, viewer: Viewer, cols: int = 0, rows: int = 0, environ: Iterable[str] | None = None
     ) -> None:
         """`viewer` attached to `session` (detached from any other), at its size if given."""
-        host = self._host(session)
+        host = self.host_of(session)
         if cols or rows:
             validate_size(cols, rows)
         if environ is not None:
@@ -74,7 +74,7 @@ class Attachments(Hosts):
         if viewer is not None and viewer in session.viewers:
             session.sizes[viewer] = (cols, rows)
         if (cols, rows) != (session.record.cols, session.record.rows):
-            self._host(session).send(p.HostResize(cols=cols, rows=rows))
+            self.host_of(session).send(p.HostResize(cols=cols, rows=rows))
             self._commit(session, session.record.with_(cols=cols, rows=rows))
 
     def redraw(self, session_id: str) -> set[int]:

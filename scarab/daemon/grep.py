@@ -2,13 +2,18 @@
 
 Each live host searches its own panes (HostGrep, all hosts at once, each in its own process, so
 the search runs on every core); a session that is down (exited, or not yet restored) is searched
-in its saved snapshot, off the event loop. Hits come back in session order, then pane and row.
+in its saved snapshot (unpacked off the event loop, searched on it, where a runaway pattern can be
+stopped; all saved screens of one grep share one time budget). Hits come back in session order,
+then pane and row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import time
+from collections.abc import Iterator
 
 import msgpack
 
@@ -18,12 +23,11 @@ from scarab.daemon.screens import saved_lines
 from scarab.daemon.session import Session
 from scarab.daemon.store import SavedSnapshot
 from scarab.daemon.targeting import ANY_PANE
-from scarab.errors import ScarabError
-from scarab.search import compile_pattern, search_lines, smartcase, time_limit
+from scarab.errors import BadRequest, ScarabError
+from scarab.search import SEARCH_LIMIT, compile_pattern, search_lines, smartcase, time_limit
 
 __all__ = ["grep_sessions"]
 
-ALL_PANES = -2  # HostGrep's pane for every pane of the session
 HOST_TIMEOUT = 5.0  # a host busy parsing a flood answers later; grep reports it rather than wait
 
 
@@ -32,16 +36,17 @@ async def grep_sessions(manager: SessionManager, msg: p.Grep, current: Current =
     compile_pattern(msg.pattern, msg.regex)  # a bad pattern is the caller's error, said once
     limit = max(1, min(msg.limit, p.MAX_GREP_HITS))
     ignore_case = smartcase(msg.pattern)
-    which = ALL_PANES
+    which = p.ALL_PANES
     if msg.target:
         session, which = manager.pane_of(msg.target, current)
         sessions = [session]
         if which == ANY_PANE:  # a session named, not a pane: all of it
-            which = ALL_PANES
+            which = p.ALL_PANES
     else:
         sessions = list(manager.sessions.values())
     request = p.HostGrep(pattern=msg.pattern, regex=msg.regex, ignore_case=ignore_case, limit=limit, pane=which)
-    results = await asyncio.gather(*(_one(manager, s, request) for s in sessions), return_exceptions=True)
+    budget = _Budget(SEARCH_LIMIT)
+    results = await asyncio.gather(*(_one(manager, s, request, budget) for s in sessions), return_exceptions=True)
     panes: list[p.GrepPane] = []
     skipped: list[str] = []
     truncated = False
@@ -62,7 +67,29 @@ async def grep_sessions(manager: SessionManager, msg: p.Grep, current: Current =
     return p.GrepHits(panes=panes, truncated=truncated, skipped=skipped or None)
 
 
-async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -> p.GrepHits:
+class _Budget:
+    """The time one grep may spend searching saved screens on the daemon's loop, all sessions
+    together: a runaway pattern over many stopped sessions must not hold every client for 2 s each."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    @contextlib.contextmanager
+    def spend(self) -> Iterator[None]:
+        if self.left <= 0:
+            raise BadRequest("the saved screens searched before it used up the time a search may take")
+        start = time.monotonic()
+        try:
+            with time_limit(self.left):
+                yield
+        except BadRequest:
+            self.left = 0
+            raise
+        finally:
+            self.left -= time.monotonic() - start
+
+
+async def _one(manager: SessionManager, session: Session, request: p.HostGrep, budget: _Budget) -> p.GrepHits:
     if session.host is not None:
         reply = await session.host.request(request, timeout=HOST_TIMEOUT)
         if isinstance(reply, p.Failed):
@@ -87,7 +114,7 @@ async def _one(manager: SessionManager, session: Session, request: p.HostGrep) -
         # Unpacked off the event loop (a big history takes a while); searched on it, where a
         # runaway pattern can be stopped (time_limit needs the main thread).
         lines, first = await asyncio.to_thread(_saved_lines, blob, state, pages)
-        with time_limit():
+        with budget.spend():
             found, more = search_lines(rx, lines, first, request.limit)
         truncated = truncated or more
         if found:

@@ -705,10 +705,10 @@ class SessionHost:
             conn.send(p.Failed(code=exc.code, message=str(exc)))
 
     def _grep(self, conn: FrameConn, msg: p.HostGrep) -> None:
-        """`scarab grep` in every pane (pane -2) or one: hits by window index and pane id."""
+        """`scarab grep` in every pane (p.ALL_PANES) or one: hits by window index and pane id."""
         try:
             rx = compile_pattern(msg.pattern, msg.regex, msg.ignore_case)
-            panes = list(self.panes.values()) if msg.pane == -2 else [self._pane(msg.pane)]
+            panes = list(self.panes.values()) if msg.pane == p.ALL_PANES else [self._pane(msg.pane)]
         except BadRequest as exc:
             conn.send(p.Failed(code=exc.code, message=str(exc)))
             return

@@ -151,7 +151,7 @@ class HostLink:
             channel,
             _pushed_by_host,
             lambda msg: on_event(self, msg, self._exchange.wire if isinstance(msg, p.Frame) else b""),
-            lambda: HostUnavailable("the session host went away"),
+            _host_gone_error,
         )
         # A capture is paged out of the host (HostCapture page 0, 1, ...): one at a time.
         self.capture_lock = asyncio.Lock()

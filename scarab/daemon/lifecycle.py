@@ -12,12 +12,14 @@ operations on it.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import os
 import resource
 import secrets
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -88,7 +90,7 @@ def _host_token(path: Path) -> str:
     return token
 
 
-class Hosts:
+class Hosts(abc.ABC):
     """The sessions and their hosts' lifecycle (see the module docstring)."""
 
     def __init__(self, paths: Paths, store: Store, config: ManagerConfig | None = None) -> None:
@@ -106,6 +108,9 @@ class Hosts:
         self.snapshots = Snapshots(store, paths)
         self._connecting = 0  # host connections being made (their descriptors not yet counted by the kernel)
         self._silent: set[Path] = set()  # host sockets with no session that did not answer (logged once)
+        # Sessions whose host an explicit kill (or a failed create) is ending: their sockets are not
+        # strays, though no session or row names them any more.
+        self._ending: set[str] = set()
 
     def _build_request(
         self, record: SessionRecord, overrides: Overrides, build: p.SessionBuild
@@ -244,18 +249,20 @@ class Hosts:
         while True:
             await asyncio.sleep(STRAY_SWEEP)
             try:
-                # Rows being deleted still have their hosts ending: not strays.
-                known = set(self.sessions) | {r.id for r in self.store.sessions()}
-            except ScarabError as exc:  # e.g. the database locked by another process: next time
+                await self._adopt_strays()
+            except (ScarabError, sqlite3.Error, OSError) as exc:  # e.g. the database locked: next time
                 _log(f"could not look for hosts with no session: {exc}")
-                continue
-            strays = await self._strays(known, {s.record.name for s in self.sessions.values()})
-            # Looked up again after the awaits: a create or delete may have taken an id meanwhile.
-            strays = [r for r in strays if r.id not in self.sessions]
-            for session in self._take_in(strays):
-                self._spawn(self._reach(session))
-            if strays:
-                self.on_change()
+
+    async def _adopt_strays(self) -> None:
+        # Rows being deleted still have their hosts ending: not strays.
+        known = set(self.sessions) | self._ending | {r.id for r in self.store.sessions()}
+        strays = await self._strays(known, {s.record.name for s in self.sessions.values()})
+        # Looked up again after the awaits: a create or delete may have taken an id meanwhile.
+        strays = [r for r in strays if r.id not in self.sessions and r.id not in self._ending]
+        for session in self._take_in(strays):
+            self._spawn(self._reach(session))
+        if strays:
+            self.on_change()
 
     async def _reach(self, session: Session) -> None:
         """Connect to the session's host however long it takes; resurrect only if it is gone.
@@ -516,9 +523,6 @@ class Hosts:
 
     def host_of(self, session: Session) -> HostLink:
         """The session's connected host, or HostUnavailable saying why there is none."""
-        return self._host(session)
-
-    def _host(self, session: Session) -> HostLink:
         if session.host is None:
             if session.record.state == "exited":
                 state = "has exited"
@@ -547,6 +551,13 @@ class Hosts:
         self.on_change()
 
     async def _end_host(self, session: Session) -> None:
+        self._ending.add(session.record.id)
+        try:
+            await self._terminate(session)
+        finally:
+            self._ending.discard(session.record.id)
+
+    async def _terminate(self, session: Session) -> None:
         session.ending = True
         if session.snapshot_due is not None:
             session.snapshot_due.cancel()
@@ -581,8 +592,13 @@ class Hosts:
     def _spawn(self, coro: object) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            _log(f"a background task failed: {type(exc).__name__}: {exc}")  # else lost without a word
 
     async def close(self) -> None:
         """Let go of every host (they keep running) and cancel background work."""
@@ -596,9 +612,9 @@ class Hosts:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    @abc.abstractmethod
     async def delete_session(self, target: str, force: bool = False) -> str:
         """Delete a session (registry.SessionManager's; the `remove` exit policy uses it)."""
-        raise NotImplementedError
 
 
 def _marker(what: str) -> str:

@@ -307,7 +307,7 @@ class SessionManager(Attachments):
         forwarded to the session's host; the host's Layout is committed before this returns."""
         session_id, verb = resolve_verb(msg, self.views(), current)
         session = self.sessions[session_id]
-        host = self._host(session)
+        host = self.host_of(session)
         if isinstance(verb, p.KillPane | p.KillWindow) and _ends_session(session.latest_layout(), verb):
             # tmux: killing the last pane (or window) of a session kills the session, whatever the
             # on_exit policy says about programs that end by themselves.
@@ -354,13 +354,13 @@ class SessionManager(Attachments):
 
     async def history(self, target: str, start: int, count: int, current: Current = None) -> p.History:
         session, pane = self.pane_of(target, current)
-        reply = await self._host(session).request(p.HostHistory(start=start, count=count, pane=pane))
+        reply = await self.host_of(session).request(p.HostHistory(start=start, count=count, pane=pane))
         if not isinstance(reply, p.History):
             raise HostUnavailable(f"session host answered {type(reply).__name__} to a history request")
         return reply
 
     async def clear_history(self, target: str) -> None:
-        await self._host(self.get_session(target)).request(p.HostClearHistory())
+        await self.host_of(self.get_session(target)).request(p.HostClearHistory())
 
     async def capture(
         self, target: str, scrollback: bool, ansi: bool, current: Current = None
@@ -371,7 +371,7 @@ class SessionManager(Attachments):
             for text in await self.snapshots.capture(session, pane, scrollback, ansi):
                 yield text
             return
-        host = self._host(session)
+        host = self.host_of(session)
         async with host.capture_lock:
             page = 0
             while True:
@@ -385,7 +385,7 @@ class SessionManager(Attachments):
 
     def send_input(self, target: str, data: bytes, viewer: Viewer | None = None, current: Current = None) -> None:
         session, pane = self.pane_of(target, current)
-        host = self._host(session)
+        host = self.host_of(session)
         if viewer is not None:
             self.typing_from(session, viewer)
         host.send(p.HostInput(data=data, pane=pane))
@@ -393,7 +393,7 @@ class SessionManager(Attachments):
     def paste(self, target: str, data: bytes, current: Current = None) -> None:
         """`data` typed into the target's pane as a paste (bracketed if its program asked)."""
         session, pane = self.pane_of(target, current)
-        self._host(session).send(p.HostPaste(data=data, pane=pane))
+        self.host_of(session).send(p.HostPaste(data=data, pane=pane))
 
     def resize(self, target: str, cols: int, rows: int, viewer: Viewer | None = None) -> None:
         self.resize_session(self.get_session(target), cols, rows, viewer)
