@@ -26,7 +26,7 @@ test: $(BIN)/scarab
 		$(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux openssh-client openssh-server zsh' >/dev/null || \
 		echo "warning: could not install tmux/openssh/zsh; the tests that need them will be skipped"
 	$(MAKE) lint
-	$(BIN)/pytest -q -m "not stress" tests
+	$(BIN)/pytest -q -m "not stress" --durations=20 tests
 
 bench: $(BIN)/scarab
 	@# Start-up is measured as an installed scarab starts: from compiled bytecode (pip compiles on a

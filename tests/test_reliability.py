@@ -209,9 +209,21 @@ def consistent(env: ScarabEnv) -> list[dict[str, object]]:
 
 
 def test_kill9_during_create_rename_delete_keeps_state_consistent(scarab: ScarabEnv) -> None:
-    rng = random.Random(1234)
+    kill9_during_create_rename_delete(scarab, rounds=4)
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(1800)
+def test_stress_kill9_during_create_rename_delete_30_times(scarab: ScarabEnv) -> None:
+    kill9_during_create_rename_delete(scarab, rounds=30, seed=4321)
+
+
+def kill9_during_create_rename_delete(scarab: ScarabEnv, rounds: int, seed: int = 1234) -> None:
+    """kill -9 of the daemon at a random point of a create, a rename and a delete from three CLI
+    processes; after each, the state adds up (see `consistent`) and the rename happened wholly or not."""
+    rng = random.Random(seed)
     scarab.ok("new", "-d", "-s", "base", "--", "sh")
-    for i in range(8):
+    for i in range(rounds):
         daemon = scarab.daemon_pid() or int(scarab.ok("daemon", "start"))
         ops = [["new", "-d", "-s", f"n{i}", "--", "sh"], ["rename", "base", f"base{i}"]]
         names = [s["name"] for s in scarab.sessions()]
