@@ -149,8 +149,7 @@ def _stalled_watcher(scarab: ScarabEnv) -> socket.socket:
 def _flood_seconds(scarab: ScarabEnv, name: str) -> float:
     started = time.monotonic()
     # Wide rows: every output event carries ~10 KB, so a stalled watcher's bounds fill within seconds.
-    # 100,000 of them (20 MB): several times what a stalled watcher may hold, so it is dropped.
-    type_line(scarab, name, "yes $(printf '%0190d' 0) | head -n 100000; echo flood-''done")
+    type_line(scarab, name, "yes $(printf '%0190d' 0) | head -n 300000; echo flood-''done")
     wait_for(lambda: "flood-done" in scarab.capture(name), timeout=120, interval=0.1, what="the flood to end")
     return time.monotonic() - started
 

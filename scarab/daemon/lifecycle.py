@@ -19,7 +19,6 @@ import os
 import resource
 import secrets
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -250,8 +249,8 @@ class Hosts(abc.ABC):
             await asyncio.sleep(STRAY_SWEEP)
             try:
                 await self._adopt_strays()
-            except (ScarabError, sqlite3.Error, OSError) as exc:  # e.g. the database locked: next time
-                _log(f"could not look for hosts with no session: {exc}")
+            except Exception as exc:  # the database locked or failing, a full disk: next time
+                _log(f"could not look for hosts with no session: {type(exc).__name__}: {exc}")
 
     async def _adopt_strays(self) -> None:
         # Rows being deleted still have their hosts ending: not strays.
