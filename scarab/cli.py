@@ -289,6 +289,12 @@ def _attach(target: str | None, ssh: str | None = None, early: EarlyAttach | Non
     try:
         # Textual reads ESCDELAY at import: how long (ms) it waits to tell a lone Esc from Alt+key.
         os.environ.setdefault("ESCDELAY", "10")
+        # The terminal's size is its tty's, as tmux's client and the first paint ask it: Textual
+        # (shutil.get_terminal_size, Rich's Console) would take COLUMNS and LINES first, a copy of
+        # some size that no resize updates (Python's readline exports 80x24 to its children when
+        # its output is no terminal).
+        for var in ("COLUMNS", "LINES"):
+            os.environ.pop(var, None)
         from scarab.tui.app import run_app
         from scarab.tui.input import install
 

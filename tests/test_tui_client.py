@@ -263,3 +263,26 @@ def test_switching_sessions_in_the_client_moves_its_count_in_the_database_too(sc
     finally:
         term.close()
     assert wait_for(lambda: stored() == {"a": 0, "b": 0})
+
+
+def test_the_client_takes_the_terminals_size_from_the_tty_not_from_columns_and_lines(scarab: ScarabEnv) -> None:
+    # COLUMNS and LINES are a copy of some terminal's size (Python's readline exports 80x24 to its
+    # children when its output is no terminal, as under pytest-xdist): tmux asks the tty, and so must the client.
+    scarab.ok("new", "-d", "-s", "work", "--", "sh")
+    term = Terminal([sys.executable, "-m", "scarab", "attach", "work"], dict(scarab.env, COLUMNS="80", LINES="24"))
+
+    def sized(cols: int, rows: int) -> bool:
+        info = scarab.session("work")
+        return (info["cols"], info["rows"]) == (cols, rows - 1)
+
+    try:
+        term.wait(lambda: status_shows(term.text(), "work"), "the status bar across the terminal's 60 columns")
+        term.wait(lambda: term.text().startswith("$"), "the shell prompt in the top row")
+        wait_for(lambda: sized(COLS, ROWS), what="the session at the terminal's size")
+        # A resize is read from the tty too (the variables do not follow it).
+        term.proc.setwinsize(ROWS - 2, COLS - 10)
+        term.screen.resize(COLS - 10, ROWS - 2)
+        wait_for(lambda: sized(COLS - 10, ROWS - 2), what="the session at the terminal's new size")
+        term.wait(lambda: status_shows(term.text(), "work"), "the status bar across the new 50 columns")
+    finally:
+        term.close()
