@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 7  # 4: SessionsChanged pushed; 5: session environment; 6: windows and panes, buffers, grep;
-# 7: grep hits per pane (GrepHits.panes, HostGrep.pane), History.limit/size
+# 7: grep hits per pane (GrepHits.panes, HostGrep.pane), History.limit/size, Notice, limits in HostInfo
 
 ALL_PANES = -2  # HostGrep.pane: every pane of the session
 

@@ -391,3 +391,25 @@ def test_attaching_gets_the_layout_then_full_frames_of_each_visible_pane(scarab:
 
     kinds, full = scarab.ask(attach)
     assert kinds[0] == "layout" and full == ids
+
+
+def test_a_split_right_after_new_finds_the_new_sessions_pane(scarab: ScarabEnv) -> None:
+    # A script's `new -d` then `split-window` (the bench does it on one connection): the daemon
+    # answered the create before the host's first Layout was taken in, and the split found no pane.
+    scarab.ok("daemon", "start")
+
+    async def scenario() -> list[str]:
+        client = await Client.connect(scarab.paths)
+        try:
+            failures = []
+            for n in range(8):
+                await client.request(p.SessionCreate(name=f"s{n}", command=["sh"]))
+                try:
+                    await client.request(p.SplitWindow(target=f"s{n}", command=["sh"]))
+                except Exception as exc:
+                    failures.append(f"s{n}: {exc}")
+            return failures
+        finally:
+            await client.close()
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == []
