@@ -26,6 +26,7 @@ def merge_frames(old: p.Frame, new: p.Frame) -> p.Frame:
         # A full frame replaces everything; a size change is always followed by a full frame.
         return new
     rows: dict[int, list[object]] = {}
+    wrapped = (set(old.wrapped or ()) - {line[0] for line in new.lines}) | set(new.wrapped or ())
     offset = len(old.styles)
     for y, text, runs in old.lines:
         rows[y] = [y, text, runs]
@@ -44,6 +45,7 @@ def merge_frames(old: p.Frame, new: p.Frame) -> p.Frame:
         styles=[*old.styles, *new.styles],
         bell=old.bell or new.bell,
         pane=new.pane,
+        wrapped=sorted(wrapped) or None,
     )
 
 

@@ -448,6 +448,7 @@ class Frame(Message):
     styles: list[Any]
     bell: bool = False
     pane: int = 0  # the pane's id (%N); cols/rows/cursor/modes/title are that pane's
+    wrapped: list[int] | None = None  # which of `lines` (by row) wrapped into the next row (copied joined)
 
 
 @_value
@@ -491,6 +492,7 @@ class History(Message):
     pane: int = 0
     limit: int = 0
     size: int = 0
+    wrapped: list[int] | None = None  # the indexes of `lines` that wrapped into the next row
 
 
 @_value

@@ -209,3 +209,26 @@ def test_coloured_blanks_before_erased_cells_are_kept() -> None:
     assert emu.row(0) == Line("X     ", ((1, DEFAULT_STYLE), (5, Style(bg=4))))
     assert emu.row(1) == Line("  ", ((2, Style(flags=Attr.REVERSE)),))
     assert emu.row(2) == Line("", ())
+
+
+def test_rows_that_wrapped_are_known_on_screen_and_in_history() -> None:
+    """tmux's GRID_LINE_WRAPPED: a row the program wrote on past the end of is flagged (copy mode
+    joins it to the next), on the screen and once scrolled into history, by character and by the
+    fast path for plain lines; a row ended by CR LF is not, even when it is exactly full."""
+    emu = Emulator(10, 6, scrollback=100, strict=True)
+    emu.feed(b"a" * 25 + b"\r\n" + b"b" * 10 + b"\r\nc")
+    assert emu.wrapped_screen(range(6)) == [0, 1]  # aaaaaaaaaa aaaaaaaaaa aaaaa / bbbbbbbbbb / c
+    emu.feed(b"\r\n" * 3)  # two rows scroll into history
+    assert emu.wrapped_history(0, emu.history_total) == [0, 1] and emu.wrapped_screen(range(6)) == []
+    # Four short lines fill the screen, so the long one takes the fast path's rows (and the slow one's).
+    text = ("1\r\n2\r\n3\r\n4\r\n" + "x" * 300 + "\r\n" + "y" * 10 + "\r\n" + "z" * 15 + "\r\nend").encode()
+    for fast_path in (True, False):
+        emu = Emulator(10, 4, scrollback=100, strict=True)
+        emu.fast_path = fast_path
+        emu.feed(text)
+        # 1 2 3 4, 30 rows of x (29 wrapped); on the screen y, z (wrapped), z, end.
+        assert emu.history_total == 34
+        assert emu.wrapped_history(0, 34) == list(range(4, 33)), fast_path
+        assert emu.wrapped_screen(range(4)) == [1], fast_path
+    emu.clear_history()
+    assert emu.wrapped_history(0, 34) == []

@@ -129,6 +129,9 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
     def __init__(self, columns: int, lines: int, scrollback: int) -> None:
         self.history = Scrollback(scrollback)
         self.pushed = 0  # rows ever pushed into history: the stable index of the next one
+        # The stable indexes of history rows that wrapped into the next (tmux's GRID_LINE_WRAPPED);
+        # a screen row that wrapped carries `wrapped = True` on its dict, moving with it.
+        self.wrapped_history: set[int] = set()
         self.alt_saved: tuple[Any, Any] | None = None  # (main buffer, main cursor) while on alt screen
         self.alt_cursor: Any = None  # the cursor saved by ?1049h
         self.private_modes = Mode(0)
@@ -174,6 +177,7 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                 if autowrap:
                     if cursor.x < columns and width == 2:
                         line[cursor.x] = Cell(" ", style)  # the half cell a wide char cannot use
+                    line.wrapped = True  # copied joined to the next row, as tmux does
                     self.dirty.add(cursor.y)
                     cursor.x = 0
                     self.linefeed()
@@ -242,11 +246,14 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             return True
         columns, lines = self.columns, self.lines
         physical: list[str] = []
+        wrapped: set[int] = set()  # which of `physical` wrapped into the next
         for seg in rest[i:]:
             if len(seg) <= columns:
                 physical.append(seg)
             else:
+                first = len(physical)
                 physical.extend(seg[k : k + columns] for k in range(0, len(seg), columns))
+                wrapped.update(range(first, len(physical) - 1))
         style = self.cursor.attrs.style
         n = len(physical)
         old_rows = min(n, lines)
@@ -257,16 +264,25 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             # Rows that would be pushed out of the bounded scrollback again are never built.
             skip = max(0, old_rows + len(scrolled) - maxlen)
             for y in range(skip, old_rows):
+                if getattr(self.buffer.get(y), "wrapped", False):
+                    self._pushed_wrapped(self.pushed + y)
                 append(self.row(y))
-            self.history.extend_frozen(_frozen_plain(scrolled[max(0, skip - old_rows) :], style))
+            first_kept = max(0, skip - old_rows)
+            for k in range(first_kept, len(scrolled)):
+                if k in wrapped:
+                    self._pushed_wrapped(self.pushed + old_rows + k)
+            self.history.extend_frozen(_frozen_plain(scrolled[first_kept:], style))
             self.pushed += old_rows + len(scrolled)  # the skipped ones too: they were pushed, then dropped
         keep = [self.buffer[y] for y in range(old_rows, lines)]
         cells = _cells(style)
         buffer = type(self.buffer)(self.buffer.default_factory)  # type: ignore[attr-defined]
         for y, line in enumerate(keep):
             buffer[y] = line
-        for y, chunk in enumerate(physical[max(0, n - lines) :], start=len(keep)):
+        for y, k in enumerate(range(max(0, n - lines), n), start=len(keep)):
+            chunk = physical[k]
             row = buffer[y]
+            if k in wrapped:
+                row.wrapped = True
             for x, char in enumerate(chunk):
                 cell = cells.get(char)
                 if cell is None:
@@ -293,6 +309,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         top, bottom = self.margins or (0, self.lines - 1)
         # Only a full-screen scroll on the main screen pushes a row into scrollback, as in tmux.
         if self.cursor.y == bottom and top == 0 and self.alt_saved is None and self.history.maxlen:
+            if getattr(self.buffer.get(0), "wrapped", False):
+                self._pushed_wrapped(self.pushed)
             self.history.append(self.row(0))
             self.pushed += 1
         super().index()
@@ -306,6 +324,9 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         buffer = self.buffer
         if up:
             if top == 0 and self.alt_saved is None and self.history.maxlen:
+                for y in range(n):
+                    if getattr(buffer.get(y), "wrapped", False):
+                        self._pushed_wrapped(self.pushed + y)
                 self.history.extend(self.row(y) for y in range(n))
                 self.pushed += n
             moves = [(y, y + n) for y in range(top, bottom + 1)]
@@ -318,6 +339,14 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             else:
                 buffer[y] = line
         self.dirty.update(range(top, bottom + 1))
+
+    def _pushed_wrapped(self, index: int) -> None:
+        """History row `index` wrapped into the next; indexes that fell off history go now and then."""
+        flags = self.wrapped_history
+        flags.add(index)
+        if len(flags) > 2 * max(self.history.maxlen, 1000):
+            oldest = self.pushed - self.history.maxlen
+            self.wrapped_history = {i for i in flags if i >= oldest}
 
     # -- erasing ----------------------------------------------------------------------------------
 
@@ -719,6 +748,17 @@ class Emulator:
 
     def clear_history(self) -> None:
         self.screen.history.clear()
+        self.screen.wrapped_history = set()
+
+    def wrapped_history(self, start: int, stop: int) -> list[int]:
+        """The history rows of [start, stop) (stable indexes) that wrapped into the next."""
+        flags = self.screen.wrapped_history
+        return [i for i in range(start, stop) if i in flags] if flags else []
+
+    def wrapped_screen(self, rows: Iterable[int]) -> list[int]:
+        """Which of the screen's `rows` wrapped into the next."""
+        buffer = self.screen.buffer
+        return [y for y in rows if getattr(buffer.get(y), "wrapped", False)]
 
     # -- input ------------------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ def encode_frame(
 ) -> p.Frame:
     """A Frame of `rows` with a style table local to this frame."""
     lines, styles = encode_rows((y, emu.row(y)) for y in rows)
+    wrapped = emu.wrapped_screen(rows)
     x, cy, visible, shape = emu.cursor
     return p.Frame(
         session_id=session_id,
@@ -72,6 +73,7 @@ def encode_frame(
         styles=styles,
         bell=bell,
         pane=pane,
+        wrapped=wrapped or None,
     )
 
 
@@ -418,7 +420,8 @@ class Pane:
         total = self.emu.history_total
         oldest = total - len(self.emu.history)
         history = self.emu.history
+        wrapped = self.emu.wrapped_history(first, first + len(rows))
         return p.History(
             session_id=session_id, first=first, oldest=oldest, total=total, lines=lines, styles=styles, pane=self.id,
-            limit=history.maxlen, size=history.nbytes() if count == 0 else 0,
+            limit=history.maxlen, size=history.nbytes() if count == 0 else 0, wrapped=wrapped or None,
         )  # fmt: skip
