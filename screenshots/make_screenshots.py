@@ -2,8 +2,8 @@
 
 Runs a private daemon in a temporary runtime/data dir, creates sessions that print fixed text, then
 drives the real TUI with Textual's Pilot and saves the main view (a window of three panes and a
-second window), the tree, the picker, the rename dialog and copy mode (vi keys, a search and a
-selection).
+second window), the tree, the picker, the rename dialog and copy mode over one pane (vi keys, a
+search and a selection).
 Usage: `.venv/bin/python screenshots/make_screenshots.py`
 """
 
@@ -34,7 +34,6 @@ exec cat"""
 async def shoot(env_root: Path) -> None:
     from scarab.config import Config
     from scarab.tui.app import ScarabApp
-    from scarab.tui.copymode import CopyModeScreen
     from scarab.tui.dialogs import RenameScreen
     from scarab.tui.picker import PickerScreen
     from scarab.tui.tree import TreeScreen
@@ -83,10 +82,13 @@ async def shoot(env_root: Path) -> None:
         await until(lambda: isinstance(app.screen, RenameScreen))
         await pilot.pause(0.3)
         app.save_screenshot("rename.svg", str(HERE))
-        await pilot.press("escape", "ctrl+b", "[")
-        await until(lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded)
+        # Copy mode over the left pane (the other two stay as they are beside it).
+        await pilot.press("escape", "ctrl+b", "left")
+        await until(lambda: app.view.scene.active == app.view.scene.order[0])
+        await pilot.press("ctrl+b", "[")
+        await until(lambda: app.copy_mode is not None and app.copy_mode.history.loaded)
         await pilot.press("/", *"wide", "enter")
-        await until(lambda: app.screen.history.current is not None)  # type: ignore[attr-defined]
+        await until(lambda: app.copy_mode is not None and app.copy_mode.history.current is not None)
         await pilot.press("v", "e", "e")
         await pilot.pause(0.3)
         app.save_screenshot("copymode.svg", str(HERE))

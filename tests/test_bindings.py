@@ -9,7 +9,7 @@ from scarab.config import DEFAULT_PREFIX
 from scarab.keys import Key, Mod
 from scarab.tui.app import ScarabApp
 from scarab.tui.bindings import copy_mode_table, prefix_table
-from scarab.tui.copymode import CopyModeScreen
+from scarab.tui.copymode import CopyMode
 from tests.helpers import ScarabEnv
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -26,7 +26,7 @@ def test_copy_mode_tables_name_actions_of_copy_mode_and_keys_are_unique() -> Non
         table = copy_mode_table(mode)
         assert table.name == name
         for binding in table.bindings:
-            assert callable(getattr(CopyModeScreen, f"action_{binding.action}", None)), binding.action
+            assert callable(getattr(CopyMode, f"action_{binding.action}", None)), binding.action
         assert len({b.key for b in table.bindings}) == len(table.bindings)
     # tmux's spellings parse to the keys the client reads: C-Space, M-<, C-v.
     emacs = copy_mode_table("emacs")

@@ -9,9 +9,9 @@ from rich.style import Style
 
 from scarab.config import Config
 from scarab.tui.app import ScarabApp
-from scarab.tui.copymode import CURRENT_MATCH, MATCH, CopyModeScreen, CopyView
+from scarab.tui.copymode import CURRENT_MATCH, MATCH, CopyView
 from tests.helpers import ScarabEnv
-from tests.pilot import run, until
+from tests.pilot import run, type_text, until
 
 TEXT = "seq 1 200 | sed s/^/row-/; printf 'alpha beta-gamma  delta\\nsecond line here\\nthird line\\n'; exec cat"
 
@@ -28,14 +28,13 @@ def buffer(env: ScarabEnv) -> str:
 
 async def open_copy_mode(pilot: object, app: ScarabApp) -> CopyView:
     await pilot.press("ctrl+b", "[")  # type: ignore[attr-defined]
-    await until(pilot, lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded, what="copy mode")
-    screen = app.screen
-    assert isinstance(screen, CopyModeScreen)
-    return screen.history
+    await until(pilot, lambda: app.copy_mode is not None and app.copy_mode.history.loaded, what="copy mode")
+    assert app.copy_mode is not None
+    return app.copy_mode.history
 
 
 async def leave(pilot: object, app: ScarabApp) -> None:
-    await until(pilot, lambda: not isinstance(app.screen, CopyModeScreen), what="copy mode to end")
+    await until(pilot, lambda: app.copy_mode is None, what="copy mode to end")
 
 
 def cursor_text(view: CopyView) -> str:
@@ -84,7 +83,7 @@ def test_vi_selections_copy_into_buffers(session: ScarabEnv) -> None:
             # Escape clears a selection, then leaves.
             view = await open_copy_mode(pilot, app)
             await pilot.press("k", "v", "escape")
-            assert view.mark is None and isinstance(app.screen, CopyModeScreen)
+            assert view.mark is None and app.copy_mode is not None
             await pilot.press("escape")
             await leave(pilot, app)
 
@@ -225,6 +224,7 @@ def test_prefix_slash_finds_a_line_in_another_session_and_jumps_there(session: S
 
     session.ok("new", "-d", "-s", "other", "-x", "60", "-y", "10", "--", "sh", "-c",
                "echo needle-in-other; seq 1 50; exec cat")  # fmt: skip
+    session.ok("split-window", "-t", "other", "--", "cat")  # the hit is in the pane that is not active
 
     async def scenario() -> None:
         app = ScarabApp("c", Config(mode_keys="vi"))
@@ -237,10 +237,139 @@ def test_prefix_slash_finds_a_line_in_another_session_and_jumps_there(session: S
             preview = screen.query_one("#preview", Static)
             await until(pilot, lambda: "needle-in-other" in str(preview.render()) and "1" in str(preview.render()))
             await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded)
-            assert app.session is not None and app.session.name == "other"
-            view = app.screen.history  # type: ignore[attr-defined]
+            await until(pilot, lambda: app.copy_mode is not None and app.copy_mode.history.loaded)
+            assert app.session is not None and app.session.name == "other" and app.copy_mode is not None
+            assert app.view.scene.active == screen.hits[0].pane and len(app.view.scene.panes) == 2
+            view = app.copy_mode.history
             await until(pilot, lambda: cursor_text(view) == "needle-in-other", what="the jump")
             assert view.current == (view.cursor.row, 0, 9) and has_background(view, view.cursor.row, CURRENT_MATCH)
+
+    run(scenario)
+
+
+# 漢字 abc, then e + U+0301 (combining acute), t, é (precomposed), " x"
+WIDE = "printf '\\346\\274\\242\\345\\255\\227 abc\\ne\\314\\201t\\303\\251 x\\n'; exec cat"
+
+
+def test_columns_are_characters_wide_and_combining(in_env: ScarabEnv) -> None:
+    """A wide character is one step over two cells, a combining mark no step at all; what a
+    selection copies and where a match is drawn are those characters'."""
+    in_env.ok("new", "-d", "-s", "w", "-x", "40", "-y", "8", "--", "sh", "-c", WIDE)
+
+    async def scenario() -> None:
+        app = ScarabApp("w", Config(mode_keys="vi"))
+        async with app.run_test(size=(40, 9)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "abc" in "".join(app.view.text()), what="the text")
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "k", "0", "l")
+            assert cursor_text(view) == "漢字 abc" and view.cursor.col == 2 and view.char_at(view.cursor) == "字"
+            await pilot.press("l", "l")
+            assert view.cursor.col == 5 and view.char_at(view.cursor) == "a"
+            await pilot.press("h", "h", "v", "l", "l", "l", "y")  # from 字 to b
+            await leave(pilot, app)
+            assert buffer(in_env) == "字 ab"
+
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "0", "w")  # é (e + U+0301) t é: one word of three characters
+            assert view.cursor.col == 4 and view.char_at(view.cursor) == "x"
+            await pilot.press("0", "l")
+            assert view.cursor.col == 1 and view.char_at(view.cursor) == "t"
+            await pilot.press("0", "v", "$", "y")
+            await leave(pilot, app)
+            assert buffer(in_env) == "e\u0301t\u00e9 x"
+
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("/", *"abc", "enter")
+            await until(pilot, lambda: view.current is not None, what="the match")
+            assert view.current == (view.cursor.row, 5, 8)  # cells 5-7, after two wide characters
+            strip = view.render_line(view.cursor.row - view.scroll_offset.y)
+            lit = [x for x in range(strip.cell_length) if strip.crop(x, x + 1).text and _bg(strip, x, CURRENT_MATCH)]
+            assert lit == [5, 6, 7]  # "abc" where it is drawn, not at its offset in the text (3-5)
+
+    run(scenario)
+
+
+def _bg(strip: object, x: int, style: Style) -> bool:
+    piece = strip.crop(x, x + 1)  # type: ignore[attr-defined]
+    return any(seg.style is not None and seg.style.bgcolor == style.bgcolor for seg in piece)
+
+
+def test_copy_mode_covers_its_pane_only(in_env: ScarabEnv) -> None:
+    """As in tmux, copy mode is a mode of one pane: laid over that pane's rectangle (its position in
+    the pane's top right), the other pane drawn and updated beside it, keys to whichever pane is
+    active (prefix o leaves copy mode where it is, and comes back to it)."""
+    from scarab.tui.terminal import IN_MODE_BORDER
+
+    in_env.ok("new", "-d", "-s", "p", "-x", "60", "-y", "12", "--", "sh", "-c", TEXT)
+    in_env.ok("split-window", "-h", "-t", "p", "--", "cat")
+
+    async def scenario() -> None:
+        app = ScarabApp("p", Config(mode_keys="vi"))
+        async with app.run_test(size=(60, 13)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and len(app.view.scene.panes) == 2, what="two panes")
+            left, right = (rect.pane for rect in app.view.scene.panes)
+            await until(pilot, lambda: "third line" in "\n".join(app.view.pane_text(left)), what="the left pane")
+            await pilot.press("ctrl+b", "o")  # the left pane
+            await until(pilot, lambda: app.view.scene.active == left, what="the left pane active")
+            view = await open_copy_mode(pilot, app)
+            mode = app.copy_modes[left]
+            rect = app.view.scene.rect(left)
+            assert rect is not None and right not in app.copy_modes
+            assert tuple(mode.region) == (rect.x, rect.y, rect.width, rect.height)
+            assert app.screen.get_widget_at(rect.x + 1, 1)[0] is view
+            assert app.screen.get_widget_at(rect.x + rect.width + 3, 1)[0] is app.view  # the other pane
+            label = f"[0/{view.history_rows}]"
+            assert view.render_line(0).text.endswith(label) and view.render_line(0).cell_length == rect.width
+            assert any(seg.style == IN_MODE_BORDER for y in range(12) for seg in app.view.render_line(y))
+            # The other pane goes on: what its program prints is drawn beside copy mode.
+            in_env.ok("send", "-t", f"%{right}", "beside copy mode", "Enter")
+            await until(pilot, lambda: "beside copy mode" in "\n".join(app.view.text()), what="the right pane")
+            # prefix o: the keys go to the right pane's program; copy mode stays on the left.
+            await pilot.press("ctrl+b", "o")
+            await until(pilot, lambda: app.view.scene.active == right and app.focused is app.view, what="keys right")
+            await type_text(pilot, "typed right")
+            await pilot.press("enter")
+            await until(pilot, lambda: "typed right" in "\n".join(app.view.pane_text(right)), what="keys to cat")
+            assert app.copy_modes[left] is mode and mode.display
+            await pilot.press("ctrl+b", "o")
+            await until(pilot, lambda: app.focused is view, what="keys back to copy mode")
+            await pilot.press("k", "k", "k", "w", "v", "e", "y")
+            await leave(pilot, app)
+            assert buffer(in_env) == "beta" and left not in app.copy_modes
+            assert not any(seg.style == IN_MODE_BORDER for y in range(12) for seg in app.view.render_line(y))
+
+    run(scenario)
+
+
+LONG = "abcdefghij" * 4 + "XYZ"  # three rows at 20 columns
+WRAPS = (
+    f"printf '%s\\nafter\\n' {LONG}; seq 1 10; "
+    "printf 'ABCDEFGHIJKLMNOPQRST\\nnext\\n%s\\nend\\n' 012345678901234567890123456789; exec cat"
+)
+
+
+def test_a_line_that_wrapped_is_copied_whole(in_env: ScarabEnv) -> None:
+    """As tmux copies: rows a long line wrapped over are joined (in history and on the screen),
+    hard newlines stay, and a row that is exactly full but ended by a newline is not joined."""
+    in_env.ok("new", "-d", "-s", "wr", "-x", "20", "-y", "6", "--", "sh", "-c", WRAPS)
+
+    async def scenario() -> None:
+        app = ScarabApp("wr", Config(mode_keys="vi"))
+        async with app.run_test(size=(20, 7)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "end" in app.view.text(), what="the text")
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "k", "k", "V", "j", "y")  # the screen's two rows of one line
+            await leave(pilot, app)
+            assert buffer(in_env) == "0123456789" * 3
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("k", "k", "k", "k", "k", "V", "j", "y")  # a full row, then a newline
+            await leave(pilot, app)
+            assert buffer(in_env) == "ABCDEFGHIJKLMNOPQRST\nnext"
+            view = await open_copy_mode(pilot, app)
+            await pilot.press("?", *"XYZ", "enter")  # up in history
+            await until(pilot, lambda: cursor_text(view) == "XYZ", what="the long line's last row")
+            await pilot.press("k", "k", "v", "j", "j", "j", "$", "y")
+            await leave(pilot, app)
+            assert buffer(in_env) == f"{LONG}\nafter"
 
     run(scenario)

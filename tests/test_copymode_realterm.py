@@ -4,6 +4,7 @@ buffer: `tmux show-buffer` is the clipboard of the terminal the user sits at."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -46,6 +47,47 @@ def test_vi_copy_reaches_buffers_and_the_outer_terminals_clipboard(scarab: Scara
     wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
     tmux.type("C-b", "]")
     wait_for(lambda: "beta-gamma" in tmux.screen().splitlines()[2], what="the paste typed into cat")
+
+
+def test_copy_mode_in_one_pane_and_the_mouse_selecting_in_it(scarab: ScarabEnv, tmux: Tmux) -> None:
+    """Copy mode over one pane of two, as tmux draws it: its position at that pane's top right, the
+    other pane's program still drawn; the mouse (the terminal's own SGR reports): a drag selects in
+    the pane it began in (not across the border) and copies on release; a double click copies a
+    word, a triple click a line."""
+    start(scarab, tmux, "vi")
+    ticker = "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo tick-$i; sleep 0.1; done"
+    scarab.ok("split-window", "-h", "-t", "c", "--", "sh", "-c", ticker)
+    wait_for(lambda: "tick-" in tmux.screen(), what=lambda: f"the split:\n{tmux.screen()}")
+    border = tmux.screen().splitlines()[0].index("│")
+    tmux.type("C-b", "Left", "C-b", "[")
+    wait_for(lambda: "[0/0]" in tmux.screen(), what=lambda: f"copy mode:\n{tmux.screen()}")
+    first = tmux.screen().splitlines()[0]
+    assert first.index("[0/0]") + len("[0/0]") == border, first  # the left pane's top right
+    assert first.startswith("alpha beta-gamma  delta")
+
+    def ticks() -> int:
+        return max((int(n) for n in re.findall(r"tick-(\d+)", tmux.screen())), default=0)
+
+    seen = ticks()
+    wait_for(lambda: ticks() > seen + 2, what=lambda: f"the other pane to go on:\n{tmux.screen()}")
+    assert "[0/0]" in tmux.screen()
+    tmux.type("q")
+    wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
+    # A drag from "second" into the other pane: the selection stops at its pane's edge.
+    tmux.type("-l", f"\x1b[<0;1;2M\x1b[<32;8;2M\x1b[<32;{border + 10};2M")
+    wait_for(lambda: "[0/0]" in tmux.screen(), what=lambda: f"copy mode from the drag:\n{tmux.screen()}")
+    tmux.type("-l", f"\x1b[<0;{border + 10};2m")
+    wait_for(lambda: outer_clipboard(tmux) == "second line here", what=lambda: f"the drag: {outer_clipboard(tmux)!r}")
+    assert scarab.ok("show-buffer") == "second line here"
+    wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end on release")
+    tmux.type("-l", "\x1b[<0;10;2M\x1b[<0;10;2m\x1b[<0;10;2M\x1b[<0;10;2m")  # a double click on "line"
+    wait_for(lambda: outer_clipboard(tmux) == "line", what=lambda: f"the word: {outer_clipboard(tmux)!r}")
+    wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
+    tmux.type("-l", "\x1b[<0;3;1M\x1b[<0;3;1m" * 3)  # a triple click
+    wait_for(
+        lambda: outer_clipboard(tmux) == "alpha beta-gamma  delta", what=lambda: f"the line: {outer_clipboard(tmux)!r}"
+    )
+    wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
 
 
 def test_emacs_rectangle_copy_in_a_real_terminal(scarab: ScarabEnv, tmux: Tmux) -> None:

@@ -15,9 +15,7 @@ from scarab.client import Client
 from scarab.config import Config
 from scarab.paths import Paths
 from scarab.tui.app import ScarabApp
-from scarab.tui.copymode import CopyModeScreen
 from scarab.tui.dialogs import ConfirmScreen, RenameScreen
-from scarab.tui.history import HistoryView
 from scarab.tui.picker import PickerScreen
 from scarab.tui.terminal import TerminalView
 from tests.helpers import ScarabEnv, status_shows, wait_for
@@ -51,12 +49,12 @@ def test_scrollback_view_opens_within_100ms_at_10000_lines(in_env: ScarabEnv) ->
             # the whole process to go idle: ~150 ms here, none of it the app's).
             started = time.perf_counter()
             app.view.post_message(TerminalView.Prefix("[", "["))
-            while not (isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded):
+            while not (app.copy_mode is not None and app.copy_mode.history.loaded):
                 assert time.perf_counter() - started < 10, "the scrollback view did not open"
                 await asyncio.sleep(0.001)
             elapsed = time.perf_counter() - started
             print(f"scrollback view open: {elapsed * 1000:.0f} ms")
-            view = app.screen.query_one(HistoryView)
+            view = app.copy_mode.history
             # Opened at the bottom: the screen's rows, with the newest history rows just above.
             assert view.total >= HISTORY_LINES and view.scroll_y == view.max_scroll_y
             text = view.text()
@@ -68,7 +66,7 @@ def test_scrollback_view_opens_within_100ms_at_10000_lines(in_env: ScarabEnv) ->
             await until(pilot, lambda: view.row_segments(0) is not None, what="the oldest page")
             assert view.text()[0] == oldest
             await pilot.press("q")
-            await until(pilot, lambda: not isinstance(app.screen, CopyModeScreen))
+            await until(pilot, lambda: app.copy_mode is None)
 
     run(scenario)
 

@@ -200,9 +200,7 @@ def test_configured_prefix_in_tmux_or_textual_spelling(in_env: ScarabEnv, spelli
 
 
 def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None:
-    from scarab.tui.copymode import CopyModeScreen
     from scarab.tui.dialogs import HelpScreen
-    from scarab.tui.history import HistoryView
 
     # A program that enables SGR mouse reporting and shows what it receives.
     script = "seq 1 60; printf '\\033[?1000h\\033[?1006h'; stty -icanon -echo; exec od -An -c"
@@ -220,11 +218,12 @@ def test_mouse_passthrough_resize_scrollback_and_help(in_env: ScarabEnv) -> None
             assert in_env.session("m")["rows"] == 24  # one row is the status bar
             # Scrollback view shows lines that scrolled off; q leaves it.
             await pilot.press("ctrl+b", "[")
-            await until(pilot, lambda: isinstance(app.screen, CopyModeScreen))
-            view = app.screen.query_one(HistoryView)
+            await until(pilot, lambda: app.copy_mode is not None)
+            assert app.copy_mode is not None
+            view = app.copy_mode.history
             await until(pilot, lambda: view.loaded and view.history_rows + len(view.screen_rows) >= 60)
             await pilot.press("pageup", "q")
-            await until(pilot, lambda: not isinstance(app.screen, CopyModeScreen))
+            await until(pilot, lambda: app.copy_mode is None)
             await pilot.press("ctrl+b", "?")
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             await pilot.press("space")

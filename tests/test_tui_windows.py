@@ -129,7 +129,6 @@ def test_display_panes_mouse_focus_and_refused_split(in_env: ScarabEnv) -> None:
 def test_border_drag_synchronize_panes_and_the_wheel_over_a_pane(in_env: ScarabEnv) -> None:
     from textual import events
 
-    from scarab.tui.copymode import CopyModeScreen
     from scarab.tui.terminal import SYNCHRONIZED_BORDER
 
     in_env.ok("new", "-d", "-s", "d", "-x", "40", "-y", "11", "--", "sh", "-c", "seq 1 40; exec sh")
@@ -158,9 +157,8 @@ def test_border_drag_synchronize_panes_and_the_wheel_over_a_pane(in_env: ScarabE
             # The wheel over the left pane (its program has not taken the mouse): copy mode on its history.
             view = app.view
             view.post_message(events.MouseScrollUp(view, 3, 3, 0, -1, 0, False, False, False, 3, 3))
-            await until(pilot, lambda: isinstance(app.screen, CopyModeScreen) and app.screen.history.loaded)
-            copy = app.screen
-            assert isinstance(copy, CopyModeScreen)
+            await until(pilot, lambda: left in app.copy_modes and app.copy_modes[left].history.loaded)
+            copy = app.copy_modes[left]
             # The left pane's: seq's 40 lines in 11 rows went to its history (the right pane has none).
             assert copy.history.history_rows >= 25
             assert "bothsides" in "\n".join(row for row in copy.history.text() if row != "\0")

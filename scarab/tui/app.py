@@ -33,10 +33,10 @@ from scarab.tui.clipboard import Clipboard
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
-from scarab.tui.terminal import DEFAULT_CURSOR, REPEAT_TIME, TerminalView
+from scarab.tui.terminal import DEFAULT_CURSOR, REPEAT_TIME, Drag, TerminalView
 
 if TYPE_CHECKING:
-    from scarab.tui.copymode import Jump
+    from scarab.tui.copymode import CopyMode, Jump
     from scarab.tui.picker import PickerResult
     from scarab.tui.tree import TreeResult
 
@@ -44,6 +44,7 @@ __all__ = ["ScarabApp", "run_app"]
 
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0)
 MAX_UNSENT = 64 * 1024
+JUMP_WAIT = 2.0  # seconds a grep jump waits for the chosen pane to be drawn
 
 PUSH_TITLE, POP_TITLE = "\x1b[22;0t", "\x1b[23;0t"  # xterm's title stack: the user's title comes back
 # What Textual's driver sets up, undone (its own stop_application_mode writes the same), and the
@@ -60,8 +61,11 @@ class ScarabApp(App[str], inherit_bindings=False):
     """Full-screen client attached to one session at a time."""
 
     ENABLE_COMMAND_PALETTE = False
+    # Selecting is copy mode's (tmux's, within one pane), never Textual's own text selection: that
+    # one ran across panes and raised when copy mode went away under a drag.
+    ALLOW_SELECT = False
     CSS = """
-    Screen { layers: base; }
+    Screen { layers: base copy; }
     """
     # inherit_bindings=False and no BINDINGS: every key reaches the terminal widget (ctrl+q, ctrl+p, ctrl+c).
 
@@ -101,6 +105,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.held = held  # the prefix key and what followed, typed while the first paint relayed keys
         self._terminal_view: TerminalView | None = None  # from compose on
         self.handling = False  # a message from the daemon is being handled (it may await)
+        self.copy_modes: dict[int, CopyMode] = {}  # by pane: copy mode over it (tmux: a mode of that pane)
 
     def compose(self) -> ComposeResult:
         view = self._terminal_view = TerminalView(self.config.prefix, id="terminal")
@@ -269,6 +274,8 @@ class ScarabApp(App[str], inherit_bindings=False):
             # (copy mode, a pane key) must not act on the panes of the session left.
             self.view.clear(session.id)
             self.drawn.clear()
+            for pane in list(self.copy_modes):
+                self.close_copy_mode(pane)
         self.session = session
         self.title = f"scarab: {session.name}"
         self.show_title()
@@ -352,6 +359,11 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.view.apply_layout(layout)
         self.status.windows = tuple(layout.windows)
         self.show_title()
+        if layout.panes:
+            alive = {pane.id for pane in layout.panes}
+            for gone in [pane for pane in self.copy_modes if pane not in alive]:
+                self.close_copy_mode(gone)
+        self.place_copy_modes()
 
     # -- the outer terminal -----------------------------------------------------------------------
 
@@ -428,18 +440,38 @@ class ScarabApp(App[str], inherit_bindings=False):
     def on_terminal_view_resized(self, message: TerminalView.Resized) -> None:
         if self.client is not None and self.session is not None and message.cols and message.rows:
             self.client.send(p.Resize(target=self.session.id, cols=message.cols, rows=message.rows))
+        self.place_copy_modes()
 
     async def on_terminal_view_prefix(self, message: TerminalView.Prefix) -> None:
         self.status.prefix_active = message.key == ""
         if message.key == "":
             return
         await self.run_command(message.key, message.character)
+        self.focus_active_pane()
 
     async def on_terminal_view_command(self, message: TerminalView.Command) -> None:
         await self.command(message.message)
 
     def on_terminal_view_scroll(self, message: TerminalView.Scroll) -> None:
         self.open_copy_mode(pane=message.pane)  # tmux's WheelUpPane: copy-mode -e
+
+    def on_terminal_view_dragged(self, message: TerminalView.Dragged) -> None:
+        # tmux's MouseDrag1Pane (copy-mode -M) and DoubleClick1Pane / TripleClick1Pane
+        # (copy-mode -H; send -X select-word / select-line; copy-pipe-and-cancel).
+        mode = self.copy_modes.get(message.pane)
+        if mode is not None:
+            mode.follow(message.drag)  # a third click, arriving as the second one opened copy mode
+        else:
+            self.open_copy_mode(pane=message.pane, drag=message.drag)
+
+    def on_copy_mode_closed(self, message: CopyMode.Closed) -> None:
+        self.close_copy_mode(message.copy_mode.pane, message.copy_mode)
+
+    def on_copy_mode_prefix_key(self, message: CopyMode.PrefixKey) -> None:
+        # The prefix typed in copy mode: the view takes the next key as a command, as from a pane.
+        view = self.view
+        view.prefix_pending = self.status.prefix_active = True
+        view.focus()
 
     async def run_command(self, key: str, character: str | None) -> None:
         """The key after the prefix: its action in the prefix table (keys are matched as typed, as
@@ -793,23 +825,33 @@ class ScarabApp(App[str], inherit_bindings=False):
             """The hit's row with a few rows either side, from history or the screen."""
             if hit.saved:
                 return hit.line
-            reply = await client.request(p.HistoryRequest(target=hit.session_id, start=max(hit.row - 8, 0), count=17))
+            pane = f"%{hit.pane}"  # the hit's pane, not the session's active one
+            reply = await client.request(p.HistoryRequest(target=pane, start=max(hit.row - 8, 0), count=17))
             assert isinstance(reply, p.History)
             rows = {int(index): str(text) for index, text, _runs in reply.lines}
             if hit.row + 8 >= reply.total:
-                screen = (await client.capture_text(hit.session_id)).splitlines()
+                screen = (await client.capture_text(pane)).splitlines()
                 rows.update((reply.total + y, text) for y, text in enumerate(screen))
             return "\n".join(rows[i] for i in range(hit.row - 8, hit.row + 9) if i in rows)
 
         choice = await self.push_screen_wait(GrepScreen(grep, preview))
         if choice is None or self.session is None:
             return
-        if choice.hit.session_id != self.session.id:
-            await self.switch_to(choice.hit.session_id)
-            if self.session is None or self.session.id != choice.hit.session_id:
+        hit = choice.hit
+        if not hit.saved:  # its window and pane first, so the attach shows them at once
+            await self.command(p.SelectWindow(target=f"%{hit.pane}"))
+            await self.command(p.SelectPane(target=f"%{hit.pane}"))
+        if hit.session_id != self.session.id:
+            await self.switch_to(hit.session_id)
+            if self.session is None or self.session.id != hit.session_id:
                 return
             await self.drawn.wait()
-        self.open_copy_mode(Jump(choice.hit.row, choice.pattern))
+        # Copy mode opens over the pane once it is drawn (its Layout and frame on their way).
+        deadline = time.monotonic() + JUMP_WAIT
+        view = self.view
+        while (view.scene.rect(hit.pane) is None or hit.pane not in view.screens) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        self.open_copy_mode(Jump(hit.row, choice.pattern), pane=hit.pane if view.scene.rect(hit.pane) else -1)
 
     async def action_edit_scrollback(self) -> None:
         """The screen and scrollback in $VISUAL / $EDITOR over the window (`prefix e`)."""
@@ -826,16 +868,20 @@ class ScarabApp(App[str], inherit_bindings=False):
         except (ScarabError, SuspendNotSupported) as exc:
             self.status.notice = str(exc) or "the editor cannot run here"
 
-    def open_copy_mode(self, jump: Jump | None = None, page_up: bool = False, pane: int = -1) -> None:
-        """Copy mode over a pane (the active one, or the one under the wheel): its rows travel only
-        as they come into sight."""
+    def open_copy_mode(
+        self, jump: Jump | None = None, page_up: bool = False, pane: int = -1, drag: Drag | None = None
+    ) -> None:
+        """Copy mode over a pane (the active one, or the one under the mouse), laid over that pane
+        only: its rows travel only as they come into sight; the other panes go on being drawn."""
         if self.client is None or self.session is None:
             return
-        from scarab.tui.copymode import CopyModeScreen
+        from scarab.tui.copymode import CopyMode
 
         client, session_id = self.client, self.session.id
         view = self.view
         pane = view.scene.active if pane < 0 else pane
+        if pane in self.copy_modes:
+            return  # already in copy mode, as tmux's copy-mode does then
         target = f"%{pane}" if view.session_layout is not None else session_id
 
         async def fetch(start: int, count: int) -> p.History:
@@ -848,10 +894,77 @@ class ScarabApp(App[str], inherit_bindings=False):
             assert isinstance(reply, p.GrepHits)
             return [hit.row for hit in reply.hit_list()]
 
+        def select_pane() -> None:
+            if view.scene.active != pane and view.session_layout is not None:
+                view.post_message(TerminalView.Command(p.SelectPane(target=f"%{pane}")))  # MouseDown1Pane
+
         shown = view.screens.get(pane)
         screen = [list(line) for line in shown.lines] if shown is not None else []
         cursor = (shown.cursor[0], shown.cursor[1]) if shown is not None else (0, 0)
-        self.push_screen(CopyModeScreen(self.copy_keys, fetch, screen, cursor, grep, self.copy_text, jump, page_up))
+        mode = CopyMode(
+            pane, self.copy_keys, fetch, screen, cursor, grep, self.copy_text,
+            screen_wrapped=shown.wrapped if shown is not None else None, prefix=self.config.prefix,
+            jump=jump, page_up=page_up, drag=drag, select_pane=select_pane,
+        )  # fmt: skip
+        self.copy_modes[pane] = mode
+        self.place_copy_mode(mode)
+        self.screen_stack[0].mount(mode)
+        view.set_in_mode(frozenset(self.copy_modes))
+        self.focus_active_pane()
+
+    @property
+    def copy_mode(self) -> CopyMode | None:
+        """Copy mode over the active pane, if it is in copy mode."""
+        return self.copy_modes.get(self.view.scene.active)
+
+    def close_copy_mode(self, pane: int, mode: CopyMode | None = None) -> None:
+        """Copy mode over `pane` (that one, if given) ends: the pane shows its screen again."""
+        current = self.copy_modes.get(pane)
+        if current is None or (mode is not None and current is not mode):
+            return
+        del self.copy_modes[pane]
+        current.closed = True
+        self.run_worker(self._take_away(current), group="copy-close")
+        self.view.set_in_mode(frozenset(self.copy_modes))
+        self.focus_active_pane()
+
+    async def _take_away(self, mode: CopyMode) -> None:
+        await mode.remove()
+        # Textual can keep a removed widget in its map of what lies where (its removal racing the
+        # partial reflow a scroll asks for): the mouse's events then went to the removed copy mode
+        # and a drag on the pane did nothing. A full reflow of the window forgets it.
+        self.screen_stack[0]._refresh_layout()
+
+    def place_copy_mode(self, mode: CopyMode) -> None:
+        """Copy mode laid exactly over its pane's rectangle of the window; hidden while the pane is
+        not in sight (another window, or zoomed out of it), as tmux keeps a mode on a hidden pane."""
+        view = self.view
+        rect = view.scene.rect(mode.pane)
+        if rect is None:
+            mode.display = False
+            return
+        pan_x, pan_y = view.pan
+        region = view.region
+        mode.styles.offset = (region.x + rect.x - pan_x, region.y + rect.y - pan_y)
+        mode.styles.width, mode.styles.height = rect.width, rect.height
+        mode.history.pane_width = rect.width
+        mode.display = True
+
+    def place_copy_modes(self) -> None:
+        for mode in self.copy_modes.values():
+            self.place_copy_mode(mode)
+        self.view.set_in_mode(frozenset(self.copy_modes))
+        self.focus_active_pane()
+
+    def focus_active_pane(self) -> None:
+        """Keys go to the active pane: to its copy mode if it is in one, else to its program."""
+        if self.screen is not self.screen_stack[0] or self.view.prefix_pending:
+            return  # a dialog has them (the pane gets them back when it closes), or a command comes
+        mode = self.copy_mode
+        if mode is not None and mode.display:
+            mode.take_keys()
+        else:
+            self.view.focus()
 
     async def copy_text(self, text: str) -> None:
         """A copy: the newest paste buffer, and the outer terminal's clipboard."""

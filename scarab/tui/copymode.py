@@ -3,9 +3,15 @@
 A view over the pane's history and screen as they were when it opened (history.py pages the rows by
 stable index, so output arriving meanwhile never moves it and only the rows in sight travel),
 driven by tmux's key tables (`copy-mode-vi`, `copy-mode`; scarab.tui.bindings) whose command names
-are this screen's actions. Its outward effects go through three callables the app gives it: fetch
-history rows, grep the pane (search finds every matching row in the host, so a match 9,000 rows up
-is found without downloading them), and copy text (paste buffer, outer clipboard).
+are this widget's actions. As in tmux it is a mode of one pane: the app lays the widget over that
+pane's rectangle of the window (the other panes go on updating beside it) and gives it the keys
+while its pane is the active one. Its outward effects go through three callables the app gives it:
+fetch history rows, grep the pane (search finds every matching row in the host, so a match 9,000
+rows up is found without downloading them), and copy text (paste buffer, outer clipboard).
+
+Columns are cells, as in tmux's grid: a wide character covers two, a combining mark none (it
+belongs to the character before it). The cursor only ever stands on a character's first cell, so a
+motion steps over characters, and what a selection copies is the characters whose cells it covers.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from rich.segment import Segment
@@ -20,17 +27,21 @@ from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import ModalScreen
+from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Static
+from wcwidth import wcwidth
 
 from scarab.errors import ScarabError
-from scarab.keys import key_from_textual
+from scarab.keys import Key, key_from_textual
 from scarab.search import compile_pattern
 from scarab.tui.bindings import KeyTable
 from scarab.tui.history import Fetch, HistoryView
+from scarab.tui.terminal import Drag
 
-__all__ = ["CopyModeScreen", "CopyView", "Jump", "Point"]
+__all__ = ["CopyMode", "CopyView", "Jump", "Point", "RowCells", "row_cells"]
 
 Grep = Callable[[str], Awaitable[list[int]]]  # pattern -> stable indexes of the rows that match
 Copy = Callable[[str], Awaitable[None]]
@@ -44,6 +55,7 @@ POSITION = Style(color="black", bgcolor="yellow")
 # tmux's word-separators (3.3a): a word is a run of other characters, or a run of these.
 WORD_SEPARATORS = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~")
 WHEEL_LINES = 5  # tmux's scroll-up/-down by the wheel
+CLICK_COPY_DELAY = 0.3  # tmux's DoubleClick1Pane / TripleClick1Pane: select, `run -d0.3`, copy
 MAX_COUNT = 10_000
 # The actions a count repeats (tmux repeats motions and searches, not selection or copy).
 REPEATABLE = frozenset(
@@ -83,6 +95,95 @@ class Jump:
     pattern: str
 
 
+class RowCells(NamedTuple):
+    """A row's characters as the screen lays them out: each character (with the zero-width
+    characters joined to it), the cell it starts at, its offset in the row's text, and the cells
+    all of them cover."""
+
+    chars: tuple[str, ...]
+    starts: tuple[int, ...]
+    offsets: tuple[int, ...]
+    width: int
+
+    def index_at(self, x: int) -> int:
+        """The character covering cell `x` (len(chars) past the end)."""
+        lo, hi = 0, len(self.starts)
+        while lo < hi:  # the last start <= x
+            mid = (lo + hi) // 2
+            if self.starts[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo and x < self.width:
+            return lo - 1
+        return len(self.chars)
+
+    def snap(self, x: int) -> int:
+        """The first cell of the character covering cell `x` (past the text: `x` itself, each blank
+        after it one cell)."""
+        i = self.index_at(x)
+        return self.starts[i] if i < len(self.chars) else max(x, 0)
+
+    def next_x(self, x: int) -> int:
+        i = self.index_at(x)
+        return self.starts[i + 1] if i + 1 < len(self.chars) else max(x + 1, self.width)
+
+    def previous_x(self, x: int) -> int:
+        if x > self.width:
+            return x - 1
+        i = self.index_at(x)
+        return self.starts[i - 1] if 0 < i <= len(self.chars) else 0
+
+    def char_at(self, x: int) -> str:
+        i = self.index_at(x)
+        return self.chars[i] if i < len(self.chars) else " "
+
+    def last_x(self) -> int:
+        """The first cell of the last character that is not a blank (0 on a blank row)."""
+        for i in range(len(self.chars) - 1, -1, -1):
+            if not self.chars[i].isspace():
+                return self.starts[i]
+        return 0
+
+    def x_of_offset(self, offset: int) -> int:
+        """The cell where the character at text offset `offset` starts (a match's start and end)."""
+        lo, hi = 0, len(self.offsets)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.offsets[mid] < offset:
+                lo = mid + 1
+            else:
+                hi = mid
+        return self.starts[lo] if lo < len(self.starts) else self.width
+
+    def text(self, left: int, right: int) -> str:
+        """The characters starting in cells [left, right)."""
+        return "".join(c for c, x in zip(self.chars, self.starts, strict=True) if left <= x < right)
+
+
+@lru_cache(maxsize=4096)
+def row_cells(text: str) -> RowCells:
+    """`text` (a row as the emulator sends it: a wide character once, its second cell not at all;
+    combining marks after their character) laid out in cells as the emulator laid it out."""
+    if text.isascii():
+        positions = tuple(range(len(text)))
+        return RowCells(tuple(text), positions, positions, len(text))
+    chars: list[str] = []
+    starts: list[int] = []
+    offsets: list[int] = []
+    x = 0
+    for offset, char in enumerate(text):
+        width = wcwidth(char)
+        if width <= 0 and chars:
+            chars[-1] += char  # zero-width: part of the character before
+            continue
+        chars.append(char)
+        starts.append(x)
+        offsets.append(offset)
+        x += 2 if width == 2 else 1
+    return RowCells(tuple(chars), tuple(starts), tuple(offsets), x)
+
+
 def _word_class(char: str) -> int:
     return 0 if char.isspace() else 1 if char in WORD_SEPARATORS else 2
 
@@ -94,8 +195,11 @@ def _space_class(char: str) -> int:
 class CopyView(HistoryView):
     """The rows with the cursor, selection, search matches and position drawn over them."""
 
-    def __init__(self, fetch: Fetch, screen: list[list[Segment]], *, id: str | None = None) -> None:
+    def __init__(
+        self, fetch: Fetch, screen: list[list[Segment]], screen_wrapped: set[int], *, id: str | None = None
+    ) -> None:
         super().__init__(fetch, screen, id=id)
+        self.screen_wrapped = screen_wrapped  # the screen's rows that wrapped into the next
         self.cursor = Point(0, 0)
         self.mark: Point | None = None  # the selection's other end, while selecting
         self.line_mode = False
@@ -104,8 +208,13 @@ class CopyView(HistoryView):
         self.current: tuple[int, int, int] | None = None  # (row, start, end) of the current match
         self.message = ""  # shown instead of the position until the next key
         self.dragging = False
+        # Opened by a drag on the pane: its moves are recorded here until the first rows arrive
+        # (then the selection goes on from where the mouse is).
+        self.drag: Drag | None = None
         self.on_drag_end: Callable[[], None] | None = None
         self.on_word: Callable[[Point, int], None] | None = None
+        self.on_press: Callable[[], None] | None = None
+        self.pane_width = 0  # the pane's width, known before this view is laid out
 
     @property
     def rows_total(self) -> int:
@@ -115,9 +224,18 @@ class CopyView(HistoryView):
         segments = self.row_segments(row) if 0 <= row < self.rows_total else []
         return None if segments is None else "".join(seg.text for seg in segments)
 
+    def is_wrapped(self, row: int) -> bool:
+        """Whether view row `row` wrapped into the next (the program wrote on past its end)."""
+        if row < self.history_rows:
+            return self.oldest + row in self.wrapped
+        return row - self.history_rows in self.screen_wrapped
+
+    def cells(self, row: int) -> RowCells:
+        """Row `row`'s characters by cell (an empty row while it has not arrived)."""
+        return row_cells(self.row_text(row) or "")
+
     def char_at(self, point: Point) -> str:
-        text = self.row_text(point.row) or ""
-        return text[point.col] if 0 <= point.col < len(text) else " "
+        return self.cells(point.row).char_at(point.col)
 
     # -- selection ----------------------------------------------------------------------------------
 
@@ -133,7 +251,8 @@ class CopyView(HistoryView):
         if self.rectangle:
             left, right = sorted((self.mark.col, self.cursor.col))
             return left, right + 1
-        return (start.col if row == start.row else 0, end.col + 1 if row == end.row else max(self.size.width, 1))
+        right = self.cells(row).next_x(end.col) if row == end.row else max(self.size.width, 1)
+        return (start.col if row == start.row else 0, right)
 
     def selected_rows(self) -> range:
         if self.mark is None:
@@ -142,14 +261,23 @@ class CopyView(HistoryView):
         return range(start.row, end.row + 1)
 
     def selection_text(self) -> str:
-        """The selected text, each line without trailing blanks (as tmux copies)."""
-        lines = []
-        for row in self.selected_rows():
+        """The selected characters, each line without trailing blanks, as tmux copies: a row that
+        wrapped into the next is joined to it (a long line comes back whole), other rows end
+        with a newline; a rectangle's rows stay apart."""
+        out: list[str] = []
+        rows = self.selected_rows()
+        for row in rows:
             span = self.selection_span(row)
-            text = self.row_text(row) or ""
-            if span is not None:
-                lines.append(text[span[0] : span[1]].rstrip())
-        return "\n".join(lines)
+            if span is None:
+                continue
+            text = self.cells(row).text(*span)
+            if row == rows[-1]:
+                out.append(text.rstrip())
+            elif not self.rectangle and self.is_wrapped(row):
+                out.append(text)
+            else:
+                out.append(text.rstrip() + "\n")
+        return "".join(out)
 
     async def fetch_rows(self, rows: range) -> None:
         """Make sure every history row of `rows` has arrived (a selection or a hit out of sight)."""
@@ -172,15 +300,20 @@ class CopyView(HistoryView):
             return strip
         overlays: list[tuple[int, int, Style]] = []
         text = self.row_text(row)
+        cells = row_cells(text or "")
         if self.rx is not None and text:
-            overlays += [(m.start(), m.end(), MATCH) for m in self.rx.finditer(text) if m.end() > m.start()]
+            overlays += [
+                (cells.x_of_offset(m.start()), cells.x_of_offset(m.end()), MATCH)
+                for m in self.rx.finditer(text)
+                if m.end() > m.start()
+            ]
         if self.current is not None and self.current[0] == row:
             overlays.append((self.current[1], self.current[2], CURRENT_MATCH))
         span = self.selection_span(row)
         if span is not None:
             overlays.append((span[0], span[1], SELECTION))
         if self.cursor.row == row:
-            overlays.append((self.cursor.col, self.cursor.col + 1, CURSOR))
+            overlays.append((self.cursor.col, cells.next_x(self.cursor.col), CURSOR))
         strip = _overlay(strip, overlays, width)
         if y == 0:
             # tmux's position: rows scrolled up from the bottom / history rows.
@@ -199,40 +332,60 @@ class CopyView(HistoryView):
 
     # -- mouse: drag selects and copies on release; double click a word, triple click a line ---------
 
-    def _point(self, event: events.MouseEvent) -> Point:
-        return Point(min(self.scroll_offset.y + event.y, max(self.rows_total - 1, 0)), max(0, event.x))
+    def _point(self, x: int, y: int) -> Point:
+        """The character under view cell (x, y); a drag out of the pane stops at its edges (a
+        selection never crosses a border)."""
+        row = min(max(self.scroll_offset.y + y, 0), max(self.rows_total - 1, 0))
+        x = min(max(x, 0), max((self.size.width or self.pane_width) - 1, 0))
+        return Point(row, self.cells(row).snap(x))
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         if event.button != 1:
             return
         event.stop()
-        self.cursor = self._point(event)
+        if self.drag is not None:
+            return  # the rows of the drag or clicks that opened copy mode are not here yet
+        if self.on_press is not None:
+            self.on_press()
+        self.cursor = self._point(event.x, event.y)
         self.mark, self.line_mode, self.dragging = None, False, True
         self.capture_mouse()
         self.refresh()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self.dragging:
+        if self.drag is not None:  # opened by this drag, its rows not here yet: where it is
+            self.drag.at = (event.x, event.y)
+        elif self.dragging:
             event.stop()
-            point = self._point(event)
+            point = self._point(event.x, event.y)
             if self.mark is None and point != self.cursor:
                 self.mark = self.cursor
             self.cursor = point
             self.keep_cursor_in_sight()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self.drag is not None:
+            self.drag.at, self.drag.released = (event.x, event.y), True
         if not self.dragging:
             return
         event.stop()
+        point = self._point(event.x, event.y)  # where it was let go, if no move said so
+        if self.mark is None and point != self.cursor:
+            self.mark = self.cursor
+        self.cursor = point
         self.dragging = False
         self.release_mouse()
         if self.mark is not None and self.on_drag_end is not None:
             self.on_drag_end()
 
     def on_click(self, event: events.Click) -> None:
-        if event.chain >= 2 and self.on_word is not None:
+        if self.drag is not None and event.chain >= 2:  # more clicks before the rows came
             event.stop()
-            self.on_word(self._point(event), event.chain)
+            self.drag.start = self.drag.at = (event.x, event.y)
+            self.drag.clicks, self.drag.released = min(event.chain, 3), True
+        elif event.chain >= 2 and self.on_word is not None:
+            event.stop()
+            self.on_word(self._point(event.x, event.y), event.chain)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
@@ -261,38 +414,69 @@ def _overlay(strip: Strip, overlays: list[tuple[int, int, Style]], width: int) -
     return Strip.join(out)
 
 
-class CopyModeScreen(ModalScreen[None]):
-    """Copy mode over one pane (`prefix [`): `table`'s keys run the actions below."""
+class CopyMode(Widget):
+    """Copy mode over one pane (`prefix [`): `table`'s keys run the actions below. The app places
+    it over the pane's rectangle and removes it when it posts `Closed`."""
 
     DEFAULT_CSS = """
-    CopyModeScreen { background: $background; }
-    CopyModeScreen #prompt { dock: bottom; height: 1; display: none; }
-    CopyModeScreen #prompt.open { display: block; }
-    CopyModeScreen #prompt Static { width: auto; background: $warning; color: $background; }
-    CopyModeScreen #prompt Input { border: none; height: 1; padding: 0; width: 1fr; }
+    CopyMode { position: absolute; layer: copy; background: $background; }
+    CopyMode #prompt { dock: bottom; height: 1; display: none; }
+    CopyMode #prompt.open { display: block; }
+    CopyMode #prompt Static { width: auto; background: $warning; color: $background; }
+    CopyMode #prompt Input { border: none; height: 1; padding: 0; width: 1fr; }
     """
+
+    @dataclass
+    class Closed(Message):
+        """Copy mode of `pane` ended (copied, or left): the app takes the widget away."""
+
+        copy_mode: CopyMode
+
+    @dataclass
+    class PrefixKey(Message):
+        """The prefix key, typed in copy mode: the next key is a command for the app, as in tmux."""
 
     def __init__(
         self,
+        pane: int,
         table: KeyTable,
         fetch: Fetch,
         screen: list[list[Segment]],
         cursor: tuple[int, int],
         grep: Grep,
         copy: Copy,
+        *,
+        screen_wrapped: set[int] | None = None,
+        prefix: Key | None = None,
         jump: Jump | None = None,
         page_up: bool = False,
+        drag: Drag | None = None,
+        select_pane: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self.pane = pane
         self.table = table
-        self.history = CopyView(fetch, screen, id="copy")
+        self.prefix = prefix
+        self.history = CopyView(fetch, screen, set(screen_wrapped or ()), id="copy")
         self.history.on_drag_end = self._drag_copied
         self.history.on_word = self._clicked_word
+        self.history.on_press = select_pane
+        self.history.drag = drag
+        # The search prompt (made here: keys may be given to copy mode before it is composed).
+        self.prompt = Horizontal(id="prompt")
+        self.prompt_label = Static("", id="prompt-label")
+        self.prompt_input = Input(id="prompt-input")
         self.start_cursor = cursor
         self.grep = grep
         self.copy = copy
         self.jump = jump
         self.page_up_at_open = page_up
+        self.drag = drag  # opened by a drag on the pane: the selection follows the mouse
+        self.closed = False
+        self.click_copy: Timer | None = None  # the copy a double or triple click makes, due soon
+        self.mounted = False
+        self.wants_keys = False
+        self.started = False  # its first rows are here and the cursor placed
         self.search_pattern = ""
         self.search_down = True
         self.search_origin: Point | None = None  # where an incremental search started
@@ -303,37 +487,80 @@ class CopyModeScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield self.history
-        with Horizontal(id="prompt"):
-            yield Static("", id="prompt-label")
-            yield Input(id="prompt-input")
+        with self.prompt:
+            yield self.prompt_label
+            yield self.prompt_input
 
     def on_mount(self) -> None:
-        self.history.focus()
-        # Not awaited here: the first page travels while Textual lays the screen out.
+        self.mounted = True
+        if self.wants_keys:
+            self.take_keys()
+        # Not awaited here: the first page travels while Textual lays the widget out.
         self.run_worker(self._load(), group="copy-load")
+
+    def take_keys(self) -> None:
+        """Its pane is the active one: keys come here (to the prompt, if it is open); given as soon
+        as the widget is mounted (a widget not mounted yet cannot take the focus)."""
+        self.wants_keys = True
+        if not self.mounted:
+            return
+        if self.prompt.has_class("open"):
+            self.prompt_input.focus()
+        else:
+            self.history.focus()
 
     async def _load(self) -> None:
         view = self.history
         try:
-            await view.load(self.app.size.height)
+            await view.load(max(len(view.screen_rows), 1))  # the pane's height: a screenful
         except ScarabError as exc:  # the session ended or its host is away: say so, stay usable
             view.message = str(exc)
             view.refresh()
             return
         x, y = self.start_cursor
-        view.cursor = Point(view.history_rows + min(max(y, 0), max(len(view.screen_rows) - 1, 0)), max(x, 0))
+        row = view.history_rows + min(max(y, 0), max(len(view.screen_rows) - 1, 0))
+        view.cursor = Point(row, view.cells(row).snap(max(x, 0)))
         self.goal = view.cursor.col
+        self.started = True
         if self.jump is not None:
             self.search_pattern = self.jump.pattern
             await self._search(self.jump.pattern, True, Point(self.jump.row - view.oldest, -1))
         elif self.page_up_at_open:
             self.action_page_up()
+        elif self.drag is not None:
+            self._start_drag(self.drag)
         view.refresh()
+
+    def follow(self, drag: Drag) -> None:
+        """Another drag or clicks on the pane, begun before this widget lay over it."""
+        if self.started:
+            self._start_drag(drag)
+        else:
+            self.drag = self.history.drag = drag
+
+    def _start_drag(self, drag: Drag) -> None:
+        """The drag (or the clicks) that opened copy mode, on the rows now here: the selection from
+        where it began to where the mouse is, copied when the button is (or was) let go."""
+        view = self.history
+        view.drag = None
+        view.mark = view._point(*drag.start)
+        if drag.clicks >= 2:
+            self._clicked_word(view.mark, drag.clicks)
+            return
+        view.cursor = view._point(*drag.at)
+        if drag.released:
+            if view.cursor == view.mark:  # a click, not a drag: nothing selected
+                self.action_cancel()
+            else:
+                self._drag_copied()
+        else:
+            view.dragging = True
+            view.capture_mouse()
 
     # -- keys -------------------------------------------------------------------------------------------
 
     async def on_key(self, event: events.Key) -> None:
-        if self.query_one("#prompt").has_class("open"):
+        if self.prompt.has_class("open"):
             if event.key in ("escape", "ctrl+g"):
                 event.stop()
                 self._close_prompt(restore=True)
@@ -345,6 +572,10 @@ class CopyModeScreen(ModalScreen[None]):
             self.history.message = ""
             self.history.refresh()
         if key is None:
+            return
+        if key == self.prefix:
+            self.count = 0
+            self.post_message(self.PrefixKey())
             return
         if (
             self.table.name == "copy-mode-vi"
@@ -369,23 +600,26 @@ class CopyModeScreen(ModalScreen[None]):
         moved to across, as tmux and vi do, stopping at the end of a shorter line."""
         view = self.history
         row = min(max(row, 0), max(view.rows_total - 1, 0))
+        cells = view.cells(row)
         if keep_goal:
-            text = view.row_text(row) or ""
-            col = min(col, max(len(text) - 1, 0))
+            col = min(col, cells.starts[-1] if cells.starts else 0)
         else:
             self.goal = max(col, 0)
-        view.cursor = Point(row, max(col, 0))
+        view.cursor = Point(row, cells.snap(max(col, 0)))
         view.keep_cursor_in_sight()
 
     def _goal(self) -> int:
         return self.goal
 
     def action_cursor_left(self) -> None:
-        self._move(self.history.cursor.row, self.history.cursor.col - 1)
+        cursor = self.history.cursor
+        self._move(cursor.row, self.history.cells(cursor.row).previous_x(cursor.col))
 
     def action_cursor_right(self) -> None:
         cursor = self.history.cursor
-        self._move(cursor.row, min(cursor.col + 1, max(self.history.size.width - 1, 0)))
+        after = self.history.cells(cursor.row).next_x(cursor.col)
+        if after < self.history.size.width:  # the pane's last column is as far as it goes
+            self._move(cursor.row, after)
 
     def action_cursor_up(self) -> None:
         self._move(self.history.cursor.row - 1, self._goal(), keep_goal=True)
@@ -397,12 +631,12 @@ class CopyModeScreen(ModalScreen[None]):
         self._move(self.history.cursor.row, 0)
 
     def action_back_to_indentation(self) -> None:
-        text = self.history.row_text(self.history.cursor.row) or ""
-        self._move(self.history.cursor.row, len(text) - len(text.lstrip()) if text.strip() else 0)
+        cells = self.history.cells(self.history.cursor.row)
+        first = next((x for c, x in zip(cells.chars, cells.starts, strict=True) if not c.isspace()), 0)
+        self._move(self.history.cursor.row, first)
 
     def action_end_of_line(self) -> None:
-        text = (self.history.row_text(self.history.cursor.row) or "").rstrip()
-        self._move(self.history.cursor.row, max(len(text) - 1, 0))
+        self._move(self.history.cursor.row, self.history.cells(self.history.cursor.row).last_x())
 
     def action_history_top(self) -> None:
         self._move(0, 0)
@@ -451,17 +685,18 @@ class CopyModeScreen(ModalScreen[None]):
     # Word motions: the text is read as one stream, each line end a blank between the lines.
 
     def _next(self, point: Point) -> Point | None:
-        length = len(self.history.row_text(point.row) or "")
-        if point.col < length:
-            return Point(point.row, point.col + 1)
+        cells = self.history.cells(point.row)
+        if point.col < cells.width:
+            return Point(point.row, cells.next_x(point.col))
         return Point(point.row + 1, 0) if point.row + 1 < self.history.rows_total else None
 
     def _previous(self, point: Point) -> Point | None:
         if point.col > 0:
-            return Point(point.row, min(point.col - 1, len(self.history.row_text(point.row) or "")))
+            cells = self.history.cells(point.row)
+            return Point(point.row, cells.previous_x(min(point.col, cells.width)))
         if point.row == 0:
             return None
-        return Point(point.row - 1, len(self.history.row_text(point.row - 1) or ""))
+        return Point(point.row - 1, self.history.cells(point.row - 1).width)
 
     def _word_start_forward(self, classify: Callable[[str], int]) -> None:
         view = self.history
@@ -559,8 +794,9 @@ class CopyModeScreen(ModalScreen[None]):
         self.action_cancel()
 
     def action_cancel(self) -> None:
-        if self.is_current:
-            self.dismiss(None)
+        if not self.closed:
+            self.closed = True
+            self.post_message(self.Closed(self))
 
     def _drag_copied(self) -> None:
         self.run_worker(self.action_copy_selection_and_cancel(), group="copy-keys")
@@ -571,30 +807,35 @@ class CopyModeScreen(ModalScreen[None]):
         if clicks >= 3:
             view.mark, view.line_mode, view.cursor = point, True, point
         else:
-            text = view.row_text(point.row) or ""
-            kind = _word_class(view.char_at(point))
-            start = end = min(point.col, max(len(text) - 1, 0))
-            while start > 0 and _word_class(text[start - 1]) == kind:
+            cells = view.cells(point.row)
+            chars = cells.chars
+            start = end = min(cells.index_at(point.col), max(len(chars) - 1, 0))
+            kind = _word_class(chars[start]) if chars else 0
+            while start > 0 and _word_class(chars[start - 1]) == kind:
                 start -= 1
-            while end + 1 < len(text) and _word_class(text[end + 1]) == kind:
+            while end + 1 < len(chars) and _word_class(chars[end + 1]) == kind:
                 end += 1
-            view.mark, view.line_mode, view.cursor = Point(point.row, start), False, Point(point.row, end)
+            first, last = (cells.starts[start], cells.starts[end]) if chars else (0, 0)
+            view.mark, view.line_mode, view.cursor = Point(point.row, first), False, Point(point.row, last)
         view.refresh()
-        self._drag_copied()
+        # Copied a moment later, as tmux does (`run -d0.3`): a third click makes it the line.
+        if self.click_copy is not None:
+            self.click_copy.stop()
+        self.click_copy = self.set_timer(CLICK_COPY_DELAY, self._drag_copied)
 
     # -- search -------------------------------------------------------------------------------------------
 
     def _open_prompt(self, label: str, down: bool, incremental: bool) -> None:
         self.search_down, self.incremental = down, incremental
         self.search_origin = self.history.cursor
-        self.query_one("#prompt-label", Static).update(f"({label}) ")
-        prompt = self.query_one("#prompt-input", Input)
+        self.prompt_label.update(f"({label}) ")
+        prompt = self.prompt_input
         prompt.value = ""
-        self.query_one("#prompt").add_class("open")
+        self.prompt.add_class("open")
         prompt.focus()
 
     def _close_prompt(self, restore: bool = False) -> None:
-        self.query_one("#prompt").remove_class("open")
+        self.prompt.remove_class("open")
         self.history.focus()
         if restore and self.search_origin is not None:
             self.history.current = None
@@ -635,16 +876,17 @@ class CopyModeScreen(ModalScreen[None]):
 
     async def _search_word(self, down: bool) -> None:
         view = self.history
-        text = view.row_text(view.cursor.row) or ""
-        col = view.cursor.col
-        if not 0 <= col < len(text) or _word_class(text[col]) != 2:
+        cells = view.cells(view.cursor.row)
+        chars = cells.chars
+        index = cells.index_at(view.cursor.col)
+        if index >= len(chars) or _word_class(chars[index]) != 2:
             return
-        start, end = col, col
-        while start > 0 and _word_class(text[start - 1]) == 2:
+        start, end = index, index
+        while start > 0 and _word_class(chars[start - 1]) == 2:
             start -= 1
-        while end + 1 < len(text) and _word_class(text[end + 1]) == 2:
+        while end + 1 < len(chars) and _word_class(chars[end + 1]) == 2:
             end += 1
-        self.search_pattern, self.search_down = re.escape(text[start : end + 1]), down
+        self.search_pattern, self.search_down = re.escape("".join(chars[start : end + 1])), down
         await self._search(self.search_pattern, down, view.cursor)
 
     async def action_search_forward_word(self) -> None:
@@ -691,7 +933,12 @@ class CopyModeScreen(ModalScreen[None]):
         rows = [r for r in hits if r >= origin.row] if down else [r for r in reversed(hits) if r <= origin.row]
         for row in rows:
             await view.fetch_rows(range(row, row + 1))
-            spans = [(m.start(), m.end()) for m in rx.finditer(view.row_text(row) or "") if m.end() > m.start()]
+            cells = view.cells(row)
+            spans = [
+                (cells.x_of_offset(m.start()), cells.x_of_offset(m.end()))
+                for m in rx.finditer(view.row_text(row) or "")
+                if m.end() > m.start()
+            ]
             if row == origin.row:
                 spans = [s for s in spans if (s[0] > origin.col if down else s[0] < origin.col)]
             if spans:

@@ -59,6 +59,7 @@ class HistoryView(ScrollView, can_focus=True):
         self.oldest = 0
         self.total = 0
         self.rows: dict[int, list[Segment]] = {}
+        self.wrapped: set[int] = set()  # stable indexes of history rows that wrapped into the next
         self._wanted: tuple[int, int] | None = None  # the page asked for by the last render
         self._fetching = False
         self.loaded = False  # the first page arrived and the view is at the bottom: rows are drawn
@@ -100,6 +101,8 @@ class HistoryView(ScrollView, can_focus=True):
         if not self.loaded:
             self.oldest, self.total = reply.oldest, reply.total
         self.rows.update(decode_rows(reply.lines, reply.styles))
+        if reply.wrapped:
+            self.wrapped.update(reply.wrapped)
 
     def row_segments(self, y: int) -> list[Segment] | None:
         """Row `y` of the view (0 = oldest history row), or None while it is not fetched yet."""

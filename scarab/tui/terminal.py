@@ -35,7 +35,7 @@ from scarab.tui.keys import encode_mouse, encode_paste
 from scarab.tui.panes import number_cells, scene_of, single_pane
 from scarab.tui.styles import UNUSED, rich_style, same_width_everywhere
 
-__all__ = ["PaneScreen", "TerminalView", "paint_now"]
+__all__ = ["Drag", "PaneScreen", "TerminalView", "paint_now"]
 
 HIDE_CURSOR = "\x1b[?25l"
 DEFAULT_CURSOR = "\x1b[0 q"  # DECSCUSR 0: the terminal's own default shape
@@ -43,11 +43,11 @@ DISPLAY_PANES_TIME = 1.0  # tmux's display-panes-time
 REPEAT_TIME = 0.5  # tmux's repeat-time: keys bound with -r repeat without the prefix meanwhile
 
 # tmux's pane-border-style (default) and pane-active-border-style
-# (`#{?pane_in_mode,fg=yellow,#{?synchronize-panes,fg=red,fg=green}}`; copy mode is a screen of its
-# own here, over the whole window, so no pane is drawn in a mode).
+# (`#{?pane_in_mode,fg=yellow,#{?synchronize-panes,fg=red,fg=green}}`).
 BORDER = RichStyle()
 ACTIVE_BORDER = RichStyle(color="green")
 SYNCHRONIZED_BORDER = RichStyle(color="red")
+IN_MODE_BORDER = RichStyle(color="yellow")
 # display-panes-colour (blue) and display-panes-active-colour (red)
 NUMBER = (RichStyle(color="blue"), RichStyle(bgcolor="blue"))
 ACTIVE_NUMBER = (RichStyle(color="red"), RichStyle(bgcolor="red"))
@@ -73,6 +73,18 @@ def paint_now(widget: Widget) -> None:
     screen._on_timer_update()
 
 
+@dataclass
+class Drag:
+    """A mouse drag begun on a pane whose program has not taken the mouse (tmux's MouseDrag1Pane),
+    in the pane's cells: copy mode opens on it selecting from `start`; until its rows have arrived
+    the view only records where the mouse is (`at`) and whether the button was let go."""
+
+    start: tuple[int, int]
+    at: tuple[int, int]
+    released: bool = False
+    clicks: int = 1  # 2: a double click (the word there), 3: a triple click (the line)
+
+
 class PaneScreen:
     """One pane's grid as its frames describe it: rows of segments, cursor, modes, title; each row
     rendered once into a Strip until a frame changes it."""
@@ -85,6 +97,7 @@ class PaneScreen:
         self.title = ""
         self.cursor = (0, 0, True, 0)
         self.lines: list[list[Segment]] = []
+        self.wrapped: set[int] = set()  # rows that wrapped into the next (copy mode joins them)
         self._strips: dict[int, Strip] = {}
 
     def apply(self, frame: p.Frame) -> set[int] | None:
@@ -93,6 +106,7 @@ class PaneScreen:
         if frame.full or (frame.cols, frame.rows) != (self.cols, self.rows):
             self.cols, self.rows = frame.cols, frame.rows
             self.lines = [[] for _ in range(frame.rows)]
+            self.wrapped.clear()
             self._strips.clear()
             dirty = None
         styles = [rich_style(int(s[0]), int(s[1]), int(s[2])) for s in frame.styles]
@@ -109,9 +123,12 @@ class PaneScreen:
                 segments.append(Segment(part, styles[index] if index < len(styles) else None))
                 pos += count
             self.lines[y] = segments
+            self.wrapped.discard(y)
             self._strips.pop(y, None)
             if dirty is not None:
                 dirty.add(y)
+        if frame.wrapped:
+            self.wrapped.update(frame.wrapped)
         self.cursor = (frame.cursor[0], frame.cursor[1], bool(frame.cursor[2]), frame.cursor[3])
         self.modes = frame.modes
         self.title = frame.title
@@ -180,6 +197,14 @@ class TerminalView(Widget, can_focus=True):
 
         pane: int
 
+    @dataclass
+    class Dragged(Message):
+        """Button 1 dragged (or double or triple clicked) on `pane`, whose program has not taken
+        the mouse: copy mode there, selecting as the mouse does."""
+
+        pane: int
+        drag: Drag
+
     def __init__(self, prefix: Key | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.prefix = prefix or DEFAULT_PREFIX
@@ -201,6 +226,9 @@ class TerminalView(Widget, can_focus=True):
         # The window's cell shown at this view's top left: not (0, 0) only when the window is
         # larger than the view (another client's size is the window's): it pans with the cursor.
         self.pan = (0, 0)
+        self.in_mode: frozenset[int] = frozenset()  # the panes in copy mode (the app lays it over them)
+        self._pressed: tuple[int, tuple[int, int]] | None = None  # button 1 down on a pane: (pane, cell)
+        self._dragging: tuple[int, Drag] | None = None  # a drag copy mode opens on, until let go
 
     # -- what the active pane says ------------------------------------------------------------------
 
@@ -379,6 +407,12 @@ class TerminalView(Widget, can_focus=True):
         self._rows.clear()
         return True
 
+    def set_in_mode(self, panes: frozenset[int]) -> None:
+        """The panes now in copy mode: the active pane's border is yellow while it is in one."""
+        if panes != self.in_mode:
+            self.in_mode = panes
+            self._redraw()
+
     # -- drawing ----------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -390,6 +424,8 @@ class TerminalView(Widget, can_focus=True):
     def _border_style(self, active: bool) -> RichStyle:
         if not active:
             return BORDER
+        if self.scene.active in self.in_mode:
+            return IN_MODE_BORDER
         return SYNCHRONIZED_BORDER if self.scene.synchronized else ACTIVE_BORDER
 
     def _window_row(self, row: int) -> Strip:
@@ -591,6 +627,7 @@ class TerminalView(Widget, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         x, y, pane = self._under(event)
+        self._pressed = None
         if pane is None:
             if self.session_layout is not None and self.scene.on_border(x, y) and event.button == 1:
                 self._drag = (x, y)  # tmux's MouseDrag1Border: resize-pane -M
@@ -598,9 +635,23 @@ class TerminalView(Widget, can_focus=True):
             return
         if pane != self.scene.active and self.session_layout is not None:
             self.post_message(self.Command(p.SelectPane(target=f"%{pane}")))  # MouseDown1Pane
-        self._report(event, max(0, event.button - 1), True)
+        if not self._report(event, max(0, event.button - 1), True) and event.button == 1:
+            self._pressed = (pane, self._in_pane(pane, x, y))  # a drag from here selects (MouseDrag1Pane)
+
+    def _in_pane(self, pane: int, x: int, y: int) -> tuple[int, int]:
+        """Window cell (x, y) in `pane`'s cells, kept inside it (a drag never leaves its pane)."""
+        rect = self.scene.rect(pane)
+        if rect is None:
+            return (0, 0)
+        return (min(max(x - rect.x, 0), rect.width - 1), min(max(y - rect.y, 0), rect.height - 1))
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
+        self._pressed = None
+        if self._dragging is not None:
+            # Let go before copy mode lay over the pane (or outside it): copy mode sees it here.
+            pane, drag = self._dragging
+            drag.at, drag.released = self._in_pane(pane, *self._under(event)[:2]), True
+            self._dragging = None
         if self._drag is not None:
             self._drag_to(event)
             self._drag = None
@@ -610,10 +661,29 @@ class TerminalView(Widget, can_focus=True):
         if screen is not None and not screen.modes & Mode.MOUSE_X10:
             self._report(event, max(0, event.button - 1), False)
 
+    def on_click(self, event: events.Click) -> None:
+        x, y, pane = self._under(event)
+        screen = self.screens.get(pane) if pane is not None else None
+        if event.chain >= 2 and pane is not None and screen is not None and not screen.mouse:
+            at = self._in_pane(pane, x, y)  # DoubleClick1Pane / TripleClick1Pane: the word or the line
+            self.post_message(self.Dragged(pane, Drag(at, at, released=True, clicks=min(event.chain, 3))))
+
     def on_mouse_move(self, event: events.MouseMove) -> None:
         if self._drag is not None:
             self._drag_to(event)
             return
+        if self._dragging is not None and event.button == 1:
+            pane, drag = self._dragging  # followed outside copy mode's pane (it stops at the edge)
+            drag.at = self._in_pane(pane, *self._under(event)[:2])
+            return
+        if self._pressed is not None and event.button == 1:
+            pane, start = self._pressed
+            at = self._in_pane(pane, *self._under(event)[:2])
+            if at != start:
+                self._pressed = None
+                self._dragging = (pane, Drag(start, at))
+                self.post_message(self.Dragged(pane, self._dragging[1]))
+                return
         screen = self._screen_under(event)
         if screen is not None and (
             screen.modes & Mode.MOUSE_ANY or (screen.modes & Mode.MOUSE_BUTTON and event.button)
