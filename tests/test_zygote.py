@@ -180,12 +180,17 @@ def test_a_host_with_no_session_is_adopted_while_the_daemon_runs(scarab: ScarabE
         cols=70, rows=9, cwd=str(scarab.root), command=("sh",), scrollback=100, token=token,
     )  # fmt: skip
     host_pid, _child = asyncio.run(asyncio.wait_for(spawn_host(req, None), 60))
-    adopted = wait_for(
-        lambda: next((s for s in scarab.sessions() if s["host_pid"] == host_pid), None),
-        timeout=20, what="the stray host to be adopted as a session",
-    )  # fmt: skip
-    assert adopted["name"] == f"known-{'f' * 6}" and (adopted["cols"], adopted["rows"]) == (70, 9)
-    # (our_pids() finds processes by this world's environment, which the test process lacks)
-    assert {s["host_pid"] for s in scarab.sessions()} == {*scarab.host_pids(), host_pid}
-    scarab.ok("kill", str(adopted["name"]))
-    wait_for(lambda: not pid_alive(host_pid), what="the adopted host to end on kill")
+    try:
+        adopted = wait_for(
+            lambda: next((s for s in scarab.sessions() if s["host_pid"] == host_pid), None),
+            timeout=20, what="the stray host to be adopted as a session",
+        )  # fmt: skip
+        assert adopted["name"] == f"known-{'f' * 6}" and (adopted["cols"], adopted["rows"]) == (70, 9)
+        # (our_pids() finds processes by this world's environment, which this host, started with the
+        # test process's, lacks: the fixture would not end it, hence the `finally`)
+        assert {s["host_pid"] for s in scarab.sessions()} == {*scarab.host_pids(), host_pid}
+        scarab.ok("kill", str(adopted["name"]))
+        wait_for(lambda: not pid_alive(host_pid), what="the adopted host to end on kill")
+    finally:
+        if pid_alive(host_pid):
+            os.kill(host_pid, signal.SIGKILL)
