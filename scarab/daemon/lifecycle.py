@@ -168,8 +168,10 @@ class Hosts(abc.ABC):
         session.reader = self._spawn(self._watch_host(session, link))
         # The host pushes its Layout right behind HostInfo; the reply to any request comes after
         # it, so once this is answered the session's panes are known (a `split-window` right after
-        # `new` found none when the reader had not got to the Layout yet).
-        await link.request(p.HostHistory(start=0, count=0))
+        # `new` found none when the reader had not got to the Layout yet). A host too busy to answer
+        # is not a failure here: its Layout is taken in when it comes, as before.
+        with contextlib.suppress(HostUnavailable):
+            await link.request(p.HostHistory(start=0, count=0))
         if link.greeting.limits is not None:  # kept with the session, for a resurrection
             session.record = session.record.with_(limits=_kept_limits(link.greeting.limits))
         if link.greeting.exited:
