@@ -60,12 +60,12 @@ class Exchange:
             while True:
                 payload = await self.channel.recv_payload()
                 msg = p.decode(payload)
-                if self._waiting and not self._pushed(msg):
+                pushed = self._pushed(msg)
+                if self._waiting and not pushed:
                     self._waiting[0].put_nowait(msg)
                     if self._last(msg):
                         self._waiting.popleft()
                     continue
-                pushed = self._pushed(msg)
                 handle = self._on_push if pushed else self._on_unsolicited
                 self._payload = payload if pushed else b""
                 try:
