@@ -26,7 +26,10 @@ test: $(BIN)/scarab
 		$(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq tmux openssh-client openssh-server zsh' >/dev/null || \
 		echo "warning: could not install tmux/openssh/zsh; the tests that need them will be skipped"
 	$(MAKE) lint
-	$(BIN)/pytest -q -m "not stress" --durations=20 tests
+	@# Most tests wait on processes, ptys and polls, not on a CPU: four at a time on two cores. Those
+	@# asserting a latency bound run afterwards, alone.
+	$(BIN)/pytest -q -n 4 -m "not stress and not timing" --durations=20 tests
+	$(BIN)/pytest -q -m "timing and not stress" tests
 
 bench: $(BIN)/scarab
 	@# Start-up is measured as an installed scarab starts: from compiled bytecode (pip compiles on a

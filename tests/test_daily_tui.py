@@ -38,6 +38,7 @@ def fill_history(env: ScarabEnv, name: str) -> None:
     wait_for(lambda: "tail-30" in env.capture(name).splitlines(), timeout=60, what="the history to fill")
 
 
+@pytest.mark.timing
 def test_scrollback_view_opens_within_100ms_at_10000_lines(in_env: ScarabEnv) -> None:
     fill_history(in_env, "big")
 

@@ -80,6 +80,7 @@ def test_first_paint_shows_the_session_before_the_app(scarab: ScarabEnv) -> None
     assert wait_for(lambda: scarab.session("work")["attached"] == 0)
 
 
+@pytest.mark.timing
 def test_first_paint_without_a_daemon_paints_nothing_and_returns_fast(scarab: ScarabEnv) -> None:
     master, slave = pty.openpty()
     termios.tcsetwinsize(slave, (10, 40))

@@ -346,6 +346,7 @@ def test_hostile_output_in_one_pane_does_not_disturb_its_neighbour(in_env: Scara
     run(scenario)
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("panes", [4])
 def test_a_flooding_pane_does_not_starve_an_echo_in_its_neighbour(in_env: ScarabEnv, panes: int) -> None:
     async def scenario() -> None:

@@ -136,6 +136,7 @@ def test_a_burst_with_esc_reaches_cat_as_in_tmux(scarab: ScarabEnv, tmux: Tmux) 
     wait_for(lambda: scarab.capture("cat").count("a^[ob^[pc") == 2, what="cat -v showing the burst")
 
 
+@pytest.mark.timing
 def test_a_lone_esc_reaches_the_program_after_the_escape_time_not_later(scarab: ScarabEnv, tmux: Tmux) -> None:
     # A lone Esc waits ESCDELAY (10 ms) for more; vim users feel anything much longer.
     argv, dump = Dump.command(scarab, "esc")

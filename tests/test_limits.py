@@ -146,6 +146,7 @@ def _proc_tree(root: int) -> tuple[float, int]:
     return cpu, rss
 
 
+@pytest.mark.timing
 def test_usage_of_a_tree_within_ten_percent_of_proc() -> None:
     script = (
         "import subprocess, sys, time\n"

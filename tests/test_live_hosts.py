@@ -264,6 +264,7 @@ def test_snapshots_append_history_instead_of_rewriting_it(scarab: ScarabEnv) -> 
     wait_for(lambda: saved_range(scarab, str(session["id"]))[1] >= expected, what="the new rows saved")
 
 
+@pytest.mark.timing
 @pytest.mark.timeout(300)
 def test_a_host_parsing_slow_bytes_keeps_answering(scarab: ScarabEnv) -> None:
     """8 KB of REP (`ESC[9999b`) at 200x50 is seconds of parsing: the host parses it in slices and
