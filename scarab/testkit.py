@@ -249,10 +249,16 @@ class Sandbox:
         return pids
 
     def kill_all(self) -> None:
-        for pid in self.our_pids():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not [p for p in self.our_pids() if pid_alive(p)], timeout=10, what="its processes to end")
+        def kill_the_living() -> list[int]:
+            # Again on every look: a process forked meanwhile (a zygote's host, a daemon's restart)
+            # was not there to be killed the first time.
+            living = [pid for pid in self.our_pids() if pid_alive(pid)]
+            for pid in living:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            return living
+
+        wait_for(lambda: not kill_the_living(), timeout=10, what=lambda: f"its processes to end: {self.our_pids()}")
 
 
 # -- a session through a slow link ---------------------------------------------------------------
