@@ -12,7 +12,7 @@ import time
 import pytest
 
 from scarab.errors import BadRequest
-from scarab.search import compile_pattern, literal_text, search_lines, smartcase
+from scarab.search import _engine, compile_pattern, literal_text, search_lines, smartcase
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 
 
@@ -33,6 +33,12 @@ def test_smartcase_and_pattern_errors() -> None:
     assert compile_pattern("error").search("An ERROR here")
     assert not compile_pattern("Error").search("An ERROR here")
     assert compile_pattern("a.c", regex=False).search("a.c") and not compile_pattern("a.c", regex=False).search("abc")
+    # Plain text has no escapes: `\W` there is a backslash and a capital W, so the case counts.
+    assert not smartcase(r"a\W", regex=False) and smartcase(r"a\w", regex=False)
+    assert compile_pattern(r"a\W", regex=False).search(r"x a\W") and not compile_pattern(r"a\W", regex=False).search(
+        r"a\w"
+    )
+    assert compile_pattern(r"a\w", regex=False).search(r"A\W")
     with pytest.raises(BadRequest, match=r"'\(oops' is not a valid regular expression \(missing \)"):
         compile_pattern("(oops")
     with pytest.raises(BadRequest, match="empty search pattern"):
@@ -95,10 +101,12 @@ def test_grep_bad_pattern_is_a_clear_error(scarab: ScarabEnv) -> None:
     assert scarab.run("grep", "-F", "[unclosed").returncode == 1  # searched as text: no hit, no error
 
 
-def per_line(rx: re.Pattern[str], lines: list[str], limit: int) -> tuple[list[tuple[int, str, int, int]], bool]:
+def per_line(
+    rx: re.Pattern[str], lines: list[str], limit: int, first: int = 0
+) -> tuple[list[tuple[int, str, int, int]], bool]:
     """The reference: one regex search per line."""
     hits = []
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines, start=first):
         if (m := rx.search(line)) is not None:
             if len(hits) == limit:
                 return hits, True
@@ -117,6 +125,32 @@ def test_plain_text_fast_path_finds_what_a_per_line_regex_finds(pattern: str, re
     rx = compile_pattern(pattern, regex)
     for limit in (2, 100):
         assert search_lines(rx, lines, 0, limit) == per_line(rx, lines, limit)
+
+
+LEADING_REPEATS = [r"[0-9]{4}\+", r"\d+", r"\d+?x", r"a+b", r"a{2}", r"a{1,}b", r"a{2,3}", r"a{2,3}?", r"a++b",
+                   r"a{1,2}+a", r"[^\]a-]+-", r"\.+", r"\w{3,}\b", r"a+|b", r"x+(y)\1", r" +$", r"A{2}",
+                   r"[a-c]{2}x"]  # fmt: skip
+
+
+@pytest.mark.parametrize("pattern", LEADING_REPEATS)
+def test_a_leading_repeat_is_searched_faster_with_the_same_hits(pattern: str) -> None:
+    lines = ["1234+ab 12345+", "aab aaab a", "x1x 22x .. ...", "b-a]]- foo  ", "xyy xyyy", "AAA aa", "abcx cbax"]
+    lines = lines * 3
+    rx = compile_pattern(pattern)
+    assert _engine(rx).pattern != rx.pattern  # written with the repeated character first
+    for limit in (2, 100):
+        assert search_lines(rx, lines, 7, limit) == per_line(rx, lines, limit, 7)
+    assert _engine(compile_pattern(r"[0-9]{4}\+")).pattern == r"[0-9][0-9]{3}\+"
+    for unchanged in ("(a+)b", "a{0,2}", "a*b", ".+x"):
+        assert _engine(compile_pattern(unchanged)).pattern == unchanged
+
+
+def test_a_row_holding_a_line_break_is_searched_as_one_row() -> None:
+    # Only a damaged saved page can hold one; its row stays one row and no hit is lost.
+    lines = ["one\ntwo", "three", "two"]
+    assert search_lines(compile_pattern("t[wh]"), lines, 0, 10)[0] == [
+        (0, "one\ntwo", 4, 6), (1, "three", 0, 2), (2, "two", 0, 2)]  # fmt: skip
+    assert search_lines(compile_pattern("two"), lines, 0, 10)[0] == [(0, "one\ntwo", 4, 7), (2, "two", 0, 3)]
 
 
 def test_literal_text() -> None:

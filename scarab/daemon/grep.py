@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import Iterator
 
@@ -24,7 +25,7 @@ from scarab.daemon.session import Session
 from scarab.daemon.store import SavedSnapshot
 from scarab.daemon.targeting import ANY_PANE
 from scarab.errors import BadRequest, ScarabError
-from scarab.search import SEARCH_LIMIT, compile_pattern, search_lines, smartcase, time_limit
+from scarab.search import SEARCH_LIMIT, compile_pattern, search_lines, time_limit
 
 __all__ = ["grep_sessions"]
 
@@ -33,9 +34,9 @@ HOST_TIMEOUT = 5.0  # a host busy parsing a flood answers later; grep reports it
 
 async def grep_sessions(manager: SessionManager, msg: p.Grep, current: Current = None) -> p.GrepHits:
     """Every session's panes, or those of `msg.target`: a session (all its panes) or a pane."""
-    compile_pattern(msg.pattern, msg.regex)  # a bad pattern is the caller's error, said once
+    rx = compile_pattern(msg.pattern, msg.regex)  # a bad pattern is the caller's error, said once
     limit = max(1, min(msg.limit, p.MAX_GREP_HITS))
-    ignore_case = smartcase(msg.pattern)
+    ignore_case = bool(rx.flags & re.IGNORECASE)
     which = p.ALL_PANES
     if msg.target:
         session, which = manager.pane_of(msg.target, current)

@@ -410,7 +410,7 @@ class Pane:
         """Rows matching `rx`: history by stable index, then the screen's rows numbered on from there
         (`total + y`, the index each will have once scrolled off)."""
         emu = self.emu
-        lines = list(emu.history.texts())  # no styles built: a coloured history costs seconds
+        lines = emu.history.texts()  # no styles built: a coloured history costs seconds
         lines += [line.text for line in emu.screen_lines()]
         return search_lines(rx, lines, emu.history_total - len(emu.history), limit)
 

@@ -221,9 +221,9 @@ class Scrollback:
             total += len(page.data) if rows is None else sum(_row_bytes(row) for row in rows)
         return total + sum(_row_bytes(row) for row in self.rows)
 
-    def texts(self) -> Iterator[str]:
+    def texts(self) -> list[str]:
         """Every row's text, oldest first, without building its styles (what a search reads)."""
-        return (row[0] for row in self.frozen())
+        return [row[0] for row in self.frozen()]
 
     def lines(self, offset: int, count: int) -> list[Line]:
         """Up to `count` rows from position `offset`, as Lines."""
