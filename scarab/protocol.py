@@ -1499,11 +1499,12 @@ def split_frames(buffer: bytearray) -> list[bytes]:
 
 
 def preload() -> None:
-    """Resolve every message's field types now (a zygote does, so its forks share the result)."""
-    for cls in MESSAGES.values():
-        _hints(cls)
-    for value in (SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepPane, BuildPane, BuildWindow, PaneProgram):
-        _hints(value)
+    """Compile every message's field checkers and names now (a zygote does, so its forks share
+    them: compiled in a host, each class's copied zygote pages into it)."""
+    for cls in (*MESSAGES.values(), SessionInfo, PaneInfo, WindowInfo, BufferInfo, GrepPane, BuildPane, BuildWindow,
+                PaneProgram):  # fmt: skip
+        _spec(cls)
+        _field_names(cls)
 
 
 __all__ += [cls.__name__ for cls in MESSAGES.values()]

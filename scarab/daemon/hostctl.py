@@ -13,6 +13,7 @@ so a new session is recorded from its first byte and limited before its first pr
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 import time
@@ -56,10 +57,18 @@ def screen_paint(emu: Emulator) -> bytes:
     return paint.encode()
 
 
+@functools.cache
+def _config_file() -> Path:
+    """Where config.toml is. The same for every host a zygote forks (their environment is its own),
+    so looked up once there: platformdirs' lookups run in each host copied ~100-300 KB of the
+    zygote's shared pages into it. The file itself is read as each host starts."""
+    return Path(platformdirs.user_config_dir("scarab")) / "config.toml"
+
+
 def _config() -> Config:
     """config.toml's defaults; a broken file (the daemon and CLI say what is wrong) gives none."""
     try:
-        return load_config(Path(platformdirs.user_config_dir("scarab")) / "config.toml")
+        return load_config(_config_file())
     except ScarabError:
         return Config()
 

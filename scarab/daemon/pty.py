@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import shutil
 import signal
@@ -37,6 +38,10 @@ def default_shell() -> str:
     return shutil.which("bash") or "/bin/sh"
 
 
+# The terminal type and the daemon's socket are the same for every host a zygote forks (their
+# environment is its own): found once there, since the lookups run in each host copied ~300 KB of
+# the zygote's shared pages into it (platformdirs, pathlib).
+@functools.cache
 def _term() -> str:
     for base in ("/usr/share/terminfo", "/lib/terminfo", "/etc/terminfo", os.path.expanduser("~/.terminfo")):
         if os.path.exists(os.path.join(base, "t", "tmux-256color")):
@@ -54,9 +59,14 @@ def child_env(session_id: str, name: str, overrides: Overrides | None = None) ->
     for var in ("TMUX", "TMUX_PANE", "COLUMNS", "LINES"):
         env.pop(var, None)
     apply(env, overrides or {})
-    scarab = f"{Paths.default().socket},{os.getpid()},{session_id}"
+    scarab = f"{_daemon_socket()},{os.getpid()},{session_id}"
     env.update(TERM=_term(), COLORTERM="truecolor", SCARAB=scarab, SCARAB_SESSION=name)
     return env
+
+
+@functools.cache
+def _daemon_socket() -> str:
+    return str(Paths.default().socket)
 
 
 def _default_signals() -> None:
