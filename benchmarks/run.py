@@ -589,9 +589,16 @@ async def scarab_figures(env: Sandbox, tmux_memory: str) -> None:
     floors = [first_screen([sys.executable, "-c", TEXTUAL_FLOOR], b"floor-marker")[0] for _ in range(5)]
     record("(floor) a trivial Textual app's first screen (median of 5)", "-", f"{statistics.median(floors):.0f} ms")
 
-    # Memory per idle session: PSS of daemon + zygote + hosts, 1 vs 50 sessions.
     for name in ("bench", "flood", "other"):
         await control.request(p.SessionDelete(target=name, force=True))
+    await control.close()
+    await session_figures(env, tmux_memory)
+
+
+async def session_figures(env: Sandbox, tmux_memory: str) -> None:
+    """Memory per idle session, a daemon restart's adoption of 50, and 200 sessions in one daemon."""
+    control = await Client.connect()
+    # Memory per idle session: PSS of daemon + zygote + hosts, 1 vs 50 sessions.
     await control.request(p.SessionCreate(name="idle0", command=["sh"]))
 
     def total_pss() -> int:
@@ -744,7 +751,14 @@ def main(argv: list[str]) -> int:
         # commands start it with the sandbox's environment.
         os.environ.pop("SCARAB_SNAPSHOT_INTERVAL", None)
         env.env.pop("SCARAB_SNAPSHOT_INTERVAL", None)
-        if argv != ["grep"]:  # `benchmarks/run.py grep`: that figure alone
+        if argv == ["sessions"]:  # `benchmarks/run.py sessions`: memory, restart, 200 sessions alone
+            tmux = Tmux(env)
+            try:
+                memory = tmux_memory(tmux)
+            finally:
+                tmux.kill()
+            asyncio.run(session_figures(env, memory))
+        elif argv != ["grep"]:  # `benchmarks/run.py grep`: that figure alone
             tmux = Tmux(env)
             try:
                 clients = Clients(env, tmux)
@@ -769,7 +783,8 @@ def main(argv: list[str]) -> int:
                 )
             asyncio.run(scarab_figures(env, memory))
             scrollback_memory()
-        asyncio.run(grep_figures(env))
+        if argv != ["sessions"]:
+            asyncio.run(grep_figures(env))
     finally:
         env.destroy()
     print("\n| figure | target | scarab | tmux |\n|---|---|---|---|")
