@@ -290,6 +290,17 @@ def test_list_panes_geometry_equals_tmux(scarab: ScarabEnv, tmux: Tmux) -> None:
         assert windows(scarab)[0]["zoomed"] == (zoomed.strip() == "1"), tmux_command
 
 
+def test_a_new_sessions_windows_and_panes_are_stored_before_new_returns(scarab: ScarabEnv) -> None:
+    """The host's first Layout is taken in before `new` answers, and was stored before the session's
+    row existed: FOREIGN KEY constraint failed, so a session's window and pane reached the database
+    only with its first layout change (and every daemon restart wrote them all again)."""
+    scarab.ok("new", "-d", "-s", "w", "--", "sh")
+    with contextlib.closing(scarab.db()) as conn:
+        stored = conn.execute("SELECT w.name, p.id FROM windows w JOIN panes p USING (session_id)").fetchall()
+    assert stored == [("sh", int(panes(scarab)[0]["id"].lstrip("%")))]
+    assert "could not handle" not in scarab.paths.daemon_log.read_text()
+
+
 def burst(env: ScarabEnv, seconds: float, seed: int) -> None:
     """Splits, kills and new windows from a few concurrent CLIs while the daemon is killed -9
     repeatedly; then the database must match the live host: every stored pane has a live program

@@ -212,7 +212,8 @@ class Hosts(abc.ABC):
                 if saved is not None:
                     session.saved[pane] = saved[2]
             self.sessions[record.id] = session
-            self.store.put(session.record)
+            if record.attached:  # a commit per session costs a restart ~5 ms each: only when needed
+                self.store.put(session.record)
             if record.state != "exited":
                 live.append(session)
         return live
@@ -349,7 +350,8 @@ class Hosts(abc.ABC):
             cwd=info.cwd or record.cwd, host_start=start or process_start(info.host_pid),
             limits=record.limits if info.limits is None else _kept_limits(info.limits),
         )  # fmt: skip
-        self.store.put(session.record)
+        if session.record != record:  # an adopted host has mostly changed nothing
+            self.store.put(session.record)
         if session.unresponsive:
             _log(f"session {record.name!r}: host pid {info.host_pid} answers again")
             session.unresponsive = False

@@ -34,6 +34,7 @@ from scarab.errors import (
     HostUnavailable,
     SessionBusy,
     SessionNotFound,
+    StorageError,
 )
 from scarab.targets import Found, Kind, SessionView
 
@@ -173,11 +174,18 @@ class SessionManager(Attachments):
                 session.record = record.with_(
                     host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid)
                 )
-                await self._connect(session)
+                # The row first: the windows and panes of the host's first Layout, stored as it is
+                # taken in (during _connect), refer to it.
                 self.store.put(session.record)
+                stored = session.record
+                await self._connect(session)
+                if session.record != stored:  # limits the host reported
+                    self.store.put(session.record)
             except BaseException:
                 self.sessions.pop(record.id, None)
                 await self._end_host(session)
+                with contextlib.suppress(StorageError):  # the original failure is the one to report
+                    self.store.delete(record.id)
                 raise
             if typing:
                 self._spawn(type_when_ready(lambda msg: self._send_host(session, msg), session.pane_pids, typing))
