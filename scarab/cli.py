@@ -245,7 +245,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         size = os.get_terminal_size() if sys.stdout.isatty() else os.terminal_size((80, 24))
         cols, rows = cols or size.columns, rows or size.lines
     cwd = os.path.abspath(args.cwd) if args.cwd else os.getcwd()
-    msg: p.Message
+    msg: p.SessionCreate | p.SessionBuild
     if args.layout:
         if argv:
             raise BadRequest("`scarab new -L` takes its programs from the template, not after --")
@@ -258,13 +258,13 @@ def cmd_new(args: argparse.Namespace) -> int:
                               environ=client_entries())  # fmt: skip
         name = args.name
     try:
-        session = _call(msg).session
+        session = _call(recordcli.with_new_options(msg, args)).session
     except DuplicateName:
         if not ((args.attach or args.layout) and name):
             raise
-        # tmux's new -A (and tmuxinator's habit): it exists, so this attaches (its programs stay).
+        # tmux's new -A (and tmuxinator's habit): it exists, so this attaches (its programs stay,
+        # as they are: the flags of a create, limits and --record among them, are not applied).
         session = _call(p.Describe(target=name, session_only=True)).session
-    recordcli.after_new(args, session.id, _call)
     if args.detached:
         print(session.id)
         return 0

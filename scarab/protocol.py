@@ -214,6 +214,10 @@ class SessionCreate(Message):
     cwd: str | None = None
     command: list[str] | None = None
     environ: list[str] | None = None  # the creating client's UPDATE_ENVIRONMENT values, see `environ`
+    # The session's limits [memory, cpu, tasks] (0: config.toml's default, -1: none, else the
+    # value) and whether it is recorded: given to its host, so its first program starts under them.
+    limits: list[int] | None = None
+    record: bool = False
 
 
 @_value
@@ -1171,6 +1175,7 @@ class SessionBuild(Message):
     current: int = 0  # the index of the window shown first
     environ: list[str] | None = None  # as SessionCreate's, plus the template's own variables
     limits: list[int] | None = None  # [memory, cpu, tasks]: 0 config.toml's default, -1 none, else the value
+    record: bool = False  # every pane recorded from its first byte (new -L --record)
 
 
 @_value

@@ -9,7 +9,9 @@ import re
 
 from scarab.errors import BadRequest
 
-__all__ = ["parse_cpu", "parse_memory", "parse_tasks"]
+__all__ = ["MIN_MEMORY", "parse_cpu", "parse_memory", "parse_tasks"]
+
+MIN_MEMORY = 1024 * 1024  # bytes: below this no shell starts
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
@@ -22,7 +24,7 @@ def parse_memory(text: str) -> int:
     if match is None:
         raise BadRequest(f"memory limit {text!r} is not a size: write it as 512M, 2G or 1.5G")
     value = int(float(match[1]) * _UNITS[match[2].upper()])
-    if value < 1024 * 1024:
+    if value < MIN_MEMORY:
         raise BadRequest(f"memory limit {text!r} is below 1M: no shell starts in that")
     return value
 

@@ -1,7 +1,7 @@
 """CLI layer for recording, playback and limits: `record start|stop|status`, `play`, `limit`, and
 `new`'s `--record`, `--memory`, `--cpu`, `--tasks`.
 
-Kept beside scarab.cli (which adds these parsers and calls `run` and `after_new`) so each stays
+Kept beside scarab.cli (which adds these parsers and calls `run` and `with_new_options`) so each stays
 one screen of commands; requests go through the `call` it is given (scarab.cli's).
 """
 
@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from scarab.errors import BadRequest
 from scarab.humanize import size as human_size
 from scarab.quantities import parse_cpu, parse_memory, parse_tasks
 
-__all__ = ["COMMANDS", "add_commands", "add_new_options", "after_new", "run", "take_extra"]
+__all__ = ["COMMANDS", "add_commands", "add_new_options", "run", "take_extra", "with_new_options"]
 
 COMMANDS = ("record", "play", "limit")
 Call = Callable[[p.Message], Any]
@@ -93,12 +93,11 @@ def _wanted(args: argparse.Namespace) -> list[int]:
     return [args.memory or 0, args.cpu or 0, args.tasks or 0]
 
 
-def after_new(args: argparse.Namespace, session_id: str, call: Call) -> None:
-    """`new`'s recording and limits, once the session exists."""
-    if any(_wanted(args)):
-        call(p.Limit(target=session_id, limits=_wanted(args)))
-    if args.record:
-        call(p.Record(target=session_id, action="start"))
+def with_new_options(msg: p.SessionCreate | p.SessionBuild, args: argparse.Namespace) -> p.Message:
+    """`new`'s create request with its --memory/--cpu/--tasks (each over a template's own) and
+    --record: the host gets them with the rest, so the first program starts under them."""
+    limits = [flag or kept for flag, kept in zip(_wanted(args), msg.limits or [0, 0, 0], strict=True)]
+    return replace(msg, limits=limits if any(limits) else None, record=args.record)
 
 
 def _session(target: str | None) -> str:

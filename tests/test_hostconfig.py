@@ -14,7 +14,7 @@ FULL = HostConfig(
     session_id="id", name="-dash name", socket=Path("/run/x/h.sock"), log=Path("/tmp/h.log"), cols=80, rows=24,
     cwd="-odd dir", command=("sh", "-c", "echo --; exit"), scrollback=10, token="secret",
     restore=Path("/r"), environ=("A=1", "-B", "C=x=y"), pane_id=4, window_id=5, spec=Path("/s"),
-    limits=(2 * 2**30, -1, 0),
+    limits=(2 * 2**30, -1, 0), record=True,
 )  # fmt: skip
 BARE = HostConfig(
     session_id="id", name="n", socket=Path("/s"), log=Path("/l"), cols=1, rows=1, cwd="/", command=("--",),

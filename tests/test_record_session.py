@@ -199,6 +199,21 @@ def test_memory_limit_fails_the_program_not_the_session(scarab: ScarabEnv) -> No
     assert bad.returncode == 2 and "is not a size" in bad.stderr
 
 
+def test_new_limits_and_record_hold_from_the_first_program_start(scarab: ScarabEnv) -> None:
+    """`new --memory/--tasks/--record` go in the create itself: the first program starts limited
+    (it reads its own limits at once) and its first bytes are recorded as it writes them (not
+    only in the screen a late start opens with)."""
+    reads = "grep -E 'Max (processes|address space)' /proc/self/limits; echo first-$((2*3)); exec cat"
+    scarab.ok("new", "-d", "-s", "l", "--memory", "300M", "--tasks", "77", "--record", "--", "sh", "-c", reads)
+    wait_for(lambda: "first-6" in scarab.capture("l"), what="the program's first lines")
+    soft = {" ".join(words[:-3]): words[-3] for words in map(str.split, scarab.capture("l").splitlines())
+            if words[:1] == ["Max"]}  # fmt: skip
+    assert soft == {"Max processes": "77", "Max address space": str(300 * 2**20)}
+    [item] = status(scarab, "l")
+    events = [json.loads(line) for line in Path(str(item["path"])).read_text().splitlines()[1:]]
+    assert any("first-6" in event[2] for event in events[1:] if event[1] == "o")
+
+
 def test_limits_are_kept_through_a_reboot(scarab: ScarabEnv) -> None:
     config = scarab.root / "config" / "scarab"
     config.mkdir(exist_ok=True)

@@ -186,6 +186,11 @@ def test_a_templates_limits_apply_from_its_first_program(scarab: ScarabEnv) -> N
     refused = scarab.run("new", "-L", str(bad), "-d")
     assert refused.returncode == 1 and f"{bad}:2: cpu: CPU limit 'lots' is not a share" in refused.stderr
     assert [s["name"] for s in scarab.sessions()] == ["lim"]
+    # new's flags go over the template's own, in the build itself; --record records every pane.
+    scarab.ok("new", "-L", str(path), "-s", "flags", "-d", "--memory", "none", "--tasks", "40", "--record")
+    assert json.loads(scarab.ok("limit", "-t", "flags", "--json"))["limits"] == [0, 0, 40]
+    recordings = json.loads(scarab.ok("record", "status", "-t", "flags", "--json"))
+    assert len(recordings) == 2 and all(item["active"] for item in recordings)
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scarab import protocol as p
 from scarab.daemon.layout import Layout
+from scarab.daemon.limits import check_wire
 from scarab.daemon.procinfo import waiting_for_input
 from scarab.daemon.spec import PaneSpec, SessionSpec, WindowSpec
 from scarab.environ import parse_entries
@@ -35,8 +36,7 @@ def check_build(build: p.SessionBuild) -> None:
     """Refuse a plan that cannot be built as a whole (the CLI checked it; another client may not)."""
     if not build.windows or not 0 <= build.current < len(build.windows):
         raise BadRequest("a template needs windows, and its focused window among them")
-    if build.limits is not None and (len(build.limits) != 3 or min(build.limits) < -1):
-        raise BadRequest("a template's limits are [memory, cpu, tasks], each -1 (none), 0 (the default) or a value")
+    check_wire(build.limits, "a template's limits")
     if sum(len(window.panes) for window in build.windows) > MAX_PANES:
         raise BadRequest(f"a template may have at most {MAX_PANES} panes")
     for window in build.windows:

@@ -14,7 +14,7 @@ import dataclasses
 from typing import TypeVar
 
 from scarab import protocol as p
-from scarab.daemon.limits import Limits
+from scarab.daemon.limits import Limits, check_wire
 from scarab.daemon.registry import SessionManager
 from scarab.errors import BadRequest, HostUnavailable, error_from_code
 
@@ -40,8 +40,7 @@ class Controls:
         return _expect(reply, p.Recordings)
 
     async def limit(self, target: str, limits: list[int]) -> p.LimitsReport:
-        if len(limits) != 3 or any(value < -1 for value in limits):
-            raise BadRequest("limit: give [memory, cpu, tasks], each 0 (as it is), -1 (none) or a value")
+        check_wire(limits, "limit")
         session = self.manager.get_session(target)
         reply = _expect(await self.manager.host_of(session).request(p.HostLimit(limits=limits)), p.LimitsReport)
         self.manager.keep_limits(session.record.id, reply.limits)

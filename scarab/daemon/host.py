@@ -91,7 +91,7 @@ class SessionHost:
         # The panes whose frames the daemon is being sent (the current window's visible ones) and
         # the size each was last sent at: a pane newly shown or resized gets a full frame.
         self.shown: dict[int, tuple[int, int]] = {}
-        self.controls = HostControls(config.session_id, config.name, self.note, config.limits)
+        self.controls = HostControls(config.session_id, config.name, self.note, config.limits, config.record)
 
     # -- building -----------------------------------------------------------------------------------
 

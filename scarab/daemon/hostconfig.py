@@ -41,6 +41,7 @@ class HostConfig:
     # The session's limits [memory, cpu, tasks], each 0: config.toml's default, -1: none, else the
     # value (a resurrected session's, kept in the database; a template's).
     limits: tuple[int, int, int] = (0, 0, 0)
+    record: bool = False  # every pane recorded from its first byte (new --record; config.toml's `record` too)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: paths as text, tuples as lists."""
@@ -66,15 +67,20 @@ class HostConfig:
         if len(limits) != 3:
             raise TypeError(f"host config limits: expected [memory, cpu, tasks], got {limits}")
         values["limits"] = limits
+        if not isinstance(values.get("record", False), bool):
+            raise TypeError(f"host config record: expected true or false, got {values['record']!r}")
         return cls(**values)
 
     def to_argv(self) -> list[str]:
         """A fresh interpreter's command line: every field but the token, the command last."""
         args: list[str] = []
         for key, value in self.to_dict().items():
-            if key in ("command", "token") or value is None:
+            if key in ("command", "token") or value is None or value is False:
                 continue
             flag = f"--{key.replace('_', '-')}"
+            if value is True:  # a switch
+                args.append(flag)
+                continue
             for item in value if isinstance(value, list) else [value]:
                 args.append(f"{flag}={item}")  # `=` keeps a value that starts with - a value
         return [*args, "--", *self.command]
@@ -92,6 +98,7 @@ class HostConfig:
         parser.add_argument("--spec")
         parser.add_argument("--environ", action="append", default=[])
         parser.add_argument("--limits", type=int, action="append", default=[])
+        parser.add_argument("--record", action="store_true")
         parser.add_argument("command", nargs="+")
         args = vars(parser.parse_args(argv))
         args["token"] = os.environ.pop(HOST_TOKEN_ENV, "")

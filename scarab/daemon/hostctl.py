@@ -8,7 +8,8 @@ stops it: a recording that cannot be written stops itself, a limit that cannot b
 said, and only the session's programs are ever limited, never the host.
 
 Defaults come from config.toml as the host starts (`record = true`, `memory`, `cpu`, `tasks`),
-so a new session is recorded from its first byte and limited before its first program runs.
+under the session's own (new's flags, a template's, kept ones: HostConfig), so a new session is
+recorded from its first byte and limited before its first program runs.
 """
 
 from __future__ import annotations
@@ -75,17 +76,24 @@ def _config() -> Config:
 
 class HostControls:
     def __init__(
-        self, session_id: str, name: str, note: Callable[[int, str], None], limits: tuple[int, ...] = (0, 0, 0)
+        self,
+        session_id: str,
+        name: str,
+        note: Callable[[int, str], None],
+        limits: tuple[int, ...] = (0, 0, 0),
+        record: bool = False,
     ) -> None:
         """`note(pane, text)`: say `text` on that pane's screen (`[scarab: text]`) and on the status
         bar of the clients attached (what a limit did, why a recording stopped). `limits`: the
-        session's own (a template's, or kept from before a resurrection), over config.toml's
-        defaults as the Limit verb changes them (0: the default, -1: none)."""
+        session's own (new's flags, a template's, or kept from before a resurrection), over
+        config.toml's defaults as the Limit verb changes them (0: the default, -1: none).
+        `record`: every pane recorded from its first byte, as config.toml's `record = true` does."""
         self.session_id = session_id
         self.name = name
         self.note = note
         config = _config()
         self.config = config
+        self.record_all = config.record or record
         self.recordings: dict[int, Recording] = {}  # active, by pane
         self.stopped: list[tuple[int, Recording]] = []  # newest last
         self.limits = Limits(config.memory, config.cpu, config.tasks).changed(limits)
@@ -124,7 +132,12 @@ class HostControls:
         """What a new pane program runs before exec, so it starts under the session's limits."""
         if not self.limits:
             return None
-        return self._enforcer().preexec()
+        enforcer = self._enforcer()
+        if enforcer.limits != self.limits:
+            # The session's first program: the enforcer is readied before it starts (the limits
+            # known, a cgroup made to join), so it runs under them from its first instruction.
+            enforcer.set(self.limits, [])
+        return enforcer.preexec()
 
     def spawned(self, pane: PaneRef) -> None:
         """A pane's program has started (right after spawn: `record = true` starts here too)."""
@@ -136,7 +149,7 @@ class HostControls:
                 self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})")
             else:
                 enforcer.adopt(pane.pid)
-        if self.config.record and pane.id not in self.recordings and not self.stopped:
+        if self.record_all and pane.id not in self.recordings and not self.stopped:
             try:
                 self._start(pane, None, False)
             except RecordingError as exc:

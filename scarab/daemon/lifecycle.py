@@ -121,8 +121,7 @@ class Hosts(abc.ABC):
         spec, typing = template_spec(build, pane_ids, window_ids, record.command)
         path = write_spec(self.paths.hosts / f"{record.id}.spec", spec)
         request = self._spawn_request(record, overrides, Restore(spec=path))
-        memory, cpu, tasks = build.limits or (0, 0, 0)  # its programs are limited from their start
-        request = replace(request, pane_id=pane_ids[0], window_id=window_ids[0], limits=(memory, cpu, tasks))
+        request = replace(request, pane_id=pane_ids[0], window_id=window_ids[0])
         return request, typing
 
     @staticmethod

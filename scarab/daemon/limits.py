@@ -33,13 +33,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from scarab.errors import BadRequest
 from scarab.humanize import size as human_size
+from scarab.quantities import MIN_MEMORY
 
 __all__ = [
     "CgroupEnforcer",
     "Enforcer",
     "Limits",
     "SystemdEnforcer",
+    "check_wire",
     "choose_enforcer",
 ]
 
@@ -90,6 +93,20 @@ class Limits:
     def from_wire(cls, values: list[int]) -> Limits:
         memory, cpu, tasks = [*values, 0, 0, 0][:3]
         return cls(memory or None, cpu or None, tasks or None)
+
+
+def check_wire(values: list[int] | None, what: str) -> tuple[int, int, int]:
+    """Limits as a client sent them, [memory, cpu, tasks] (each 0: as it is or config.toml's
+    default, -1: none, else the value), checked as the CLI checks them: another client may not
+    have. None: all 0. `what` names them in the error (`limit`, `a template's limits`)."""
+    if values is None:
+        return (0, 0, 0)
+    if len(values) != 3 or min(values) < -1:
+        raise BadRequest(f"{what}: give [memory bytes, cpu percent, tasks], each -1 (none), 0 (as it is) or a value")
+    memory, cpu, tasks = values
+    if 0 < memory < MIN_MEMORY:
+        raise BadRequest(f"{what}: memory {memory} bytes is below 1M: no shell starts in that")
+    return (memory, cpu, tasks)
 
 
 class Enforcer:

@@ -23,6 +23,7 @@ from scarab.daemon.attachments import Attachments
 from scarab.daemon.build import check_build, type_when_ready
 from scarab.daemon.hostlink import process_start, spawn_host
 from scarab.daemon.lifecycle import DELETING, FD_RESERVE, ManagerConfig, fds_left
+from scarab.daemon.limits import check_wire
 from scarab.daemon.pty import default_shell
 from scarab.daemon.session import Session, Viewer, validate_name, validate_size
 from scarab.daemon.store import SessionRecord
@@ -135,12 +136,18 @@ class SessionManager(Attachments):
         command: Iterable[str] | None = None,
         environ: Iterable[str] | None = None,
         build: p.SessionBuild | None = None,
+        limits: list[int] | None = None,
+        recorded: bool = False,
     ) -> p.SessionInfo:
         """A new session: one window with one pane running `command`, or a template's windows
-        (`build`, new -L), each pane at its final size before any program starts."""
+        (`build`, new -L), each pane at its final size before any program starts. `limits`
+        ([memory, cpu, tasks], see check_wire) and `recorded` (a build carries its own) go to the
+        host with the rest, so the first program starts limited and is recorded from its first byte."""
         validate_size(cols, rows)
         if build is not None:
             check_build(build)
+            limits, recorded = build.limits, build.record
+        wanted = check_wire(limits, "new's limits")
         if fds_left() < FD_RESERVE:
             raise HostUnavailable(
                 "the daemon is out of file descriptors (`ulimit -n`); raise it and restart the daemon"
@@ -170,6 +177,7 @@ class SessionManager(Attachments):
                     request = replace(self._spawn_request(record, overrides), pane_id=pane_id, window_id=window_id)
                 else:
                     request, typing = self._build_request(record, overrides, build)
+                request = replace(request, limits=wanted, record=recorded)
                 host_pid, child_pid = await spawn_host(request, self.zygote)
                 session.record = record.with_(
                     host_pid=host_pid, child_pid=child_pid, host_start=process_start(host_pid)

@@ -199,7 +199,10 @@ class Daemon:
         try:
             match msg:
                 case p.SessionCreate(name=name, cols=cols, rows=rows, cwd=cwd, command=command, environ=environ):
-                    return p.Created(session=await m.create_session(name, cols, rows, cwd, command, environ))
+                    created = await m.create_session(
+                        name, cols, rows, cwd, command, environ, limits=msg.limits, recorded=msg.record
+                    )
+                    return p.Created(session=created)
                 case p.SessionList(usage=usage):
                     sessions = m.list_sessions()
                     return p.Listed(sessions=await self.controls.annotate(sessions) if usage else sessions)
