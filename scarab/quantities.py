@@ -25,7 +25,7 @@ def parse_memory(text: str) -> int:
         raise BadRequest(f"memory limit {text!r} is not a size: write it as 512M, 2G or 1.5G")
     value = int(float(match[1]) * _UNITS[match[2].upper()])
     if value < MIN_MEMORY:
-        raise BadRequest(f"memory limit {text!r} is below 1M: no shell starts in that")
+        raise BadRequest(f"memory limit {text!r} is below 1M, where no shell starts: write it as 512M, 2G or 1.5G")
     return value
 
 
@@ -36,7 +36,7 @@ def parse_cpu(text: str) -> int:
         raise BadRequest(f"CPU limit {text!r} is not a share: write it as 50% (half a CPU) or 200% (two CPUs)")
     value = round(float(match[1]))
     if value < 1:
-        raise BadRequest(f"CPU limit {text!r} must be at least 1%")
+        raise BadRequest(f"CPU limit {text!r} must be at least 1%: write it as 50% (half a CPU) or 200% (two CPUs)")
     return value
 
 
@@ -45,7 +45,9 @@ def parse_tasks(text: str) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise BadRequest(f"task limit {text!r} is not a number of processes") from None
+        raise BadRequest(
+            f"task limit {text!r} is not a number of processes: write it as a whole number, e.g. 500"
+        ) from None
     if value < 1:
-        raise BadRequest(f"task limit {text!r} must be at least 1")
+        raise BadRequest(f"task limit {text!r} must be at least 1: write it as a whole number, e.g. 500")
     return value

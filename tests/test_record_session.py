@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pty
+import re
 import select
 import signal
 import stat
@@ -21,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
+from scarab.errors import BadRequest
 from tests.helpers import ScarabEnv, pid_alive, until, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -212,6 +215,25 @@ def test_new_limits_and_record_hold_from_the_first_program_start(scarab: ScarabE
     [item] = status(scarab, "l")
     events = [json.loads(line) for line in Path(str(item["path"])).read_text().splitlines()[1:]]
     assert any("first-6" in event[2] for event in events[1:] if event[1] == "o")
+
+
+def test_bad_limits_are_refused_naming_the_form_and_create_nothing(scarab: ScarabEnv) -> None:
+    for flag, value, says in (
+        ("--memory", "2X", "memory limit '2X' is not a size: write it as 512M, 2G or 1.5G"),
+        ("--cpu", "-1", "CPU limit '-1' is not a share: write it as 50% (half a CPU) or 200% (two CPUs)"),
+        ("--tasks", "abc", "task limit 'abc' is not a number of processes: write it as a whole number, e.g. 500"),
+    ):
+        refused = scarab.run("new", "-d", "-s", "bad", flag, value, "--", "sh")
+        assert refused.returncode == 2 and f"scarab new: error: argument {flag}: {says}" in refused.stderr
+    assert scarab.daemon_pid() is None  # refused before anything was asked of a daemon
+
+    # Another client's create is checked by the daemon too: refused, nothing made, the daemon goes on.
+    for limits, says in (([5, 0, 0], "memory 5 bytes is below 1M"), ([0, -2, 0], "each -1 (none), 0"),
+                         ([1], "give [memory bytes, cpu percent, tasks]")):  # fmt: skip
+        create = p.SessionCreate(name="bad", command=["sh"], limits=limits)
+        with pytest.raises(BadRequest, match=re.escape(says)):
+            scarab.ask(lambda client, create=create: client.request(create))
+    assert scarab.sessions() == []
 
 
 def test_limits_are_kept_through_a_reboot(scarab: ScarabEnv) -> None:
