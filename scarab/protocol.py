@@ -959,12 +959,14 @@ class HostLimit(Message):
 @_value
 class Notice(Message):
     """A line of Scarab's about a session for the status bar (host -> daemon -> each client
-    attached): a recording stopped by itself (size cap, full disk), a program a limit killed."""
+    attached, and an Event of its `kind` to each watcher): a recording stopped by itself (size
+    cap, full disk), a program a limit killed, the limits set."""
 
     TAG = 106
     session_id: str
     text: str
     pane: int = -1
+    kind: str = "notice"  # recording-stopped | program-killed | limits-set
 
 
 # -- daemon <-> host -------------------------------------------------------------------------------
@@ -1195,7 +1197,8 @@ class Event(Message):
     session-renamed, session-closed, session-exited, session-respawned, client-attached,
     client-detached, window-added, window-closed, window-renamed, window-selected, layout-changed,
     pane-added, pane-closed, pane-resized, pane-selected, pane-title-changed, pane-cwd-changed,
-    pane-exited, bell, output, exit (last: the daemon is stopping); see README, `scarab watch`.
+    pane-exited, bell, output, recording-stopped, program-killed, limits-set (a Notice: its text
+    in `value`), exit (last: the daemon is stopping); see README, `scarab watch`.
     `value` is what the kind says changed: the new name, the exit status, the output text."""
 
     TAG = 113

@@ -26,6 +26,7 @@ from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.errors import BadRequest
 from tests.helpers import ScarabEnv, pid_alive, until, wait_for
+from tests.test_watch import Watching
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -145,7 +146,13 @@ def test_size_cap_stops_only_the_recording(scarab: ScarabEnv) -> None:
     config.mkdir(exist_ok=True)
     (config / "config.toml").write_text('record = true\nrecord_cap = "1M"\nscrollback = 200000\n')
     new_sh(scarab, "c")  # record = true: recorded without asking
-    type_line(scarab, "c", "seq 1 150000; echo done-$((3*3))")  # 1.2 MB
+    watching = Watching(scarab, "--json")
+    try:
+        type_line(scarab, "c", "seq 1 150000; echo done-$((3*3))")  # 1.2 MB
+        stopped = watching.events_until("recording-stopped", "c")[-1]  # scripts are told too
+        assert stopped["value"] == "recording stopped: size cap 1M reached"
+    finally:
+        watching.stop()
     wait_for(lambda: "done-9" in scarab.capture("c"), 60, what="the flood to end")
     [item] = status(scarab, "c")
     assert item["active"] is False and item["reason"] == "size cap 1M reached"
@@ -153,6 +160,8 @@ def test_size_cap_stops_only_the_recording(scarab: ScarabEnv) -> None:
     assert 0.9 * 2**20 < path.stat().st_size <= 2**20
     assert asciinema_cat(path).startswith("\x1b[H\x1b[2J")  # whole events, read to the end
     assert "[scarab: recording stopped: size cap 1M reached]" in scarab.capture("c", "--scrollback")
+    log = scarab.paths.hosts / f"{scarab.session('c')['id']}.log"
+    assert f"scarab-host: recording {path} stopped: size cap 1M reached" in log.read_text()
     assert scarab.session("c")["state"] == "running"
     type_line(scarab, "c", "echo still-$((5+5))")
     wait_for(lambda: "still-10" in scarab.capture("c").splitlines())

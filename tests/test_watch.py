@@ -203,3 +203,20 @@ def test_the_readme_status_line_example_runs(scarab: ScarabEnv) -> None:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+@pytest.mark.timeout(60)
+def test_watch_reports_a_notice_as_the_status_bar_shows_it(scarab: ScarabEnv) -> None:
+    """A Notice (the limits set, a program a memory limit killed, a recording stopped by itself:
+    test_record_session's size cap) reaches scripts as an event of its kind, not only the status
+    bar of the clients attached."""
+    scarab.ok("daemon", "start")
+    watching = Watching(scarab, "--json")
+    try:
+        new_sh(scarab, "n")
+        pane = scarab.ok("display", "-p", "-t", "n", "#{pane_id}").strip()
+        scarab.ok("limit", "-t", "n", "--tasks", "50")
+        limited = watching.events_until("limits-set", "n")[-1]
+        assert limited["pane"] == pane and str(limited["value"]).startswith("limits tasks 50 (setrlimit")
+    finally:
+        watching.stop()

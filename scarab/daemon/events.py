@@ -3,8 +3,9 @@
 Events are derived, not reported: the hub compares each new session list with the last one it saw
 (created, renamed, closed, exited, clients attached or detached), each session's new Layout with its
 last (windows and panes added, closed, renamed, resized, selected; layouts, titles, directories) and
-reads what hosts send (a bell, a pane's changed rows). So the registry needs no call per operation,
-only two hooks: "the session list changed" and "a host sent this".
+reads what hosts send (a bell, a pane's changed rows, a Notice of what a limit or a recording did).
+So the registry needs no call per operation, only two hooks: "the session list changed" and "a
+host sent this".
 
 Publishing never waits: each watcher has a bounded queue drained by its own task onto its socket.
 A watcher whose queue is full (it stopped reading; its socket buffer is full too) is dropped and its
@@ -171,13 +172,19 @@ class EventHub:
 
     def host_message(self, session_id: str, msg: p.Message) -> None:
         """What a session's host sent (relayed to clients as well): windows and panes changed (a
-        Layout, compared with the last one), bells and output."""
+        Layout, compared with the last one), bells and output, and its notices (a recording
+        stopped by itself, a program a limit killed: what attached clients see on the status bar
+        reaches scripts too)."""
         if isinstance(msg, p.Layout):
             self._layout(session_id, msg)
             return
-        if not self.watchers or not isinstance(msg, p.Frame):
+        if not self.watchers or not isinstance(msg, p.Frame | p.Notice):
             return
         name = self.sessions[session_id].name if session_id in self.sessions else ""
+        if isinstance(msg, p.Notice):
+            self.publish(p.Event(kind=msg.kind, time=time.time(), session_id=session_id, session=name,
+                                 pane=msg.pane, value=msg.text))  # fmt: skip
+            return
         pane = getattr(msg, "pane", 0)
         if msg.bell:
             self.publish(p.Event(kind="bell", time=time.time(), session_id=session_id, session=name, pane=pane))

@@ -531,15 +531,16 @@ class SessionHost:
         self.typed[pane.id] = time.monotonic() + ECHO_WAIT
         pane.keys(data)
 
-    def note(self, pane_id: int, text: str) -> None:
+    def note(self, pane_id: int, text: str, kind: str) -> None:
         """A line of Scarab's own (what a limit did, why a recording stopped) on a pane's screen,
-        `[scarab: text]`, and pushed to the status bar of every client attached to the session."""
+        `[scarab: text]`, and pushed to the daemon: to the status bar of every client attached to
+        the session, and to watchers as a `kind` event."""
         pane = self.panes.get(pane_id)
         if pane is not None:
             pane.emu.feed(f"\r\n[scarab: {text}]\r\n".encode())
             pane.schedule_flush()
         if self.daemon is not None:
-            self.daemon.send(p.Notice(session_id=self.config.session_id, text=text, pane=pane_id))
+            self.daemon.send(p.Notice(session_id=self.config.session_id, text=text, pane=pane_id, kind=kind))
 
     def tick_controls(self) -> None:
         """Each second: programs a memory limit killed are named on their pane's screen."""

@@ -79,12 +79,13 @@ class HostControls:
         self,
         session_id: str,
         name: str,
-        note: Callable[[int, str], None],
+        note: Callable[[int, str, str], None],
         limits: tuple[int, ...] = (0, 0, 0),
         record: bool = False,
     ) -> None:
-        """`note(pane, text)`: say `text` on that pane's screen (`[scarab: text]`) and on the status
-        bar of the clients attached (what a limit did, why a recording stopped). `limits`: the
+        """`note(pane, text, kind)`: say `text` on that pane's screen (`[scarab: text]`), on the
+        status bar of the clients attached and to watchers as a `kind` event (what a limit did,
+        why a recording stopped). `limits`: the
         session's own (new's flags, a template's, or kept from before a resurrection), over
         config.toml's defaults as the Limit verb changes them (0: the default, -1: none).
         `record`: every pane recorded from its first byte, as config.toml's `record = true` does."""
@@ -146,7 +147,7 @@ class HostControls:
             if not self.applied:
                 enforcer.set(self.limits, [pane.pid])
                 self.applied = True
-                self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})")
+                self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})", "limits-set")
             else:
                 enforcer.adopt(pane.pid)
         if self.record_all and pane.id not in self.recordings and not self.stopped:
@@ -174,7 +175,7 @@ class HostControls:
                            if pid not in seen), reverse=True)  # fmt: skip
             for _resident, name, pane_id in gone[:killed] or [(0, "", panes[0].id if panes else 0)]:
                 who = f'"{name}"' if name else "a program"
-                self.note(pane_id, f"{who} killed: memory limit {human_size(self.limits.memory)}")
+                self.note(pane_id, f"{who} killed: memory limit {human_size(self.limits.memory)}", "program-killed")
         self.programs = seen
 
     # -- verbs ------------------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class HostControls:
             programs = [pid for pane in panes if pane.pid for pid in [pane.pid, *descendants(pane.pid)]]
             enforcer.set(self.limits, programs)
             for pane in panes:
-                self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})")
+                self.note(pane.id, f"limits {self.limits.describe()} ({enforcer.short()})", "limits-set")
         return self.report(panes)
 
     def report(self, panes: list[PaneRef]) -> p.LimitsReport:
@@ -278,7 +279,7 @@ class HostControls:
         if recording.reason not in ("stopped by record stop", "the pane closed", "the session ended"):
             # Past its cap or on a full disk: say so where the user looks (the pane, the status bar
             # of every client attached), and in the host's log.
-            self.note(pane, f"recording stopped: {recording.reason}")
+            self.note(pane, f"recording stopped: {recording.reason}", "recording-stopped")
         print(f"scarab-host: recording {recording.path} stopped: {recording.reason}", file=sys.stderr)
 
 
