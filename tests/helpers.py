@@ -7,17 +7,20 @@ behaviour under test goes through the CLI (`run`, `ok`), one call per behaviour.
 from __future__ import annotations
 
 import contextlib
+import json
+import queue
 import sqlite3
 import subprocess
 import sys
+import threading
 
 from scarab.daemon.emulator import Emulator
 from scarab.daemon.screens import capture_pages
 from scarab.testkit import Sandbox, pid_alive, rss_kb, until, wait_for
 
 __all__ = [
-    "ScarabEnv", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "status_shows", "type_line",
-    "until", "wait_for",
+    "ScarabEnv", "Watching", "destroy_env", "emu_text", "make_env", "new_sh", "pid_alive", "rss_kb", "status_shows",
+    "type_line", "until", "wait_for",
 ]  # fmt: skip
 
 
@@ -93,3 +96,44 @@ def make_env() -> ScarabEnv:
 
 def destroy_env(env: ScarabEnv) -> None:
     env.destroy()
+
+
+class Watching:
+    """`scarab watch ARGS` running, its lines read as they come (by a thread: a pipe's reader buffers)."""
+
+    def __init__(self, scarab: ScarabEnv, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scarab", "watch", *args],
+            env=scarab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.next_line().startswith(('{"event": "watching"', "%watching"))
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)
+
+    def next_line(self, timeout: float = 10) -> str:
+        try:
+            line = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no event within {timeout}s; so far {self.lines}") from None
+        assert line is not None, f"watch ended: {self.lines}"
+        self.lines.append(line)
+        return line
+
+    def events_until(self, kind: str, session: str) -> list[dict[str, object]]:
+        seen = []
+        while True:
+            event = json.loads(self.next_line())
+            seen.append(event)
+            if event["event"] == kind and event.get("session") == session:
+                return seen
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)

@@ -25,8 +25,7 @@ import pytest
 from scarab import protocol as p
 from scarab.daemon.emulator import Emulator
 from scarab.errors import BadRequest
-from tests.helpers import ScarabEnv, pid_alive, until, wait_for
-from tests.test_watch import Watching
+from tests.helpers import ScarabEnv, Watching, pid_alive, until, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 

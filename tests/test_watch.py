@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import queue
 import socket
 import subprocess
@@ -18,48 +17,7 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
-from tests.helpers import ScarabEnv, new_sh, type_line, wait_for
-
-
-class Watching:
-    """`scarab watch ARGS` running, its lines read as they come (by a thread: a pipe's reader buffers)."""
-
-    def __init__(self, scarab: ScarabEnv, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scarab", "watch", *args],
-            env=scarab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.lines: list[str] = []
-        self.queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        assert self.next_line().startswith(('{"event": "watching"', "%watching"))
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.queue.put(line.rstrip("\n"))
-        self.queue.put(None)
-
-    def next_line(self, timeout: float = 10) -> str:
-        try:
-            line = self.queue.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no event within {timeout}s; so far {self.lines}") from None
-        assert line is not None, f"watch ended: {self.lines}"
-        self.lines.append(line)
-        return line
-
-    def events_until(self, kind: str, session: str) -> list[dict[str, object]]:
-        seen = []
-        while True:
-            event = json.loads(self.next_line())
-            seen.append(event)
-            if event["event"] == kind and event.get("session") == session:
-                return seen
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
+from tests.helpers import ScarabEnv, Watching, new_sh, type_line, wait_for
 
 
 @pytest.mark.timeout(90)
