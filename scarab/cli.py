@@ -315,17 +315,18 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.format is not None:
         expand(args.format, {})  # a bad field is an error even with no sessions
     reply: p.Listed = _call(p.SessionList(usage=True), ssh=args.ssh)
+    sessions = p.by_name(reply.sessions)  # as tmux's list-sessions
     if args.json:
-        print(json.dumps([asdict(s) for s in reply.sessions], indent=2))
+        print(json.dumps([asdict(s) for s in sessions], indent=2))
     elif args.format is not None:
-        for s in reply.sessions:
+        for s in sessions:
             print(expand(args.format, session_values(s)))
     elif args.tsv:
-        for s in reply.sessions:
+        for s in sessions:
             values = session_values(s)
             print("\t".join(values[name] for name in TSV_FIELDS))
     else:
-        print(format_sessions(reply.sessions))
+        print(format_sessions(sessions))
     return 0
 
 

@@ -261,7 +261,7 @@ async def _layouts(client: Client, target: str | None, every_session: bool) -> l
     listed = await client.request(p.SessionList())
     assert isinstance(listed, p.Listed)
     replies = []
-    for session in listed.sessions:
+    for session in p.by_name(listed.sessions):  # tmux's -a goes through its sessions by name
         try:
             reply = await client.request(p.LayoutQuery(target=f"${session.id}:"))
         except SessionNotFound:  # deleted since it was listed

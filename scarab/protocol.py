@@ -13,6 +13,7 @@ import dataclasses
 import struct
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -373,8 +374,16 @@ class Deleted(Message):
 
 @_value
 class Listed(Message):
+    """Every session, in creation order (tmux's session index: choose-tree lists them so)."""
+
     TAG = 32
     sessions: list[SessionInfo]
+
+
+def by_name(sessions: Iterable[SessionInfo]) -> list[SessionInfo]:
+    """Sessions in tmux's order: by name, as its session tree is sorted (strcmp: code points, as
+    UTF-8 bytes sort), which list-sessions prints and switch-client -n/-p walk."""
+    return sorted(sessions, key=lambda s: s.name)
 
 
 @_value
@@ -1526,6 +1535,7 @@ __all__ += [
     "PaneProgram",
     "SessionInfo",
     "WindowInfo",
+    "by_name",
     "check_hello",
     "frame_length",
     "preload",

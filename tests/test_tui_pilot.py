@@ -107,6 +107,29 @@ def test_new_session_and_cycle(in_env: ScarabEnv) -> None:
     run(scenario)
 
 
+def test_previous_and_next_session_go_by_name_as_in_tmux(in_env: ScarabEnv) -> None:
+    """tmux keeps its sessions sorted by name: list-sessions prints them so, prefix ( and ) walk
+    them so (switch-client -p/-n); choose-tree (the picker) lists them as they were created."""
+    for name in ("zeta", "alpha", "mid"):
+        in_env.ok("new", "-d", "-s", name, "--", "sh")
+    assert in_env.ok("ls", "--format", "#{session_name}").split() == ["alpha", "mid", "zeta"]
+
+    async def scenario() -> None:
+        app = ScarabApp("zeta")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and app.status.count == 3)
+            assert app.status.index == 3
+            for key, name, index in ((")", "alpha", 1), (")", "mid", 2), (")", "zeta", 3), ("(", "mid", 2)):
+                await pilot.press("ctrl+b", key)
+                await until(pilot, lambda name=name: app.session is not None and app.session.name == name, what=name)
+                await until(pilot, lambda index=index: app.status.index == index, what=f"{name} is {index}/3")
+            await pilot.press("ctrl+b", "s")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 3)
+            assert [s.name for s in app.screen.shown] == ["zeta", "alpha", "mid"]
+
+    run(scenario)
+
+
 def test_new_session_from_the_tree_and_the_picker(in_env: ScarabEnv) -> None:
     from scarab.tui.tree import TreeScreen
 

@@ -418,7 +418,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         """The session list as the daemon has it now (asked, or pushed when it changes)."""
         self.sessions = sessions
         status = self.status
-        for i, s in enumerate(sessions):
+        for i, s in enumerate(p.by_name(sessions)):  # the order prefix ( and ) go through
             if self.session is not None and s.id == self.session.id:
                 self.session = s
                 status.session, status.index, status.clients = s.name, i + 1, s.attached
@@ -619,8 +619,9 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.notice = str(exc)
 
     async def cycle(self, step: int) -> None:
+        """tmux's switch-client -n/-p: the next or previous session by name, wrapping."""
         # self.sessions is current: the daemon pushes every change (SessionsChanged).
-        running = [s for s in self.sessions if s.state == "running"]
+        running = [s for s in p.by_name(self.sessions) if s.state == "running"]
         if not running or self.session is None:
             return
         ids = [s.id for s in running]

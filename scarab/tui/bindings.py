@@ -68,8 +68,8 @@ _PREFIX = (
     Binding(Key("w"), "choose_tree", "sessions > windows > panes, with preview"),
     Binding(Key("$"), "rename_session", "rename this session"),
     Binding(Key("C"), "new_session", "new session"),
-    Binding(Key("("), "previous_session", "previous session"),
-    Binding(Key(")"), "next_session", "next session"),
+    Binding(Key("("), "previous_session", "previous session (by name)"),
+    Binding(Key(")"), "next_session", "next session (by name)"),
     Binding(Key("L"), "last_session", "last session"),
     # windows
     Binding(Key("c"), "new_window", "new window"),
