@@ -172,6 +172,30 @@ def test_mouse_drag_and_double_click_copy(session: ScarabEnv) -> None:
     run(scenario)
 
 
+def test_up_and_down_keep_the_column_a_click_or_o_put_the_cursor_in(session: ScarabEnv) -> None:
+    """tmux's lastcx: j and k aim at the cursor's column, however it got there, not at a column an
+    earlier motion left behind."""
+
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="vi"))
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            view = await open_copy_mode(pilot, app)
+            y = view.history_rows + app.view.text().index("alpha beta-gamma  delta") - view.scroll_offset.y
+            await pilot.click("#copy", offset=(10, y))
+            assert view.cursor.col == 10 and cursor_text(view).startswith("alpha")
+            await pilot.press("j")
+            assert cursor_text(view) == "second line here" and view.cursor.col == 10
+            await pilot.press("k", "0", "v", "w", "w", "o")  # the other end: column 0
+            assert view.cursor.col == 0 and cursor_text(view).startswith("alpha")
+            await pilot.press("j")
+            assert view.cursor.col == 0 and cursor_text(view) == "second line here"
+            await pilot.press("q")
+            await leave(pilot, app)
+
+    run(scenario)
+
+
 def test_prefix_bracket_pastes_the_newest_buffer(session: ScarabEnv) -> None:
     session.ok("set-buffer", "pasted from a buffer")
 

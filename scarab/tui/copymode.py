@@ -482,7 +482,8 @@ class CopyMode(Widget):
         self.search_origin: Point | None = None  # where an incremental search started
         self.incremental = False
         self.hits: list[int] = []  # view rows with a match of search_pattern (from the host)
-        self.goal = 0  # the column up/down aim at
+        self.goal = 0  # the column up/down aim at (tmux's lastcx)
+        self.goal_at: Point | None = None  # where the last up/down left the cursor
         self.count = 0  # a repeat count being typed (vi)
 
     def compose(self) -> ComposeResult:
@@ -520,7 +521,6 @@ class CopyMode(Widget):
         x, y = self.start_cursor
         row = view.history_rows + min(max(y, 0), max(len(view.screen_rows) - 1, 0))
         view.cursor = Point(row, view.cells(row).snap(max(x, 0)))
-        self.goal = view.cursor.col
         self.started = True
         if self.jump is not None:
             self.search_pattern = self.jump.pattern
@@ -596,19 +596,25 @@ class CopyMode(Widget):
     # -- cursor movement ----------------------------------------------------------------------------------
 
     def _move(self, row: int, col: int, keep_goal: bool = False) -> None:
-        """The cursor to (row, col); up and down (`keep_goal`) aim at the column the cursor last
-        moved to across, as tmux and vi do, stopping at the end of a shorter line."""
+        """The cursor to (row, col); up and down (`keep_goal`, with `_goal()`) stop at the end of a
+        shorter line and remember where they left the cursor."""
         view = self.history
         row = min(max(row, 0), max(view.rows_total - 1, 0))
         cells = view.cells(row)
         if keep_goal:
             col = min(col, cells.starts[-1] if cells.starts else 0)
-        else:
-            self.goal = max(col, 0)
         view.cursor = Point(row, cells.snap(max(col, 0)))
+        self.goal_at = view.cursor if keep_goal else None
         view.keep_cursor_in_sight()
 
     def _goal(self) -> int:
+        """The column up and down aim at. As tmux's lastcx, it is the cursor's column whenever the
+        cursor is not where the last up or down left it: however it got there (a motion, a search,
+        a click, `o`), j then keeps that column; through a run of up and down it stays the column
+        they started from, across shorter lines."""
+        cursor = self.history.cursor
+        if cursor != self.goal_at:
+            self.goal = cursor.col
         return self.goal
 
     def action_cursor_left(self) -> None:
