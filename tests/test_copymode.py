@@ -196,6 +196,47 @@ def test_up_and_down_keep_the_column_a_click_or_o_put_the_cursor_in(session: Sca
     run(scenario)
 
 
+def test_copy_mode_the_wheel_opened_ends_at_the_bottom(session: ScarabEnv) -> None:
+    """tmux's WheelUpPane runs copy-mode -e: scrolled back to the bottom, copy mode ends; opened
+    by the prefix, it stays."""
+    from textual import events
+
+    def wheel(widget: object, up: bool) -> None:
+        kind = events.MouseScrollUp if up else events.MouseScrollDown
+        widget.post_message(kind(widget, 3, 3, 0, -1 if up else 1, 0, False, False, False, 3, 3))  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        app = ScarabApp("c", Config(mode_keys="vi"))
+        async with app.run_test(size=(60, 21)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "third line" in app.view.text(), what="the text")
+            wheel(app.view, up=True)
+            await until(pilot, lambda: app.copy_mode is not None and app.copy_mode.history.loaded, what="copy mode")
+            assert app.copy_mode is not None
+            view = app.copy_mode.history
+            bottom = view.max_scroll_y
+            for _ in range(2):
+                wheel(view, up=True)
+            await until(pilot, lambda: view.scroll_offset.y == bottom - 10, what="ten rows up")
+            wheel(view, up=False)
+            await until(pilot, lambda: view.scroll_offset.y == bottom - 5, what="five rows down")
+            assert app.copy_mode is not None
+            wheel(view, up=False)
+            await leave(pilot, app)  # at the bottom: copy mode ends
+
+            view = await open_copy_mode(pilot, app)
+            wheel(view, up=True)
+            await until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y - 5, what="five rows up")
+            wheel(view, up=False)
+            wheel(view, up=False)
+            await until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y, what="the bottom")
+            await pilot.pause()
+            assert app.copy_mode is not None and app.copy_mode.history is view  # opened by the prefix: stays
+            await pilot.press("q")
+            await leave(pilot, app)
+
+    run(scenario)
+
+
 def test_prefix_bracket_pastes_the_newest_buffer(session: ScarabEnv) -> None:
     session.ok("set-buffer", "pasted from a buffer")
 

@@ -453,7 +453,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         await self.command(message.message)
 
     def on_terminal_view_scroll(self, message: TerminalView.Scroll) -> None:
-        self.open_copy_mode(pane=message.pane)  # tmux's WheelUpPane: copy-mode -e
+        self.open_copy_mode(pane=message.pane, scroll_exit=True)  # tmux's WheelUpPane: copy-mode -e
 
     def on_terminal_view_dragged(self, message: TerminalView.Dragged) -> None:
         # tmux's MouseDrag1Pane (copy-mode -M) and DoubleClick1Pane / TripleClick1Pane
@@ -870,7 +870,12 @@ class ScarabApp(App[str], inherit_bindings=False):
             self.status.notice = str(exc) or "the editor cannot run here"
 
     def open_copy_mode(
-        self, jump: Jump | None = None, page_up: bool = False, pane: int = -1, drag: Drag | None = None
+        self,
+        jump: Jump | None = None,
+        page_up: bool = False,
+        pane: int = -1,
+        drag: Drag | None = None,
+        scroll_exit: bool = False,
     ) -> None:
         """Copy mode over a pane (the active one, or the one under the mouse), laid over that pane
         only: its rows travel only as they come into sight; the other panes go on being drawn."""
@@ -905,7 +910,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         mode = CopyMode(
             pane, self.copy_keys, fetch, screen, cursor, grep, self.copy_text,
             screen_wrapped=shown.wrapped if shown is not None else None, prefix=self.config.prefix,
-            jump=jump, page_up=page_up, drag=drag, select_pane=select_pane,
+            jump=jump, page_up=page_up, drag=drag, select_pane=select_pane, scroll_exit=scroll_exit,
         )  # fmt: skip
         self.copy_modes[pane] = mode
         self.place_copy_mode(mode)

@@ -214,6 +214,8 @@ class CopyView(HistoryView):
         self.on_drag_end: Callable[[], None] | None = None
         self.on_word: Callable[[Point, int], None] | None = None
         self.on_press: Callable[[], None] | None = None
+        # A scroll down reached the bottom: copy mode the wheel opened ends then (copy-mode -e).
+        self.on_bottom: Callable[[], None] | None = None
         self.pane_width = 0  # the pane's width, known before this view is laid out
 
     @property
@@ -387,13 +389,21 @@ class CopyView(HistoryView):
             event.stop()
             self.on_word(self._point(event.x, event.y), event.chain)
 
+    # Textual's own wheel scrolling is prevented: it scrolled a few rows more after these five.
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
+        event.prevent_default()
         self.scroll_to(y=self.scroll_y - WHEEL_LINES, animate=False, force=True, immediate=True)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
+        event.prevent_default()
         self.scroll_to(y=self.scroll_y + WHEEL_LINES, animate=False, force=True, immediate=True)
+        self.scrolled_down()
+
+    def scrolled_down(self) -> None:
+        if self.on_bottom is not None and self.loaded and self.scroll_offset.y >= self.max_scroll_y:
+            self.on_bottom()
 
 
 def _overlay(strip: Strip, overlays: list[tuple[int, int, Style]], width: int) -> Strip:
@@ -452,7 +462,10 @@ class CopyMode(Widget):
         page_up: bool = False,
         drag: Drag | None = None,
         select_pane: Callable[[], None] | None = None,
+        scroll_exit: bool = False,
     ) -> None:
+        """`scroll_exit`: opened by the wheel, it ends when scrolled back to the bottom (tmux's
+        copy-mode -e)."""
         super().__init__()
         self.pane = pane
         self.table = table
@@ -461,6 +474,7 @@ class CopyMode(Widget):
         self.history.on_drag_end = self._drag_copied
         self.history.on_word = self._clicked_word
         self.history.on_press = select_pane
+        self.history.on_bottom = self.action_cancel if scroll_exit else None
         self.history.drag = drag
         # The search prompt (made here: keys may be given to copy mode before it is composed).
         self.prompt = Horizontal(id="prompt")
@@ -675,6 +689,8 @@ class CopyMode(Widget):
         if moved == 0:  # at an end: the cursor goes the rest of the way
             moved = rows
         self._move(view.cursor.row + moved, self._goal(), keep_goal=True)
+        if rows > 0:
+            view.scrolled_down()
 
     def action_page_up(self) -> None:
         self._scroll(-max(self.history.size.height - 1, 1))
