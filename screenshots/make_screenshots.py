@@ -34,7 +34,6 @@ exec cat"""
 async def shoot(env_root: Path) -> None:
     from scarab.config import Config
     from scarab.tui.app import ScarabApp
-    from scarab.tui.dialogs import RenameScreen
     from scarab.tui.picker import PickerScreen
     from scarab.tui.tree import TreeScreen
 
@@ -78,8 +77,8 @@ async def shoot(env_root: Path) -> None:
         await until(lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 3)
         await pilot.pause(0.8)  # the live preview refreshes twice a second
         app.save_screenshot("picker.svg", str(HERE))
-        await pilot.press("escape", "ctrl+b", "$")
-        await until(lambda: isinstance(app.screen, RenameScreen))
+        await pilot.press("escape", "ctrl+b", "$")  # tmux's prompt, on the status line, the name to edit
+        await until(lambda: app.prompt.is_open and app.prompt.input.value == "work")
         await pilot.pause(0.3)
         app.save_screenshot("rename.svg", str(HERE))
         # Copy mode over the left pane (the other two stay as they are beside it).

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from scarab.tui.app import ScarabApp
 from tests.helpers import until as poll_until
 
-__all__ = ["run", "screen_text", "type_text", "until"]
+__all__ = ["prompt_text", "run", "screen_text", "type_text", "until"]
 
 
 async def until(pilot: object, predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
@@ -19,6 +19,15 @@ async def until(pilot: object, predicate: Callable[[], object], timeout: float =
 
 def screen_text(app: ScarabApp) -> str:
     return "\n".join(app.view.text())
+
+
+def prompt_text(app: ScarabApp) -> str:
+    """What the status-line prompt shows (its label, then the line being edited); "" when closed."""
+    prompt = app.prompt
+    if not prompt.is_open:
+        return ""
+    label = str(prompt.label.content)
+    return label if prompt.has_class("confirm") else label + prompt.input.value
 
 
 async def type_text(pilot: object, text: str) -> None:

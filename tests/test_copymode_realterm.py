@@ -49,6 +49,27 @@ def test_vi_copy_reaches_buffers_and_the_outer_terminals_clipboard(scarab: Scara
     wait_for(lambda: "beta-gamma" in tmux.screen().splitlines()[2], what="the paste typed into cat")
 
 
+def test_a_search_typed_in_one_burst_finds_and_nothing_reaches_the_pane(scarab: ScarabEnv, tmux: Tmux) -> None:
+    """`/line` Enter and the keys after it in one read, as a quick typist or a paste sends them:
+    the prompt (on the status line, as tmux's) takes the pattern, the search runs, and the keys
+    after Enter act on where it went. None of them reaches the program."""
+    start(scarab, tmux, "vi")
+    tmux.type("C-b", "[")
+    wait_for(lambda: "[0/0]" in tmux.screen(), what="copy mode")
+    tmux.type("-l", "/line\rvey")
+    wait_for(lambda: scarab.ok("show-buffer") == "line", what=lambda: f"the copy after the search:\n{tmux.screen()}")
+    rows = scarab.capture("c").splitlines()
+    assert rows[:2] == ["alpha beta-gamma  delta", "second line here"] and not "".join(rows[2:]).strip()  # cat got none
+    wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
+    tmux.type("C-b", "[")
+    wait_for(lambda: "[0/0]" in tmux.screen(), what="copy mode")
+    tmux.type("?")
+    wait_for(
+        lambda: tmux.screen().splitlines()[-1] == "(search up)",
+        what=lambda: f"the prompt on the status line:\n{tmux.screen()}",
+    )
+
+
 def test_copy_mode_in_one_pane_and_the_mouse_selecting_in_it(scarab: ScarabEnv, tmux: Tmux) -> None:
     """Copy mode over one pane of two, as tmux draws it: its position at that pane's top right, the
     other pane's program still drawn; the mouse (the terminal's own SGR reports): a drag selects in

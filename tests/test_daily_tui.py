@@ -15,11 +15,10 @@ from scarab.client import Client
 from scarab.config import Config
 from scarab.paths import Paths
 from scarab.tui.app import ScarabApp
-from scarab.tui.dialogs import ConfirmScreen, RenameScreen
 from scarab.tui.picker import PickerScreen
 from scarab.tui.terminal import TerminalView
 from tests.helpers import ScarabEnv, status_shows, wait_for
-from tests.pilot import run, type_text, until
+from tests.pilot import prompt_text, run, type_text, until
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
 
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -106,7 +105,7 @@ def test_history_pages_by_stable_row_index(in_env: ScarabEnv) -> None:
     run(scenario)
 
 
-def test_rename_after_duplicate_keeps_the_current_name_in_the_title(in_env: ScarabEnv) -> None:
+def test_rename_after_duplicate_keeps_the_current_name(in_env: ScarabEnv) -> None:
     for name in ("alpha", "beta"):
         in_env.ok("new", "-d", "-s", name, "--", "sh")
 
@@ -116,18 +115,16 @@ def test_rename_after_duplicate_keeps_the_current_name_in_the_title(in_env: Scar
             await until(pilot, lambda: app.attached.is_set())
             await app.refresh_status()
             await pilot.press("ctrl+b", "$")
-            await until(pilot, lambda: isinstance(app.screen, RenameScreen))
+            await until(pilot, lambda: prompt_text(app) == "(rename-session) beta")
             await pilot.press("ctrl+u")
             await type_text(pilot, "alpha")
             await pilot.press("enter")
             await until(pilot, lambda: "duplicate" in app.status.notice, what="the duplicate-name error")
-            await until(pilot, lambda: isinstance(app.screen, RenameScreen) and app.screen.is_mounted)
-            screen = app.screen
-            assert isinstance(screen, RenameScreen)
-            title = str(screen.query("Label").first().render())
-            assert "beta" in title and "alpha" not in title
-            assert "duplicate" in str(screen.query_one("#error").render())
+            assert app.status.session == "beta" and app.title == "scarab: beta"
+            await pilot.press("ctrl+b", "$")  # the next try starts from the name it has
+            await until(pilot, lambda: prompt_text(app) == "(rename-session) beta")
             await pilot.press("escape")
+            await until(pilot, lambda: prompt_text(app) == "")
 
     run(scenario)
 
@@ -146,9 +143,7 @@ def test_kill_confirmation_counts_the_other_clients(in_env: ScarabEnv) -> None:
                 await pilot.press("ctrl+b", "s")  # prefix x kills a pane, as in tmux: sessions from the picker
                 await until(pilot, lambda: isinstance(app.screen, PickerScreen) and len(app.screen.shown) == 1)
                 await pilot.press("ctrl+x")
-                await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.is_mounted)
-                question = str(app.screen.query("Label").first().render())
-                assert "2 other clients attached" in question
+                await until(pilot, lambda: prompt_text(app) == "kill-session shared (2 other clients attached)? (y/n) ")
                 await pilot.press("n")
         finally:
             for other in others:

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from scarab.tui.app import ScarabApp
-from scarab.tui.dialogs import ConfirmScreen, RenameScreen
 from scarab.tui.picker import PickerScreen
 from tests.helpers import ScarabEnv, pid_alive
-from tests.pilot import run, screen_text, type_text, until
+from tests.pilot import prompt_text, run, screen_text, type_text, until
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -61,14 +60,16 @@ def test_picker_filter_switch_rename_and_kill(in_env: ScarabEnv) -> None:
             await pilot.press("enter")
             await until(pilot, lambda: app.session is not None and app.session.name == "beta")
             await until(pilot, lambda: "in-beta" in screen_text(app))
-            # Rename from the prefix key; a taken name is refused and the dialog stays.
+            # Rename from the prefix key, on the status line; a taken name is refused there, as tmux does.
             await pilot.press("ctrl+b", "$")
-            await until(pilot, lambda: isinstance(app.screen, RenameScreen))
+            await until(pilot, lambda: prompt_text(app) == "(rename-session) beta")
             await pilot.press("ctrl+u")
             await type_text(pilot, "alpha")
             await pilot.press("enter")
             await until(pilot, lambda: "duplicate" in app.status.notice, what="the duplicate-name error")
-            await until(pilot, lambda: isinstance(app.screen, RenameScreen))
+            assert prompt_text(app) == "" and app.status.session == "beta"
+            await pilot.press("ctrl+b", "$")
+            await until(pilot, lambda: prompt_text(app) == "(rename-session) beta")
             await pilot.press("ctrl+u")
             await type_text(pilot, "gamma")
             await pilot.press("enter")
@@ -79,7 +80,7 @@ def test_picker_filter_switch_rename_and_kill(in_env: ScarabEnv) -> None:
             await pilot.press("ctrl+b", "s")
             await until(pilot, lambda: isinstance(app.screen, PickerScreen))
             await pilot.press("down", "ctrl+x")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: prompt_text(app) == "kill-session gamma? (y/n) ")
             await pilot.press("y")
             await until(pilot, lambda: [s["name"] for s in in_env.sessions()] == ["alpha"], what="the kill")
             assert app.session is not None and app.session.name == "alpha"

@@ -15,11 +15,10 @@ import pytest
 
 from scarab.daemon.emulator import Emulator
 from scarab.tui.app import ScarabApp
-from scarab.tui.dialogs import ConfirmScreen
 from scarab.tui.picker import PickerScreen
 from scarab.tui.tree import TreeScreen
 from tests.helpers import ScarabEnv, wait_for
-from tests.pilot import run, type_text, until
+from tests.pilot import prompt_text, run, type_text, until
 from tests.realterm import Tmux, tmux  # noqa: F401  (fixture)
 
 LINES = frozenset("│─├┤┬┴┼┌┐└┘")
@@ -76,10 +75,56 @@ def test_split_type_select_zoom_and_windows(in_env: ScarabEnv) -> None:
             await until(pilot, lambda: "0:sh- 1:sh*" in app.status.render().plain, what="the last window")
             # prefix x asks, then kills the pane; its window goes with its last pane.
             await pilot.press("ctrl+b", "x")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: prompt_text(app) == "kill-pane 0? (y/n) ")
             await pilot.press("y")
             await until(pilot, lambda: "1:" not in app.status.render().plain, what="window 1 gone")
             await until(pilot, lambda: len(app.view.scene.panes) == 3)
+
+    run(scenario)
+
+
+def test_rename_and_kill_prompts_are_tmuxs_on_the_status_line(in_env: ScarabEnv) -> None:
+    """`$` and `,` start from the current name, to edit (the cursor at its end, BSpace edits, C-u
+    clears); `x` and `&` ask on the status line in tmux's words: y (or Y) kills, another key does
+    not and goes nowhere else."""
+    in_env.ok("new", "-d", "-s", "beta", "--", "sh")
+
+    async def scenario() -> None:
+        app = ScarabApp("beta")
+        async with app.run_test(size=(60, 12)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and app.view.session_layout is not None, what="a Layout")
+            await pilot.press("ctrl+b", "$")
+            await until(pilot, lambda: prompt_text(app) == "(rename-session) beta")
+            assert app.prompt.region.y == 11  # the status line
+            await pilot.press("2", "enter")
+            await until(pilot, lambda: app.status.session == "beta2", what="the edited name")
+            await pilot.press("ctrl+b", "$")
+            await until(pilot, lambda: prompt_text(app) == "(rename-session) beta2")
+            await pilot.press("backspace", "backspace", "x", "enter")
+            await until(pilot, lambda: app.status.session == "betx", what="the name edited with BSpace")
+            await pilot.press("ctrl+b", "comma")
+            await until(pilot, lambda: prompt_text(app) == "(rename-window) sh")
+            await pilot.press("ctrl+u", "w", "enter")
+            await until(pilot, lambda: "0:w*" in app.status.render().plain, what="the window renamed")
+            await pilot.press("ctrl+b", "percent_sign")
+            await until(pilot, lambda: len(app.view.scene.panes) == 2)
+            for answer in ("q", "escape"):
+                await pilot.press("ctrl+b", "x")
+                await until(pilot, lambda: prompt_text(app) == "kill-pane 1? (y/n) ")
+                await pilot.press(answer)
+                await until(pilot, lambda: prompt_text(app) == "", what=f"{answer} to answer no")
+                assert len(app.view.scene.panes) == 2
+            await pilot.press("ctrl+b", "x")
+            await until(pilot, lambda: prompt_text(app) == "kill-pane 1? (y/n) ")
+            await pilot.press("y")
+            await until(pilot, lambda: len(app.view.scene.panes) == 1, what="the pane killed")
+            await pilot.press("ctrl+b", "c")
+            await until(pilot, lambda: "0:w- 1:sh*" in app.status.render().plain, what="a second window")
+            await pilot.press("ctrl+b", "ampersand")
+            await until(pilot, lambda: prompt_text(app) == "kill-window sh? (y/n) ")
+            await pilot.press("Y")
+            await until(pilot, lambda: "1:" not in app.status.render().plain, what="the window killed")
+            assert "nqw" not in "".join(app.view.text())  # no answer went to the shell
 
     run(scenario)
 

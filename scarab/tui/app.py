@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
 
@@ -30,6 +29,7 @@ from scarab.keys import encode, key_from_textual
 from scarab.paths import Paths
 from scarab.tui.bindings import copy_mode_table, prefix_table
 from scarab.tui.clipboard import Clipboard
+from scarab.tui.dialogs import StatusPrompt
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
@@ -65,7 +65,7 @@ class ScarabApp(App[str], inherit_bindings=False):
     # one ran across panes and raised when copy mode went away under a drag.
     ALLOW_SELECT = False
     CSS = """
-    Screen { layers: base copy; }
+    Screen { layers: base copy prompt; }
     """
     # inherit_bindings=False and no BINDINGS: every key reaches the terminal widget (ctrl+q, ctrl+p, ctrl+c).
 
@@ -115,6 +115,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         status = StatusBar()
         status.display = self.config.status_bar
         yield status
+        yield StatusPrompt(self.focus_active_pane)
 
     @property
     def view(self) -> TerminalView:
@@ -125,16 +126,34 @@ class ScarabApp(App[str], inherit_bindings=False):
         # A key for the terminal view (it has the focus: no dialog is open) goes to it now, not
         # through its message queue: a keystroke's bytes leave one loop turn after the key was read.
         # Textual would only look for priority bindings first, and this app has none.
+        # So do the status-line prompt's and copy mode's, each handled to its end before the next
+        # key is looked at: a key that opens the prompt (copy mode's `/`) or closes it (Enter) has
+        # moved the focus before the keys typed after it, in the same read, go anywhere.
         view = self._terminal_view
-        if view is not None and isinstance(event, events.Key) and not event.is_forwarded and self.focused is view:
-            self.app_focus = True
-            view.on_key(event)
-            return
+        if view is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            focused = self.focused
+            mode = self.copy_mode
+            if focused is view:
+                self.app_focus = True
+                view.on_key(event)
+                return
+            if self.prompt.has_keys(focused):
+                self.app_focus = True
+                await self.prompt.key(event)
+                return
+            if mode is not None and focused is mode.history:
+                self.app_focus = True
+                await mode.key(event)
+                return
         await super().on_event(event)
 
     @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
+
+    @property
+    def prompt(self) -> StatusPrompt:
+        return self.query_one(StatusPrompt)
 
     def on_mount(self) -> None:
         if self.painted is not None:
@@ -692,10 +711,8 @@ class ScarabApp(App[str], inherit_bindings=False):
             if item.window is None:
                 self.kill_session(item.session.id)
                 return
-            from scarab.tui.dialogs import ConfirmScreen
-
             what = f"kill-pane %{item.pane.id}" if item.pane is not None else f"kill-window {item.window.name}"
-            if await self.push_screen_wait(ConfirmScreen(Text(f"{what}? (y/n)"))):
+            if await self.prompt.confirm(f"{what}? (y/n)"):
                 verb = p.KillPane(target=item.target) if item.pane is not None else p.KillWindow(target=item.target)
                 await self.command(verb)
             return
@@ -727,40 +744,31 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     @work(group="dialogs")
     async def rename_session(self, session_id: str) -> None:
-        from scarab.tui.dialogs import RenameScreen
-
+        """tmux's `$`: command-prompt -I "#S" { rename-session "%%" }: the name to edit; a refused
+        name (taken, empty) is said on the status line, as tmux does."""
         current = next((s.name for s in self.sessions if s.id == session_id), "")
-        screen = RenameScreen(current)
-        while True:
-            name = await self.push_screen_wait(screen)
-            if name is None or name == current or self.client is None:
-                return
-            try:
-                await self.client.request(p.SessionRename(target=session_id, new_name=name))
-            except ScarabError as exc:
-                # Keep the user's text and say what was wrong, rather than losing the dialog.
-                screen = RenameScreen(current, value=name, error=str(exc))
-                self.status.notice = str(exc)
-                continue
-            self.status.notice = ""
-            await self.refresh_status()
+        name = await self.prompt.ask("(rename-session)", current)
+        if name is None or name == current or self.client is None:
             return
+        try:
+            await self.client.request(p.SessionRename(target=session_id, new_name=name))
+        except ScarabError as exc:
+            self.status.notice = str(exc)
+            return
+        self.status.notice = ""
+        await self.refresh_status()
 
     @work(group="dialogs")
     async def kill_session(self, session_id: str) -> None:
-        from scarab.tui.dialogs import ConfirmScreen
-
         await self.refresh_status()  # who is attached now, not two seconds ago
         info = next((s for s in self.sessions if s.id == session_id), None)
         name = info.name if info is not None else session_id[:8]
         others = (info.attached if info is not None else 0) - (
             1 if self.session is not None and session_id == self.session.id else 0
         )
-        question = Text.assemble("Kill session ", (name, "bold"), " and its programs?")
-        if others > 0:
-            # As the CLI's refusal says: they will be detached too.
-            question.append(f"\n{others} other client{'s' if others != 1 else ''} attached", "bold")
-        if not await self.push_screen_wait(ConfirmScreen(question)):
+        # As the CLI's refusal says: other clients attached are detached too.
+        attached = f" ({others} other client{'s' if others != 1 else ''} attached)" if others > 0 else ""
+        if not await self.prompt.confirm(f"kill-session {name}{attached}? (y/n)"):
             return
         if self.client is None:
             return
@@ -908,7 +916,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         screen = [list(line) for line in shown.lines] if shown is not None else []
         cursor = (shown.cursor[0], shown.cursor[1]) if shown is not None else (0, 0)
         mode = CopyMode(
-            pane, self.copy_keys, fetch, screen, cursor, grep, self.copy_text,
+            pane, self.copy_keys, fetch, screen, cursor, grep, self.copy_text, self.prompt.ask,
             screen_wrapped=shown.wrapped if shown is not None else None, prefix=self.config.prefix,
             jump=jump, page_up=page_up, drag=drag, select_pane=select_pane, scroll_exit=scroll_exit,
         )  # fmt: skip
@@ -964,13 +972,13 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     def focus_active_pane(self) -> None:
         """Keys go to the active pane: to its copy mode if it is in one, else to its program."""
-        if self.screen is not self.screen_stack[0] or self.view.prefix_pending:
-            return  # a dialog has them (the pane gets them back when it closes), or a command comes
+        if self.screen is not self.screen_stack[0] or self.view.prefix_pending or self.prompt.is_open:
+            return  # a dialog or the prompt has them (the pane gets them back after), or a command comes
         mode = self.copy_mode
         if mode is not None and mode.display:
             mode.take_keys()
         else:
-            self.view.focus()
+            self.screen.set_focus(self.view, scroll_visible=False)  # now: Widget.focus() waits a turn
 
     async def copy_text(self, text: str) -> None:
         """A copy: the newest paste buffer, and the outer terminal's clipboard."""
@@ -986,38 +994,33 @@ class ScarabApp(App[str], inherit_bindings=False):
 
     @work(group="dialogs")
     async def prompt_window_index(self) -> None:
-        """tmux's `'`: `(index)` prompt, then select-window -t :INDEX."""
-        from scarab.tui.dialogs import PromptScreen
-
-        index = await self.push_screen_wait(PromptScreen("index"))
+        """tmux's `'`: `index` prompt, then select-window -t :INDEX."""
+        index = await self.prompt.ask("index")
         if index:
             await self.command(p.SelectWindow(target=f":{index.strip()}"))
 
     @work(group="dialogs")
     async def rename_window(self) -> None:
-        from scarab.tui.dialogs import PromptScreen
-
+        """tmux's `,`: command-prompt -I "#W" { rename-window "%%" }: the name to edit."""
         window = self.current_window()
-        name = await self.push_screen_wait(PromptScreen("(rename-window)", window.name if window else ""))
+        name = await self.prompt.ask("(rename-window)", window.name if window else "")
         if name is not None:
             await self.command(p.RenameWindow(target="", name=name))
 
     @work(group="dialogs")
     async def kill_window(self) -> None:
-        from scarab.tui.dialogs import ConfirmScreen
-
+        """tmux's `&`: confirm-before -p "kill-window #W? (y/n)" kill-window, on the status line."""
         window = self.current_window()
         name = window.name if window is not None else ""
-        if await self.push_screen_wait(ConfirmScreen(Text(f"kill-window {name}? (y/n)"))):
+        if await self.prompt.confirm(f"kill-window {name}? (y/n)"):
             await self.command(p.KillWindow(target=""))
 
     @work(group="dialogs")
     async def kill_pane(self) -> None:
-        from scarab.tui.dialogs import ConfirmScreen
-
+        """tmux's `x`: confirm-before -p "kill-pane #P? (y/n)" kill-pane, on the status line."""
         scene = self.view.scene
         index = scene.order.index(scene.active) if scene.active in scene.order else 0
-        if await self.push_screen_wait(ConfirmScreen(Text(f"kill-pane {index}? (y/n)"))):
+        if await self.prompt.confirm(f"kill-pane {index}? (y/n)"):
             await self.command(p.KillPane(target=""))
 
 

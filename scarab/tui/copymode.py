@@ -5,9 +5,10 @@ stable index, so output arriving meanwhile never moves it and only the rows in s
 driven by tmux's key tables (`copy-mode-vi`, `copy-mode`; scarab.tui.bindings) whose command names
 are this widget's actions. As in tmux it is a mode of one pane: the app lays the widget over that
 pane's rectangle of the window (the other panes go on updating beside it) and gives it the keys
-while its pane is the active one. Its outward effects go through three callables the app gives it:
+while its pane is the active one. Its outward effects go through four callables the app gives it:
 fetch history rows, grep the pane (search finds every matching row in the host, so a match 9,000
-rows up is found without downloading them), and copy text (paste buffer, outer clipboard).
+rows up is found without downloading them), copy text (paste buffer, outer clipboard), and ask
+on the status line (the search prompt, as tmux's).
 
 Columns are cells, as in tmux's grid: a wide character covers two, a combining mark none (it
 belongs to the character before it). The cursor only ever stands on a character's first cell, so a
@@ -16,6 +17,8 @@ motion steps over characters, and what a selection copies is the characters whos
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,12 +29,11 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from wcwidth import wcwidth
 
 from scarab.errors import ScarabError
@@ -45,6 +47,8 @@ __all__ = ["CopyMode", "CopyView", "Jump", "Point", "RowCells", "row_cells"]
 
 Grep = Callable[[str], Awaitable[list[int]]]  # pattern -> stable indexes of the rows that match
 Copy = Callable[[str], Awaitable[None]]
+# The status-line prompt (scarab.tui.dialogs.StatusPrompt.ask): label, value, hears every edit.
+Ask = Callable[[str, str, Callable[[str], Awaitable[None]] | None], "asyncio.Future[str | None]"]
 
 # tmux's default styles: mode-style (selection, position), copy-mode-match-style, -current-match-style.
 SELECTION = Style(color="black", bgcolor="yellow")
@@ -430,10 +434,6 @@ class CopyMode(Widget):
 
     DEFAULT_CSS = """
     CopyMode { position: absolute; layer: copy; background: $background; }
-    CopyMode #prompt { dock: bottom; height: 1; display: none; }
-    CopyMode #prompt.open { display: block; }
-    CopyMode #prompt Static { width: auto; background: $warning; color: $background; }
-    CopyMode #prompt Input { border: none; height: 1; padding: 0; width: 1fr; }
     """
 
     @dataclass
@@ -455,6 +455,7 @@ class CopyMode(Widget):
         cursor: tuple[int, int],
         grep: Grep,
         copy: Copy,
+        ask: Ask,
         *,
         screen_wrapped: set[int] | None = None,
         prefix: Key | None = None,
@@ -476,13 +477,11 @@ class CopyMode(Widget):
         self.history.on_press = select_pane
         self.history.on_bottom = self.action_cancel if scroll_exit else None
         self.history.drag = drag
-        # The search prompt (made here: keys may be given to copy mode before it is composed).
-        self.prompt = Horizontal(id="prompt")
-        self.prompt_label = Static("", id="prompt-label")
-        self.prompt_input = Input(id="prompt-input")
         self.start_cursor = cursor
         self.grep = grep
         self.copy = copy
+        self.ask = ask
+        self.searching: Worker[None] | None = None  # a search asked for on the prompt, until done
         self.jump = jump
         self.page_up_at_open = page_up
         self.drag = drag  # opened by a drag on the pane: the selection follows the mouse
@@ -502,9 +501,6 @@ class CopyMode(Widget):
 
     def compose(self) -> ComposeResult:
         yield self.history
-        with self.prompt:
-            yield self.prompt_label
-            yield self.prompt_input
 
     def on_mount(self) -> None:
         self.mounted = True
@@ -514,15 +510,11 @@ class CopyMode(Widget):
         self.run_worker(self._load(), group="copy-load")
 
     def take_keys(self) -> None:
-        """Its pane is the active one: keys come here (to the prompt, if it is open); given as soon
-        as the widget is mounted (a widget not mounted yet cannot take the focus)."""
+        """Its pane is the active one: keys come here; given as soon as the widget is mounted (a
+        widget not mounted yet cannot take the focus)."""
         self.wants_keys = True
-        if not self.mounted:
-            return
-        if self.prompt.has_class("open"):
-            self.prompt_input.focus()
-        else:
-            self.history.focus()
+        if self.mounted:
+            self.screen.set_focus(self.history, scroll_visible=False)  # now: Widget.focus() waits a turn
 
     async def _load(self) -> None:
         view = self.history
@@ -573,14 +565,15 @@ class CopyMode(Widget):
 
     # -- keys -------------------------------------------------------------------------------------------
 
-    async def on_key(self, event: events.Key) -> None:
-        if self.prompt.has_class("open"):
-            if event.key in ("escape", "ctrl+g"):
-                event.stop()
-                self._close_prompt(restore=True)
-            return  # the prompt's Input takes it
+    async def key(self, event: events.Key) -> None:
+        """A key for copy mode (the app hands each one over and waits until it is done)."""
         event.stop()
         event.prevent_default()
+        if self.searching is not None:
+            # Typed after a search's Enter: they act after it, on where it went, as in tmux.
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self.searching.wait()
+            self.searching = None
         key = key_from_textual(event.key, event.character)
         if self.history.message:
             self.history.message = ""
@@ -848,20 +841,30 @@ class CopyMode(Widget):
     # -- search -------------------------------------------------------------------------------------------
 
     def _open_prompt(self, label: str, down: bool, incremental: bool) -> None:
+        """tmux's search prompt, on the status line: `(search down)` or `(search up)`. vi's
+        searches on Enter; emacs's as the pattern is typed, starting from the last pattern (tmux's
+        -i -I "#{pane_search_string}"). Cancelled, the cursor goes back to where it was."""
         self.search_down, self.incremental = down, incremental
         self.search_origin = self.history.cursor
-        self.prompt_label.update(f"({label}) ")
-        prompt = self.prompt_input
-        prompt.value = ""
-        self.prompt.add_class("open")
-        prompt.focus()
+        answer = self.ask(
+            f"({label})", self.search_pattern if incremental else "", self._typed if incremental else None
+        )
+        self.searching = self.run_worker(self._answered(answer), group="copy-search")
 
-    def _close_prompt(self, restore: bool = False) -> None:
-        self.prompt.remove_class("open")
-        self.history.focus()
-        if restore and self.search_origin is not None:
-            self.history.current = None
-            self._move(*self.search_origin)
+    async def _typed(self, pattern: str) -> None:
+        if pattern and self.search_origin is not None:
+            self.search_pattern = pattern
+            await self._search(pattern, self.search_down, self.search_origin)
+
+    async def _answered(self, answer: asyncio.Future[str | None]) -> None:
+        pattern = await answer
+        if pattern is None:
+            if self.search_origin is not None:
+                self.history.current = None
+                self._move(*self.search_origin)
+        elif pattern and not self.incremental:
+            self.search_pattern = pattern
+            await self._search(pattern, self.search_down, self.history.cursor)
 
     def action_search_forward(self) -> None:
         self._open_prompt("search down", True, incremental=False)
@@ -874,19 +877,6 @@ class CopyMode(Widget):
 
     def action_search_backward_incremental(self) -> None:
         self._open_prompt("search up", False, incremental=True)
-
-    async def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        if self.incremental and event.value and self.search_origin is not None:
-            self.search_pattern = event.value
-            await self._search(event.value, self.search_down, self.search_origin)
-
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._close_prompt()
-        if event.value and not self.incremental:
-            self.search_pattern = event.value
-            await self._search(event.value, self.search_down, self.history.cursor)
 
     async def action_search_again(self) -> None:
         if self.search_pattern:

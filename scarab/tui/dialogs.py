@@ -1,12 +1,13 @@
-"""TUI dialogs layer: rename, prompt, confirm and key help (modal screens)."""
+"""TUI dialogs layer: the status-line prompt (tmux's command-prompt and confirm-before) and the key help."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from rich.markup import escape
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -14,7 +15,7 @@ from textual.widgets import Input, Label, Static
 from scarab.keys import Key, tmux_name
 from scarab.tui.bindings import KeyTable
 
-__all__ = ["ConfirmScreen", "HelpScreen", "LineInput", "PromptScreen", "RenameScreen"]
+__all__ = ["HelpScreen", "LineInput", "StatusPrompt"]
 
 _DIALOG_CSS = """
 {name} {{
@@ -42,6 +43,10 @@ class LineInput(Input):
     paste, send-keys) cleared the `ed` too. tmux's prompt edits in order."""
 
     async def _on_key(self, event: events.Key) -> None:
+        await self.edit(event)
+
+    async def edit(self, event: events.Key) -> None:
+        """`event`'s edit (a binding of Input's, or a character typed), done before this returns."""
         for binding in self._bindings.key_to_bindings.get(event.key, ()):
             if await self.app.run_action(binding.action, self):
                 event.stop()
@@ -50,91 +55,108 @@ class LineInput(Input):
         await super()._on_key(event)
 
 
-class RenameScreen(ModalScreen[str | None]):
-    """Ask for a new session name. The app checks it with the daemon and shows errors here."""
-
-    DEFAULT_CSS = _DIALOG_CSS.format(name="RenameScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, current: str, value: str | None = None, error: str = "") -> None:
-        """`current`: the session's name (the title); `value`, `error`: a rejected try, shown again."""
-        super().__init__()
-        self.current = current
-        self.value = current if value is None else value
-        self.error = error
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text.assemble("Rename session ", (self.current, "bold"), " to:"))
-            yield LineInput(value=self.value, id="new-name", select_on_focus=True)
-            yield Label(self.error, classes="error", id="error", markup=False)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        name = event.value.strip()
-        if not name:
-            self.show_error("the name must not be empty")
-            return
-        self.dismiss(name)
-
-    def show_error(self, message: str) -> None:
-        self.query_one("#error", Label).update(message)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+CANCEL_KEYS = frozenset(["escape", "ctrl+c", "ctrl+g"])  # tmux's prompt: Escape, C-c, C-g cancel
+Changed = Callable[[str], Awaitable[None]]
 
 
-class PromptScreen(ModalScreen[str | None]):
-    """tmux's command-prompt in the status line: `label` then the text typed (Enter gives it,
-    Esc gives None). Like tmux's, a prefilled value (rename-window's name) is edited, not replaced:
-    the cursor waits at its end."""
+class StatusPrompt(Horizontal):
+    """tmux's status-line prompt (command-prompt, confirm-before), over the status line.
+
+    A widget of the window, always there and hidden, not a screen pushed on top, and its keys
+    come from the app one at a time, each handled to its end before the next (`key`): the
+    focus moves to it before `ask` or `confirm` return, and back (`give_back`, the app's: to the
+    active pane) before the answer is given, so keys typed in one burst with the one that opened
+    it (`/foo` Enter `n` in copy mode) land where they would have one by one, in order."""
 
     DEFAULT_CSS = """
-    PromptScreen { align: left bottom; background: $background 0%; }
-    PromptScreen > Horizontal { height: 1; width: 100%; background: $warning; color: $background; }
-    PromptScreen Label { width: auto; }
-    PromptScreen Input, PromptScreen Input:focus {
+    StatusPrompt {
+        layer: prompt; dock: bottom; height: 1; width: 100%; display: none;
+        background: $warning; color: $background;
+    }
+    StatusPrompt.open { display: block; }
+    StatusPrompt #prompt-label { width: auto; }
+    StatusPrompt #prompt-input, StatusPrompt #prompt-input:focus {
         border: none; height: 1; padding: 0; width: 1fr; background: $warning; color: $background;
     }
+    StatusPrompt.confirm #prompt-input { display: none; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    can_focus = True  # a confirm's key comes to the prompt itself
 
-    def __init__(self, label: str, value: str = "") -> None:
-        super().__init__()
-        self.label = label
-        self.value = value
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        super().__init__(id="status-prompt")
+        self.give_back = give_back
+        self.label = Label("", id="prompt-label", markup=False)
+        self.input = LineInput(id="prompt-input", select_on_focus=False)
+        self._answer: asyncio.Future[str | None] | None = None
+        self._changed: Changed | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label(f"{self.label} ", markup=False)
-            yield LineInput(value=self.value, id="prompt", select_on_focus=False)
+        yield self.label
+        yield self.input
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @property
+    def is_open(self) -> bool:
+        return self._answer is not None
+
+    def has_keys(self, focused: object) -> bool:
+        """Whether the keys are the prompt's (`focused`: what has the focus)."""
+        return self._answer is not None and (focused is self or focused is self.input)
+
+    def ask(self, label: str, value: str = "", changed: Changed | None = None) -> asyncio.Future[str | None]:
+        """`label` then a line to edit, starting as `value` with the cursor at its end (tmux's
+        command-prompt -p LABEL -I VALUE): Enter gives the line, Escape / C-c / C-g give None.
+        `changed` hears every edit (tmux's -i, incremental)."""
+        answer = self._open(f"{label} ", confirm=False)
+        self._changed = changed
+        self.input.value = value
+        self.input.cursor_position = len(value)
+        self.screen.set_focus(self.input, scroll_visible=False)  # now: Widget.focus() waits a turn
+        return answer
+
+    def confirm(self, question: str) -> asyncio.Future[str | None]:
+        """tmux's confirm-before: `question`, then one key answers: "y" (or "Y") gives "y"; any
+        other character, Enter, Escape, C-c or C-g gives None; a key that is no character (an
+        arrow) is not an answer, as in tmux."""
+        answer = self._open(f"{question} ", confirm=True)
+        self.screen.set_focus(self, scroll_visible=False)
+        return answer
+
+    def _open(self, label: str, confirm: bool) -> asyncio.Future[str | None]:
+        if self._answer is not None:  # one prompt at a time: a newer one replaces it, as in tmux
+            self._finish(None, give_back=False)
+        self._answer = asyncio.get_running_loop().create_future()
+        self.label.update(label)
+        self.set_class(confirm, "confirm")
+        self.add_class("open")
+        return self._answer
+
+    def _finish(self, value: str | None, give_back: bool = True) -> None:
+        answer, self._answer, self._changed = self._answer, None, None
+        self.remove_class("open")
+        if give_back:
+            self.give_back()  # before the answer: the keys after it are the pane's again
+        if answer is not None and not answer.done():
+            answer.set_result(value)
+
+    async def key(self, event: events.Key) -> None:
+        """A key typed while the prompt is open (the app hands each one over and waits)."""
         event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    DEFAULT_CSS = _DIALOG_CSS.format(name="ConfirmScreen")
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-
-    def __init__(self, question: str | Text) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.question)
-            yield Label("[b]y[/b] yes   [b]n[/b] no")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
+        event.prevent_default()
+        if self.has_class("confirm"):
+            if event.is_printable and event.character:
+                self._finish("y" if event.character in "yY" else None)
+            elif event.key in CANCEL_KEYS or event.key == "enter":
+                self._finish(None)
+            return
+        if event.key in CANCEL_KEYS:
+            self._finish(None)
+        elif event.key == "enter":
+            self._finish(self.input.value)
+        else:
+            line = self.input.value
+            await self.input.edit(event)
+            if self._changed is not None and self.input.value != line:
+                await self._changed(self.input.value)
 
 
 class HelpScreen(ModalScreen[None]):
