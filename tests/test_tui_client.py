@@ -187,7 +187,8 @@ def test_attached_clients_are_told_of_session_changes_and_the_status_bar_follows
     try:
         term.wait(lambda: status_shows(term.text(), "work"), "the status bar")
         assert asyncio.run(pushed()) == ["other", "work"]
-        term.wait(lambda: status_shows(term.text(), "work", "1/2"), "the status bar to count the new session")
+        # Counted in tmux's order, by name (the order prefix ( and ) go through): "other" comes first.
+        term.wait(lambda: status_shows(term.text(), "work", "2/2"), "the status bar to count the new session")
         scarab.ok("rename", "other", "renamed")
         scarab.ok("kill", "renamed")
         term.wait(lambda: status_shows(term.text(), "work"), "the status bar to drop the killed session")

@@ -96,6 +96,7 @@ def test_rename_and_kill_prompts_are_tmuxs_on_the_status_line(in_env: ScarabEnv)
             await pilot.press("ctrl+b", "$")
             await until(pilot, lambda: prompt_text(app) == "(rename-session) beta")
             assert app.prompt.region.y == 11  # the status line
+            await pilot.click("TerminalView", offset=(5, 5))  # the keys stay the prompt's, as in tmux
             await pilot.press("2", "enter")
             await until(pilot, lambda: app.status.session == "beta2", what="the edited name")
             await pilot.press("ctrl+b", "$")

@@ -106,6 +106,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         self._terminal_view: TerminalView | None = None  # from compose on
         self.handling = False  # a message from the daemon is being handled (it may await)
         self.copy_modes: dict[int, CopyMode] = {}  # by pane: copy mode over it (tmux: a mode of that pane)
+        self.prompt = StatusPrompt(self.focus_active_pane)  # the status line's (kept: asked at every key)
 
     def compose(self) -> ComposeResult:
         view = self._terminal_view = TerminalView(self.config.prefix, id="terminal")
@@ -115,7 +116,7 @@ class ScarabApp(App[str], inherit_bindings=False):
         status = StatusBar()
         status.display = self.config.status_bar
         yield status
-        yield StatusPrompt(self.focus_active_pane)
+        yield self.prompt
 
     @property
     def view(self) -> TerminalView:
@@ -133,13 +134,13 @@ class ScarabApp(App[str], inherit_bindings=False):
         if view is not None and isinstance(event, events.Key) and not event.is_forwarded:
             focused = self.focused
             mode = self.copy_mode
+            if self.prompt.has_keys():
+                self.app_focus = True
+                await self.prompt.key(event)
+                return
             if focused is view:
                 self.app_focus = True
                 view.on_key(event)
-                return
-            if self.prompt.has_keys(focused):
-                self.app_focus = True
-                await self.prompt.key(event)
                 return
             if mode is not None and focused is mode.history:
                 self.app_focus = True
@@ -150,10 +151,6 @@ class ScarabApp(App[str], inherit_bindings=False):
     @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
-
-    @property
-    def prompt(self) -> StatusPrompt:
-        return self.query_one(StatusPrompt)
 
     def on_mount(self) -> None:
         if self.painted is not None:

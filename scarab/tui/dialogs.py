@@ -98,9 +98,10 @@ class StatusPrompt(Horizontal):
     def is_open(self) -> bool:
         return self._answer is not None
 
-    def has_keys(self, focused: object) -> bool:
-        """Whether the keys are the prompt's (`focused`: what has the focus)."""
-        return self._answer is not None and (focused is self or focused is self.input)
+    def has_keys(self) -> bool:
+        """Whether the keys are the prompt's: while it is open and no screen lies over it (as in
+        tmux, a click on a pane meanwhile does not take them away from it)."""
+        return self._answer is not None and self.app.screen is self.screen
 
     def ask(self, label: str, value: str = "", changed: Changed | None = None) -> asyncio.Future[str | None]:
         """`label` then a line to edit, starting as `value` with the cursor at its end (tmux's
