@@ -29,7 +29,7 @@ from scarab.keys import encode, key_from_textual
 from scarab.paths import Paths
 from scarab.tui.bindings import copy_mode_table, prefix_table
 from scarab.tui.clipboard import Clipboard
-from scarab.tui.dialogs import StatusPrompt
+from scarab.tui.dialogs import HelpScreen, StatusPrompt
 from scarab.tui.firstpaint import FirstPaint, default_session, restore_tty
 from scarab.tui.input import install
 from scarab.tui.statusbar import StatusBar
@@ -619,8 +619,6 @@ class ScarabApp(App[str], inherit_bindings=False):
         self.status.display = not self.status.display  # the view's resize follows
 
     def action_list_keys(self) -> None:
-        from scarab.tui.dialogs import HelpScreen  # dialogs load on first use: off the cold-attach path
-
         self.push_screen(HelpScreen(self.config.prefix, self.keys))
 
     def action_send_prefix(self) -> None:
