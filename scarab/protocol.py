@@ -1369,9 +1369,10 @@ _Checker = typing.Callable[[Any, str], Any]
 
 
 class _Spec(typing.NamedTuple):
-    """How to check one class's fields: a checker per field, and those that must be present."""
+    """How to check one class's fields: a checker per field with the field's name for its errors
+    (`Class.field`, made here once rather than at every decode), and those that must be present."""
 
-    checkers: dict[str, _Checker]
+    checkers: dict[str, tuple[_Checker, str]]
     required: tuple[str, ...]
 
 
@@ -1385,7 +1386,7 @@ def _spec(cls: type) -> _Spec:
         hints = _hints(cls)
         fields = dataclasses.fields(cls)
         spec = _SPECS[cls] = _Spec(
-            {f.name: _checker(hints[f.name]) for f in fields},
+            {f.name: (_checker(hints[f.name]), f"{cls.__name__}.{f.name}") for f in fields},
             tuple(
                 f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             ),
@@ -1397,10 +1398,11 @@ def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
     checkers, required = _spec(cls)
     kwargs: dict[str, Any] = {}
     for name, value in fields.items():
-        check = checkers.get(name)
-        if check is None:
+        checker = checkers.get(name)
+        if checker is None:
             raise ProtocolError(f"{cls.__name__}: unknown field {name!r}")
-        kwargs[name] = check(value, f"{cls.__name__}.{name}")
+        check, where = checker
+        kwargs[name] = check(value, where)
     missing = [name for name in required if name not in kwargs]
     if missing:
         raise ProtocolError(f"{cls.__name__}: missing field(s) {', '.join(missing)}")

@@ -91,6 +91,29 @@ def test_hostile_frames_drop_only_the_offender(scarab: ScarabEnv, payload: bytes
     assert_healthy(scarab, daemon)
 
 
+def test_bad_input_frames_drop_the_client_and_never_reach_the_host(scarab: ScarabEnv) -> None:
+    """Input is checked at the daemon, the edge: what reaches a host is only ever bytes for a pane."""
+    scarab.ok("new", "-d", "-s", "victim", "--", "cat")
+    daemon = scarab.daemon_pid()
+    assert daemon
+    host = scarab.session("victim")["host_pid"]
+    for fields, needle in [
+        ({"target": "victim", "data": "typed-as-text\r"}, "expected bytes"),
+        ({"target": ["victim"], "data": b"typed-at-a-list\r"}, "expected str"),
+        ({"target": "victim", "data": b"typed-with-a-pane\r", "pane": 0}, "unknown field"),
+        ({"data": b"typed-with-no-target\r"}, "missing field"),
+    ]:
+        replies = raw_exchange(scarab.paths.socket, HELLO + frame([p.Input.TAG, fields]))
+        assert replies is not None, "the daemon kept a malformed connection open"
+        errors = [m for m in replies if isinstance(m, p.Failed)]
+        assert errors and errors[-1].code == "protocol" and needle in errors[-1].message, replies
+    scarab.ok("send", "-t", "victim", "typed-well", "Enter")  # the host still takes input, and only this
+    wait_for(lambda: "typed-well" in scarab.capture("victim"), what="the good input's echo")
+    assert "typed-" not in scarab.capture("victim").replace("typed-well", "")
+    assert_healthy(scarab, daemon)
+    assert scarab.session("victim")["host_pid"] == host and pid_alive(host), "the host was replaced"
+
+
 def test_client_that_never_reads_is_bounded(scarab: ScarabEnv) -> None:
     scarab.ok("new", "-d", "-s", "victim", "--", "sh")
     scarab.ok("new", "-d", "-s", "flood", "--", "sh", "-c", "yes 'flood flood flood flood flood flood flood'")
