@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from scarab import protocol as p
 from tests.helpers import ScarabEnv, new_sh, pid_alive, type_line, wait_for
 
 
@@ -181,8 +182,18 @@ def test_reboot_resurrects_every_session(scarab: ScarabEnv) -> None:
     ids = {name: new_sh(scarab, name) for name in ("one", "two")}
     for name in ids:
         type_line(scarab, name, f"echo text-of-{name}")
+    # A line longer than the screen is wide (80 columns): two rows, the first wrapped into the second.
+    long = "abcdefghij" * 9 + "XYZ"
+    type_line(scarab, "one", "printf 'abcdefghij%.0s' 1 2 3 4 5 6 7 8 9; echo XYZ; seq 1 30")
     for name, sid in ids.items():
         wait_for(lambda sid=sid, name=name: f"text-of-{name}" in scarab.snapshot_text(sid))
+
+    def long_line_saved() -> bool:  # scrolled into history, saved there
+        with contextlib.closing(scarab.db()) as conn:
+            pages = conn.execute("SELECT data FROM history WHERE session_id = ?", (ids["one"],)).fetchall()
+        return any(long[:80].encode() in bytes(page) for (page,) in pages)
+
+    wait_for(long_line_saved, what="the long line's rows saved in history")
     scarab.kill_all()  # the reboot: daemon, hosts and shells all gone
     sessions = {s["name"]: s for s in scarab.sessions()}
     assert {n: s["id"] for n, s in sessions.items()} == ids
@@ -191,6 +202,14 @@ def test_reboot_resurrects_every_session(scarab: ScarabEnv) -> None:
         assert sessions[name]["state"] in ("restoring", "running")
         wait_for(lambda name=name: scarab.session(name)["state"] == "running", what=f"{name} to be running again")
         wait_for(lambda name=name: f"text-of-{name}" in scarab.capture(name, "--scrollback"))
+    # Which rows wrapped came back with them: copy mode copies the long line as one line.
+    reply = scarab.ask(lambda client: client.request(p.HistoryRequest(target="one", start=0, count=200)))
+    assert isinstance(reply, p.History)
+    texts = [(index, text) for index, text, _runs in reply.lines]
+    start = next(index for index, text in texts if text == long[:80])
+    assert [text for index, text in texts if start <= index <= start + 1] == [long[:80], long[80:]]
+    wrapped = set(reply.wrapped or ())
+    assert start in wrapped and start + 1 not in wrapped
 
 
 def test_child_exit_keeps_last_screen(scarab: ScarabEnv) -> None:

@@ -232,3 +232,9 @@ def test_rows_that_wrapped_are_known_on_screen_and_in_history() -> None:
         assert emu.wrapped_screen(range(4)) == [1], fast_path
     emu.clear_history()
     assert emu.wrapped_history(0, 34) == []
+    # Rows a shorter screen pushes into history keep their flag too.
+    emu = Emulator(10, 6, scrollback=100, strict=True)
+    emu.feed(b"a" * 25 + b"\r\nb\r\nc\r\nd\r\ne")
+    emu.resize(10, 2)
+    assert [row.text for row in emu.history] == ["a" * 10, "a" * 10, "a" * 5, "b", "c"]
+    assert emu.wrapped_history(0, emu.history_total) == [0, 1]

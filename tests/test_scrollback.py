@@ -8,8 +8,8 @@ import msgpack
 import pytest
 
 from scarab.daemon.emulator import Emulator
-from scarab.daemon.screens import PAGE_CELLS, history_page, pack_lines, restore
-from scarab.daemon.scrollback import SavedPage, Scrollback, freeze
+from scarab.daemon.screens import PAGE_CELLS, history_page, pack_lines, restore, snapshot_head
+from scarab.daemon.scrollback import SavedPage, Scrollback, decode_page, freeze
 from scarab.styles import DEFAULT_STYLE, TRUECOLOR, Line, Style
 from tests.helpers import emu_text
 
@@ -111,3 +111,33 @@ def test_a_restore_file_cut_short_adds_no_saved_rows() -> None:
     with pytest.raises(ValueError):
         restore(emu, head, cut_short(), "[restored]")
     assert len(emu.history) == 0 and emu.history_total == 0 and not emu.history.saved
+
+
+def test_rows_that_wrapped_are_saved_and_restored_with_the_rows() -> None:
+    """Which rows wrapped into the next (copy mode joins them) goes with the snapshot, for its
+    history pages and its screen: a long line in restored scrollback is still one line."""
+    old = Emulator(20, 4, scrollback=100, strict=True)
+    old.feed(b"a" * 45 + b"\r\nafter\r\n" + b"\r\n".join(b"%d" % i for i in range(5)) + b"\r\n" + b"b" * 30)
+    assert old.wrapped_history(0, old.history_total) == [0, 1] and old.wrapped_screen(range(4)) == [2]
+    first, upto, data = history_page(old, 0, old.history_total)
+    head = msgpack.unpackb(snapshot_head(old, "/"), raw=False)
+    head.update(first=first, upto=upto)
+
+    new = Emulator(20, 4, scrollback=100, strict=True)
+    restore(new, head, [(first, upto, data)], "[restored]")
+    assert new.wrapped_history(0, upto) == [0, 1]  # the saved page, read when asked for
+    assert history_page(new, 0, upto) == (first, upto, data)  # saved again as it was, flags and all
+    assert decode_page(history_page(new, 1, upto)[2])[1] == (0,)  # packed afresh: still flagged
+    # The saved screen's long line (its last two rows) scrolls on into history, still joined.
+    new.feed(b"\r\n" * 5)
+    texts = [row.text for row in new.history]
+    at = texts.index("b" * 20)
+    assert at > upto and texts[at + 1] == "b" * 10 and new.wrapped_history(upto, new.history_total) == [at]
+    # A snapshot saved before Scarab kept these has none, and restores as before.
+    del head["wrapped"]
+    plain = msgpack.packb({k: v for k, v in msgpack.unpackb(data, raw=False).items() if k != "wrapped"})
+    older = Emulator(20, 4, scrollback=100, strict=True)
+    restore(older, head, [(first, upto, plain)], "[restored]")
+    older.feed(b"\r\n" * 5)
+    assert older.wrapped_history(0, older.history_total) == []
+    assert [row.text for row in older.history][:3] == ["a" * 20, "a" * 20, "a" * 5]

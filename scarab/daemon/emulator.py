@@ -22,7 +22,7 @@ import codecs
 import contextlib
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import pyte
@@ -574,6 +574,8 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
             top = excess - blank
             if self.alt_saved is None and self.history.maxlen:
                 for y in range(top):
+                    if getattr(self.buffer.get(y), "wrapped", False):
+                        self._pushed_wrapped(self.pushed + y)
                     self.history.append(self.row(y))
                 self.pushed += top
             old = self.buffer
@@ -751,9 +753,16 @@ class Emulator:
         self.screen.wrapped_history = set()
 
     def wrapped_history(self, start: int, stop: int) -> list[int]:
-        """The history rows of [start, stop) (stable indexes) that wrapped into the next."""
-        flags = self.screen.wrapped_history
-        return [i for i in range(start, stop) if i in flags] if flags else []
+        """The history rows of [start, stop) (stable indexes) that wrapped into the next: restored
+        rows as their saved pages say (they come first), then rows that scrolled off this screen."""
+        screen = self.screen
+        history = screen.history
+        saved: list[int] = []
+        if history.saved_rows:
+            oldest = screen.pushed - len(history)
+            saved = [oldest + i for i in history.saved_wrapped(start - oldest, stop - oldest)]
+        flags = screen.wrapped_history
+        return saved + [i for i in range(start, stop) if i in flags] if flags else saved
 
     def wrapped_screen(self, rows: Iterable[int]) -> list[int]:
         """Which of the screen's `rows` wrapped into the next."""
@@ -960,20 +969,23 @@ class Emulator:
         from the next stable index."""
         self.screen.pushed += self.screen.history.push_saved(pages)
 
-    def show(self, lines: Sequence[Line], marker: str) -> None:
+    def show(self, lines: Sequence[Line], marker: str, wrapped: Collection[int] = ()) -> None:
         """Show saved rows (a restored screen) and a dim marker line below them, each cell in its
         saved style; nothing is parsed. Like output, they scroll the screen (and its rows into
-        history) as they would have scrolled the old one; the new program writes below them."""
+        history) as they would have scrolled the old one; the new program writes below them.
+        The rows in `wrapped` (their indexes in `lines`) wrapped into the next, and still do."""
         screen = self.screen
         saved = list(lines)
         while saved and not saved[-1].text:
             saved.pop()
-        for line in [*saved, Line(marker, ((len(marker), Style(flags=Attr.DIM)),))]:
+        for i, line in enumerate([*saved, Line(marker, ((len(marker), Style(flags=Attr.DIM)),))]):
             pos = 0
             for count, style in line.runs:
                 screen.cursor.attrs = Cell(" ", style)
                 screen.draw(line.text[pos : pos + count])
                 pos += count
+            if i in wrapped and i < len(saved) - 1:  # the last one is followed by the marker
+                screen.buffer[screen.cursor.y].wrapped = True
             screen.cursor.attrs = BLANK
             screen.carriage_return()
             screen.linefeed()

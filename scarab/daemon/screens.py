@@ -5,7 +5,9 @@ Every reply built here is bounded (PAGE_CELLS, PAGE_CHARS) whatever the screen h
 scrollback of per-character truecolour travels as many small pages, each built between two turns
 of the host's loop, never as one message a peer would take for an attack. Snapshots carry rows
 as `[text, runs]` with an interned style table (as frames do), never as ANSI text, so restoring
-one builds rows directly instead of re-parsing escape sequences.
+one builds rows directly instead of re-parsing escape sequences; and which rows wrapped into the
+next (`wrapped`: in a history page their offsets, in the head the screen's rows), so a long line
+in restored scrollback is still copied as one line.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def snapshot_head(emu: Emulator, cwd: str, foreground: tuple[str, ...] = ()) -> 
         "cwd": cwd,
         "screen": pack_lines(emu.screen_lines()),
     }
+    wrapped = emu.wrapped_screen(range(emu.rows))
+    if wrapped:
+        head["wrapped"] = wrapped  # the screen rows that wrapped into the next (copied joined)
     if foreground:
         head["foreground"] = list(foreground)
     return msgpack.packb(head, use_bin_type=True)  # type: ignore[no-any-return]
@@ -97,7 +102,10 @@ def history_page(emu: Emulator, start: int, stop: int) -> tuple[int, int, bytes]
         runs = [[flat[i], table.setdefault(flat[i + 1 : i + 4], len(table))] for i in range(0, len(flat), 4)]
         rows.append([text, runs])
         cost += len(text) + 2 * len(flat)
-    packed = {"rows": rows, "styles": [list(style) for style in table]}
+    packed: dict[str, Any] = {"rows": rows, "styles": [list(style) for style in table]}
+    wrapped = emu.wrapped_history(start, start + len(rows))
+    if wrapped:
+        packed["wrapped"] = [i - start for i in wrapped]  # offsets of the rows that wrapped into the next
     return start, start + len(rows), msgpack.packb(packed, use_bin_type=True)
 
 
@@ -169,7 +177,9 @@ def restore(emu: Emulator, head: dict[str, Any], pages: Iterable[tuple[int, int,
     screen and the marker below it."""
     if head.get("v") == SNAPSHOT_VERSION:
         emu.push_saved_history(_saved_pages(head, pages))
-        emu.show(unpack_lines(head["screen"]), marker)
+        wrapped = head.get("wrapped")  # absent from snapshots saved before Scarab kept it
+        rows = {y for y in wrapped if type(y) is int} if isinstance(wrapped, list) else set()
+        emu.show(unpack_lines(head["screen"]), marker, rows)
         return
     # A snapshot saved by an older Scarab: lists of ANSI lines.
     emu.push_history([freeze(line) for line in _ansi_rows(list(head.get("scrollback", [])), emu.cols)])

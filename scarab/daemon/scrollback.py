@@ -71,24 +71,32 @@ def _row_bytes(row: Frozen) -> int:
     return len(text.encode()) + RUN_BYTES * (len(flat) // 4)
 
 
-def decode_page(data: bytes) -> list[Frozen]:
+def decode_page(data: bytes) -> tuple[list[Frozen], tuple[int, ...]]:
     """A page of rows in the frame row encoding (`{"rows": [[text, runs]...], "styles": [...]}`,
-    packed) as frozen rows; ValueError/TypeError/KeyError/IndexError or msgpack's errors if damaged."""
+    packed) as frozen rows, and which of them wrapped into the next (`"wrapped"`: their offsets in
+    the page; absent from pages saved before Scarab kept them); ValueError/TypeError/KeyError/
+    IndexError or msgpack's errors if damaged."""
     packed = msgpack.unpackb(data, raw=False, use_list=False)
     styles = [(int(fg), int(bg), int(flags)) for fg, bg, flags in packed["styles"]]
-    return [freeze_packed(text, runs, styles) for text, runs in packed["rows"]]
+    rows = [freeze_packed(text, runs, styles) for text, runs in packed["rows"]]
+    wrapped = packed.get("wrapped", ())
+    if not isinstance(wrapped, tuple):
+        raise TypeError("the rows that wrapped are not a list")
+    return rows, tuple(offset for offset in wrapped if type(offset) is int)
 
 
 @dataclass
 class SavedPage:
     """Saved rows not decoded yet: rows [lo, hi) of a packed page of `size` rows (a restored
-    session's history, as the database kept it). Decoded when first read, never before."""
+    session's history, as the database kept it). Decoded when first read, never before; then
+    `wrapped` holds the offsets in the page of the rows that wrapped into the next."""
 
     data: bytes
     size: int
     lo: int
     hi: int
     decoded: list[Frozen] | None = None
+    wrapped: tuple[int, ...] = ()
 
     def intact(self) -> bool:
         """Whether all of `data` belongs here (so it can be handed on as it is)."""
@@ -97,7 +105,7 @@ class SavedPage:
     def rows(self) -> list[Frozen]:
         if self.decoded is None:
             try:
-                rows = decode_page(self.data)
+                rows, self.wrapped = decode_page(self.data)
             except Exception as exc:  # a damaged page costs its rows, never the session
                 print(f"scarab: a saved page of {self.size} history rows could not be read: {exc}", file=sys.stderr)
                 rows = [("[scarab: saved rows that could not be read]", ())]
@@ -211,6 +219,22 @@ class Scrollback:
             if position + count > offset:
                 yield from page.rows()[max(0, offset - position) :]
             position += count
+
+    def saved_wrapped(self, lo: int, hi: int) -> list[int]:
+        """The positions in [lo, hi) of saved rows that wrapped into the next (the saved pages
+        there are decoded, as reading their rows does)."""
+        found: list[int] = []
+        position = 0
+        for page in list(self.saved):
+            if position >= hi:
+                break
+            count = page.hi - page.lo
+            if position + count > lo:
+                page.rows()
+                at = [position + offset - page.lo for offset in page.wrapped if page.lo <= offset < page.hi]
+                found += [i for i in at if lo <= i < hi]
+            position += count
+        return found
 
     def nbytes(self) -> int:
         """What the kept rows hold, in bytes: each row's text (UTF-8) and style runs, a saved page
