@@ -137,12 +137,26 @@ def test_a_leading_repeat_is_searched_faster_with_the_same_hits(pattern: str) ->
     lines = ["1234+ab 12345+", "aab aaab a", "x1x 22x .. ...", "b-a]]- foo  ", "xyy xyyy", "AAA aa", "abcx cbax"]
     lines = lines * 3
     rx = compile_pattern(pattern)
-    assert _engine(rx).pattern != rx.pattern  # written with the repeated character first
+    assert _engine(rx).rx.pattern != rx.pattern  # written with the repeated character first
     for limit in (2, 100):
         assert search_lines(rx, lines, 7, limit) == per_line(rx, lines, limit, 7)
-    assert _engine(compile_pattern(r"[0-9]{4}\+")).pattern == r"[0-9][0-9]{3}\+"
+    assert _engine(compile_pattern(r"[0-9]{4}\+")).rx.pattern == r"[0-9][0-9]{3}\+"
     for unchanged in ("(a+)b", "a{0,2}", "a*b", ".+x"):
-        assert _engine(compile_pattern(unchanged)).pattern == unchanged
+        assert _engine(compile_pattern(unchanged)).rx.pattern == unchanged
+
+
+LOWERED = ["error|warn", "err(or)?", "[a-z]+ing", r"\w+ed\b", "fo+b", "[^a-m]x", r"\bthe\b", "x{2}", r"[a-c]-[x-z]"]
+
+
+@pytest.mark.parametrize("pattern", [*LOWERED, "[0-z]x", r"\x41b", "(?-i:a)b", r"[\]-a]x", r"(ab)\1"])
+def test_a_pattern_ignoring_case_finds_what_a_per_line_regex_finds(pattern: str) -> None:
+    lines = ["An ERROR here", "warned THE Walls", "Fooob FOOB", "ABAB abab", "xx XX Xx", "A-Z c-Y", "the_end Nx zx"]
+    rx = compile_pattern(pattern)
+    assert rx.flags & re.IGNORECASE
+    assert (_engine(rx).lowered is not None) == (pattern in LOWERED)  # run over the text lower-cased
+    for text in (lines * 2, [*lines, "naïve Straße"]):  # only ASCII text is lower-cased
+        for limit in (2, 100):
+            assert search_lines(rx, text, 0, limit) == per_line(rx, text, limit)
 
 
 def test_a_row_holding_a_line_break_is_searched_as_one_row() -> None:
