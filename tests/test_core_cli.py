@@ -182,11 +182,11 @@ def test_reboot_resurrects_every_session(scarab: ScarabEnv) -> None:
     ids = {name: new_sh(scarab, name) for name in ("one", "two")}
     for name in ids:
         type_line(scarab, name, f"echo text-of-{name}")
+    for name, sid in ids.items():
+        wait_for(lambda sid=sid, name=name: f"text-of-{name}" in scarab.snapshot_text(sid))
     # A line longer than the screen is wide (80 columns): two rows, the first wrapped into the second.
     long = "abcdefghij" * 9 + "XYZ"
     type_line(scarab, "one", "printf 'abcdefghij%.0s' 1 2 3 4 5 6 7 8 9; echo XYZ; seq 1 30")
-    for name, sid in ids.items():
-        wait_for(lambda sid=sid, name=name: f"text-of-{name}" in scarab.snapshot_text(sid))
 
     def long_line_saved() -> bool:  # scrolled into history, saved there
         with contextlib.closing(scarab.db()) as conn:
