@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scarab.daemon.limits import CgroupEnforcer, Enforcer, Limits, choose_enforcer
+from scarab.daemon.limits import CgroupEnforcer, Enforcer, Limits, SystemdEnforcer, choose_enforcer
 from scarab.daemon.usage import UsageMeter, tree_usage
 from scarab.errors import BadRequest
 from scarab.quantities import parse_cpu, parse_memory, parse_tasks
@@ -176,3 +176,64 @@ def test_usage_of_a_tree_within_ten_percent_of_proc() -> None:
         assert abs(second.cpu_percent - proc_percent) <= 0.1 * proc_percent + 3
     finally:
         parent.communicate(b"", timeout=10)
+
+
+def _fake_tools(bin_dir: Path, manager_state: str) -> Path:
+    """systemctl and busctl stand-ins: systemctl says `manager_state` and where a scope's cgroup
+    is; busctl writes each call's arguments, one line each, to calls.txt."""
+    bin_dir.mkdir()
+    calls = bin_dir / "calls.txt"
+    (bin_dir / "systemctl").write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in *is-system-running*) echo {manager_state};; *ControlGroup*) echo /user.slice/$6;; esac\n'
+    )
+    (bin_dir / "busctl").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    for tool in ("systemctl", "busctl"):
+        (bin_dir / tool).chmod(0o755)
+    return calls
+
+
+def test_enforcement_is_the_best_the_machine_offers_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """systemd scope when a user manager answers, else a delegated cgroup v2, else setrlimit with
+    the reason; decided from what the machine shows (its tools, its cgroup files), here laid out."""
+    root = tmp_path / "cg"
+    (root / "user").mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpu memory pids\n")
+    (root / "user" / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    monkeypatch.setenv("SCARAB_CGROUP", str(root / "user"))
+    _fake_tools(tmp_path / "running", "running")
+    _fake_tools(tmp_path / "offline", "offline")
+    monkeypatch.setenv("PATH", str(tmp_path / "running"))
+    assert type(choose_enforcer("abc", root)) is SystemdEnforcer  # first, even with a delegated cgroup
+    monkeypatch.setenv("PATH", str(tmp_path / "offline"))  # a user manager that is not running
+    assert type(choose_enforcer("abc", root)) is CgroupEnforcer
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # no systemd tools at all
+    assert type(choose_enforcer("abc", root)) is CgroupEnforcer
+    (root / "user" / "cgroup.subtree_control").write_text("cpu\n")  # delegated, but not memory and pids
+    fallback = choose_enforcer("abc", root)
+    assert type(fallback) is Enforcer and "delegates no memory and pids controllers" in fallback.why
+    monkeypatch.setattr("scarab.daemon.limits.cgroup2_root", lambda: None)
+    assert choose_enforcer("abc").why == "no cgroup v2 mounted"
+
+
+def test_systemd_scope_is_made_changed_and_joined_over_dbus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _fake_tools(tmp_path / "bin", "running")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    enforcer = choose_enforcer("abc", tmp_path)
+    assert isinstance(enforcer, SystemdEnforcer)
+    enforcer.set(Limits(memory=parse_memory("2G"), cpu=50, tasks=500), [])
+    assert not calls.exists() and enforcer.preexec() is None  # a scope needs a program to start with
+    enforcer.set(enforcer.limits, [1234])
+    enforcer.set(Limits(memory=parse_memory("1G")), [1234])
+    enforcer.adopt(99)
+    manager = "--user call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager"
+    never = str(2**64 - 1)
+    assert calls.read_text().splitlines() == [
+        f"{manager} StartTransientUnit ssa(sv)a(sa(sv)) scarab-abc.scope fail 5 PIDs au 1 1234 "
+        f"MemoryMax t {2 * 2**30} MemorySwapMax t 0 CPUQuotaPerSecUSec t 500000 TasksMax t 500 0",
+        f"{manager} SetUnitProperties sba(sv) scarab-abc.scope true 4 "
+        f"MemoryMax t {2**30} MemorySwapMax t 0 CPUQuotaPerSecUSec t {never} TasksMax t {never}",
+        f"{manager} AttachProcessesToUnit ssau scarab-abc.scope  1 99",
+    ]
+    assert enforcer.path == tmp_path / "user.slice" / "scarab-abc.scope"  # where systemd put it
+    assert enforcer.statement() == "systemd user scope scarab-abc.scope (memory 1G)"

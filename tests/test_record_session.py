@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from scarab import protocol as p
+from scarab.client import Client
 from scarab.daemon.emulator import Emulator
 from scarab.errors import BadRequest
 from tests.helpers import ScarabEnv, Watching, pid_alive, until, wait_for
@@ -285,6 +286,50 @@ def test_usage_figures_within_ten_percent_of_proc(scarab: ScarabEnv) -> None:
     measured = proc_rss()
     assert abs(listed["memory"] - measured) <= 0.1 * measured
     assert listed["cpu"] >= 0 and listed["limits"] == ""
+
+    # CPU %: a busy program, looked at twice; /proc read around each look bounds what the host can
+    # have measured between its two looks (the picker shows these same figures).
+    type_line(scarab, "u", f"timeout 30 {sys.executable} -c 'while True: pass' &")
+    wait_for(lambda: sum(_comm(pid).startswith("python") for pid in _descendants(int(host))) == 2,
+             what="the busy program beside the one holding memory")  # fmt: skip
+    programs = _descendants(int(host))  # read once: each look at /proc is then a few file reads
+
+    def proc_cpu() -> float:
+        total = 0
+        for pid in programs:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    async def looks() -> tuple[float, float, float]:
+        client = await Client.connect(scarab.paths, autostart=False)  # one connection: short round trips
+        try:
+            for _attempt in range(5):  # a host slower than ls's half second is listed without figures
+                t_a, c_a = time.monotonic(), proc_cpu()
+                first = await client.request(p.SessionList(usage=True))
+                t_b, c_b = time.monotonic(), proc_cpu()
+                await asyncio.sleep(1.0)  # the interval the share is measured over
+                t_c, c_c = time.monotonic(), proc_cpu()
+                second = await client.request(p.SessionList(usage=True))
+                t_d, c_d = time.monotonic(), proc_cpu()
+                assert isinstance(first, p.Listed) and isinstance(second, p.Listed)
+                if first.sessions[0].cpu >= 0 and second.sessions[0].cpu >= 0:
+                    break
+        finally:
+            await client.close()
+        return 100 * (c_c - c_b) / (t_d - t_a), second.sessions[0].cpu, 100 * (c_d - c_a) / (t_c - t_b)
+
+    low, shown, high = asyncio.run(looks())
+    assert low > 5, (low, shown, high)  # the busy program ran (a loaded machine gives it less than a CPU)
+    assert 0.9 * low <= shown <= 1.1 * high, (low, shown, high)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _descendants(root: int) -> list[int]:
