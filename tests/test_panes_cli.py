@@ -22,6 +22,7 @@ import pytest
 
 from scarab import protocol as p
 from scarab.client import Client
+from scarab.testkit import frame_with, shows
 from tests.helpers import ScarabEnv, pid_alive, wait_for
 from tests.tmux_oracle import Tmux
 
@@ -424,3 +425,38 @@ def test_a_split_right_after_new_finds_the_new_sessions_pane(scarab: ScarabEnv) 
             await client.close()
 
     assert asyncio.run(asyncio.wait_for(scenario(), 60)) == []
+
+
+def test_attached_to_a_session_of_two_windows_typing_still_shows(scarab: ScarabEnv) -> None:
+    """The panes of a window not shown send no frames, so the daemon may not wait for theirs (it did:
+    every frame after the attach's full ones was held back until a window switch or a redraw)."""
+    scarab.ok("new", "-d", "-s", "w", "-x", "80", "-y", "24", "--", "sh")
+    scarab.ok("new-window", "-t", "w", "--", "sh")
+    scarab.ok("split-window", "-t", "w:0")
+    scarab.ok("select-window", "-t", "w:1")
+    shown = next(int(r["id"][1:]) for r in panes(scarab) if r["window"] == 1)
+    prompt_ready(scarab, f"%{shown}")
+
+    async def attach(client: Client) -> None:
+        await client.request(p.SessionAttach(target="w", cols=80, rows=25))
+        await frame_with(client, lambda frame: frame.full and frame.pane == shown)
+        await client.request(p.Input(target="w", data=b"echo typed-$((6*7))\r", ack=True))
+        await frame_with(client, lambda frame: not frame.full and shows("typed-42")(frame), timeout=5)
+
+    scarab.ask(attach)
+
+
+def test_output_in_a_window_not_shown_is_saved(scarab: ScarabEnv) -> None:
+    """A window not shown sends no frames to say it changed, so its panes are saved on a later look
+    (they were not: every pane counted as shown in its own window)."""
+    sid = scarab.ok("new", "-d", "-s", "w", "--", "sh").strip()
+    prompt_ready(scarab, "%0")
+    scarab.ok("new-window", "-t", "w", "--", "sh")
+    scarab.ok("send", "-t", "%0", "echo hidden-$((6*7))", "Enter")
+
+    def saved() -> str:
+        with contextlib.closing(scarab.db()) as conn:
+            row = conn.execute("SELECT data FROM snapshots WHERE session_id = ? AND pane = 0", (sid,)).fetchone()
+        return bytes(row[0]).decode(errors="replace") if row else ""
+
+    wait_for(lambda: "hidden-42" in saved(), timeout=5, what="the hidden pane's snapshot")

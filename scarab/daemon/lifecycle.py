@@ -30,7 +30,7 @@ from scarab.daemon.build import template_spec, write_spec
 from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostlink import HostLink, Zygote, host_gone, process_start, spawn_host
 from scarab.daemon.pty import default_shell
-from scarab.daemon.session import Session, layout_from_records, layout_records
+from scarab.daemon.session import Session, layout_from_records, layout_records, visible_panes
 from scarab.daemon.snapshots import Restore, Snapshots
 from scarab.daemon.store import SessionRecord, Store
 from scarab.daemon.windows import IdCounter
@@ -507,7 +507,8 @@ class Hosts(abc.ABC):
             if session.record.id not in self.sessions:
                 return
             cwd = await self.snapshots.save(session)
-        hidden = session.layout is not None and not all(pane.visible for pane in session.layout.panes)
+        layout = session.layout
+        hidden = layout is not None and visible_panes(layout) != {pane.id for pane in layout.panes}
         if hidden and session.host is not None and not session.ending:
             # Windows not shown send no frames to say they changed: look at them again later.
             self._snapshot_soon(session)

@@ -33,7 +33,7 @@ from scarab.daemon.grep import grep_sessions
 from scarab.daemon.hostlink import Zygote
 from scarab.daemon.procinfo import foreground
 from scarab.daemon.registry import Current, ManagerConfig, SessionManager
-from scarab.daemon.session import Session
+from scarab.daemon.session import Session, visible_panes
 from scarab.daemon.store import Store
 from scarab.daemon.targeting import ANY_PANE
 from scarab.errors import ProtocolError, ScarabError
@@ -75,7 +75,7 @@ class ClientConn:
     def push(self, msg: p.Message, wire: bytes = b"") -> None:
         if isinstance(msg, p.Layout) and self._awaiting:
             # A pane closed or hidden meanwhile sends no full frame: stop waiting for it.
-            self._awaiting &= {pane.id for pane in msg.panes if pane.visible}
+            self._awaiting &= visible_panes(msg)
             if not self._awaiting:
                 self.behind = self._redraw_asked = False
         if isinstance(msg, p.Frame):

@@ -117,8 +117,12 @@ def validate_name(name: str) -> str:
 
 
 def visible_panes(layout: p.Layout | None) -> set[int]:
-    """The panes a Layout shows (the current window's; only the zoomed one of a zoomed window)."""
-    return {pane.id for pane in layout.panes if pane.visible} if layout is not None else set()
+    """The panes a Layout shows: the current window's (only the zoomed one of a zoomed window). The
+    host sends frames of those only, so these are the full frames an attach or a redraw waits for."""
+    if layout is None:
+        return set()
+    current = {window.index for window in layout.windows if "*" in window.flags}
+    return {pane.id for pane in layout.panes if pane.visible and pane.window in current}
 
 
 def layout_records(layout: p.Layout) -> tuple[list[WindowRecord], list[PaneRecord]]:
