@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 
 from scarab import protocol as p
 from scarab.daemon.layout import Axis
 from scarab.daemon.layout import Layout as Tree
 from scarab.tui.panes import line_char, number_cells, scene_of, single_pane, window_list
+from scarab.tui.statusbar import status_line
 from scarab.tui.terminal import ACTIVE_BORDER, BORDER, SYNCHRONIZED_BORDER, TerminalView
 
 
@@ -135,6 +137,27 @@ def test_zoomed_window_draws_only_its_pane_and_is_marked() -> None:
 def test_status_list_is_tmuxs_window_status_format() -> None:
     windows = (window(1, "-", "vim"), window(0, "*", "bash"), window(2, "", "top"), window(3, "*Z", "htop"))
     assert [entry for entry, _ in window_list(windows)] == ["0:bash*", "1:vim-", "2:top ", "3:htop*Z"]
+
+
+def test_a_window_list_too_long_is_cut_around_the_current_window_as_tmux_cuts_it() -> None:
+    lists = {
+        current: tuple(window(i, "*" if i == current else "", "bash") for i in range(20)) for current in (0, 9, 19)
+    }
+    tail, right = Text(" PREFIX "), Text("  1/2  1 client ")
+    lines = {}
+    for current in (0, 9, 19):
+        lines[current] = status_line("work", lists[current], tail, right, 60).plain
+        assert len(lines[current]) == 60 and lines[current].startswith("[work] ")
+        assert f" {current}:bash*" in lines[current] or f"] {current}:bash*" in lines[current]
+        assert lines[current].endswith(" PREFIX   1/2  1 client ")
+    # Cut ends are marked, as tmux's list-left / list-right markers: the first window's list runs off
+    # the right only, the last's off the left only, a middle one's off both.
+    assert ">" in lines[0] and "<" not in lines[0]
+    assert lines[19].startswith("[work] <") and ">" not in lines[19]
+    assert lines[9].startswith("[work] <") and ">" in lines[9]
+    # A list that fits is left whole.
+    few = status_line("work", lists[0][:3], tail, right, 60).plain
+    assert few.startswith("[work] 0:bash* 1:bash  2:bash   PREFIX ") and "<" not in few and ">" not in few
 
 
 def test_current_window_is_the_one_flagged() -> None:
