@@ -88,6 +88,25 @@ def test_picker_filter_switch_rename_and_kill(in_env: ScarabEnv) -> None:
     run(scenario)
 
 
+def test_the_attached_session_ending_ends_the_client_as_tmux_does(in_env: ScarabEnv) -> None:
+    """tmux's detach-on-destroy (on by default): the client exits even when other sessions run; it
+    went on to another session."""
+    for name in ("mine", "other"):
+        in_env.ok("new", "-d", "-s", name, "--", "sh")
+
+    async def scenario() -> None:
+        app = ScarabApp("mine")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.attached.is_set() and "$" in screen_text(app), what="the prompt")
+            await type_text(pilot, "exit")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.return_value is not None, what="the client to exit")
+        assert str(app.return_value).startswith("[exited: mine"), app.return_value
+        assert in_env.session("other")["state"] == "running"
+
+    run(scenario)
+
+
 def test_new_session_and_cycle(in_env: ScarabEnv) -> None:
     async def scenario() -> None:
         app = ScarabApp()

@@ -357,18 +357,10 @@ class ScarabApp(App[str], inherit_bindings=False):
                 self.status.notice = message
 
     async def session_gone(self, reason: str) -> None:
-        """The attached session ended: go to another one, like tmux, or exit when none is left."""
-        assert self.client is not None
+        """The attached session ended: the client exits, as tmux's does (its detach-on-destroy is on by
+        default), even when other sessions run."""
         gone = self.session
-        listing = await self.client.request(p.SessionList())
-        assert isinstance(listing, p.Listed)
-        others = [s for s in listing.sessions if s.state == "running" and (gone is None or s.id != gone.id)]
-        if not others:
-            self.leave(f"[exited: {gone.name if gone else 'session'}: {reason}]")
-            return
-        self.session = None
-        preferred = next((s for s in others if s.id == self.previous_id), others[0])
-        await self.attach(preferred.id)
+        self.leave(f"[exited: {gone.name if gone else 'session'}: {reason}]")
 
     def apply_layout(self, layout: p.Layout) -> None:
         """The session's windows and panes as the host has them now."""
@@ -768,11 +760,12 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.client is None:
             return
         try:
-            if self.session is not None and session_id == self.session.id:
-                await self.session_gone("killed")  # move away first so the kill needs no --force
             await self.client.request(p.SessionDelete(target=session_id, force=True))
         except ScarabError as exc:
             self.status.notice = str(exc)
+        if self.session is not None and session_id == self.session.id:
+            await self.session_gone("killed")
+            return
         await self.refresh_status()
 
     def action_choose_buffer(self) -> None:
