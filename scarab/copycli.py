@@ -109,7 +109,11 @@ def run(args: argparse.Namespace, call: Any) -> int | None:
             call(p.DeleteBuffer(name=args.name))
             return 0
         case "grep":
-            found: p.GrepHits = call(p.Grep(pattern=args.pattern, target=args.target or "", regex=not args.fixed))
+            try:
+                found: p.GrepHits = call(p.Grep(pattern=args.pattern, target=args.target or "", regex=not args.fixed))
+            except ScarabError as exc:  # grep(1)'s status for trouble: 1 says only that nothing matched
+                print(f"scarab: {exc}", file=sys.stderr)
+                return 2
             hits = found.hit_list()
             for why in found.skipped or []:
                 print(f"scarab: grep: not searched: {why}", file=sys.stderr)
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace, call: Any) -> int | None:
 
 def format_hit(hit: p.GrepHit) -> str:
     """`session:window.pane:line:text`, line counted from 1 at the oldest row ever kept, as grep -n."""
-    return f"{hit.session}:{hit.window}.{hit.pane}:{hit.row + 1}:{hit.line}"
+    return f"{hit.where}:{hit.row + 1}:{hit.line}"
 
 
 def _hit_json(hit: p.GrepHit) -> dict[str, Any]:

@@ -630,11 +630,18 @@ class GrepHit(NamedTuple):
     start: int
     end: int
     saved: bool = False  # from the snapshot of a session that is down
+    pane_index: int = -1  # the pane's index in its window (tmux's #{pane_index}); -1: not known
+
+    @property
+    def where(self) -> str:
+        """`session:window.pane` as a target takes it: the pane's index, else its %ID."""
+        return f"{self.session}:{self.window}.{self.pane_index if self.pane_index >= 0 else f'%{self.pane}'}"
 
 
 @_value
 class GrepPane(_Value):
-    """The matching lines of one pane; `rows` holds `[row, line, start, end]` per line, in order."""
+    """The matching lines of one pane; `rows` holds `[row, line, start, end]` per line, in order.
+    `pane` is its id (%N); `pane_index` its place in its window, which the daemon fills in."""
 
     session_id: str
     session: str
@@ -642,6 +649,7 @@ class GrepPane(_Value):
     pane: int
     rows: list[Any]
     saved: bool = False
+    pane_index: int = -1
 
 
 @_value
@@ -656,7 +664,18 @@ class GrepHits(Message):
 
     def hit_list(self) -> list[GrepHit]:
         return [
-            GrepHit(g.session_id, g.session, g.window, g.pane, int(r[0]), str(r[1]), int(r[2]), int(r[3]), g.saved)
+            GrepHit(
+                g.session_id,
+                g.session,
+                g.window,
+                g.pane,
+                int(r[0]),
+                str(r[1]),
+                int(r[2]),
+                int(r[3]),
+                g.saved,
+                g.pane_index,
+            )
             for g in self.panes
             for r in g.rows
         ]

@@ -91,10 +91,25 @@ def test_grep_across_live_restored_and_exited_sessions(scarab: ScarabEnv) -> Non
     assert nothing.returncode == 1 and nothing.stdout == ""
 
 
+def test_a_hit_names_its_pane_by_index_as_a_target_takes_it(scarab: ScarabEnv) -> None:
+    """`session:window.pane` is the pane's index in its window (it was the pane's id: %2 printed as
+    w:1.2, a target naming no pane)."""
+    new_sh(scarab, "w")
+    scarab.ok("new-window", "-t", "w", "--", "sh")
+    scarab.ok("split-window", "-t", "w:1", "--", "sh")  # %2: index 1 of window 1
+    wait_for(lambda: "$" in scarab.capture("w:1.1"), what="the split pane's prompt")
+    say(scarab, "w:1.1", "needle_split")
+    (line,) = scarab.ok("grep", "needle-split").splitlines()
+    where = line.rsplit(":", 2)[0]
+    assert where == "w:1.1", line
+    assert "needle-split" in scarab.ok("capture", "-t", where)
+    assert json.loads(scarab.ok("grep", "--json", "needle-split"))["hits"][0]["pane_index"] == 1
+
+
 def test_grep_bad_pattern_is_a_clear_error(scarab: ScarabEnv) -> None:
     new_sh(scarab, "w")
     bad = scarab.run("grep", "[unclosed")
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # grep's status for an error (1: nothing matched)
     assert bad.stderr.startswith("scarab: '[unclosed' is not a valid regular expression (unterminated character set")
     assert "--fixed" in bad.stderr
     assert scarab.session("w")["state"] == "running" and pid_alive(scarab.session("w")["host_pid"])

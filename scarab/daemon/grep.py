@@ -59,13 +59,25 @@ async def grep_sessions(manager: SessionManager, msg: p.Grep, current: Current =
         if isinstance(result, BaseException):
             raise result
         truncated = truncated or result.truncated
+        indexes = pane_indexes(session.latest_layout())
         for found in result.panes:
+            found = dataclasses.replace(found, pane_index=indexes.get(found.pane, -1))
             if len(found.rows) > left:
                 found, truncated = dataclasses.replace(found, rows=found.rows[:left]), True
             if found.rows:
                 panes.append(found)
             left -= len(found.rows)
     return p.GrepHits(panes=panes, truncated=truncated, skipped=skipped or None)
+
+
+def pane_indexes(layout: p.Layout) -> dict[int, int]:
+    """Each pane's index in its window (tmux's #{pane_index}, what `session:window.pane` names)."""
+    seen: dict[int, int] = {}
+    indexes = {}
+    for pane in layout.panes:
+        indexes[pane.id] = seen.get(pane.window, 0)
+        seen[pane.window] = indexes[pane.id] + 1
+    return indexes
 
 
 class _Budget:

@@ -167,8 +167,8 @@ class GrepScreen(ModalScreen[GrepChoice | None]):
             return
         self.hits = found.hit_list()
         for i, hit in enumerate(self.hits):
-            where = f"{hit.session}:{hit.window}.{hit.pane}:{hit.row + 1}"
-            options.add_option(Option(Text(f"{where}: {_printable(hit.line)}", no_wrap=True), id=str(i)))
+            line = Text(f"{hit.where}:{hit.row + 1}: {_printable(hit.line)}", no_wrap=True)
+            options.add_option(Option(line, id=str(i)))
         if not self.hits:
             preview.update("not found")
             return
