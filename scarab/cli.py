@@ -27,10 +27,8 @@ from scarab.errors import BadRequest, DaemonUnreachable, DuplicateName, ScarabEr
 from scarab.formats import expand, session_values
 from scarab.humanize import age
 from scarab.keys import send_keys_bytes
-from scarab.logfile import CappedLog, open_log
 from scarab.panecli import ALIASES, VERBS, add_verbs, context, run_verb
 from scarab.paths import Paths
-from scarab.readyline import read_line, report
 from scarab.remote import SshTarget
 from scarab.tui.firstpaint import EarlyAttach, paint
 
@@ -333,11 +331,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_daemon(args: argparse.Namespace) -> int:
     paths = Paths.default()
     if args.action == "run":
-        if args.fork:
-            return _daemon_fork(paths)
-        from scarab.daemon.server import run_daemon
+        from scarab.daemon.server import fork_daemon, run_daemon
 
-        return asyncio.run(run_daemon(paths))
+        return fork_daemon(paths) if args.fork else asyncio.run(run_daemon(paths))
     if args.action == "start":
         print(start_daemon(paths))
         return 0
@@ -397,40 +393,6 @@ def cmd_kill_server() -> int:
     asyncio.run(_with_client(kill_all))
     _stop_daemon()
     return 0
-
-
-def _daemon_fork(paths: Paths) -> int:
-    """Fork a background daemon; print the line it reports (`ready PID`, `running PID`, `error ...`)."""
-    from scarab.daemon.server import run_daemon
-
-    read_fd, write_fd = os.pipe()
-    if os.fork() != 0:
-        os.close(write_fd)
-        line = read_line(read_fd, None) or "error the daemon exited during start-up; see " + str(paths.daemon_log)
-        print(line)
-        return 0 if line.startswith(("ready", "running")) else 1
-    os.close(read_fd)
-    os.setsid()
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    try:
-        paths.prepare_runtime()
-        log = open_log(paths.daemon_log)
-    except ScarabError as exc:
-        report(write_fd, f"error {exc}")
-        os._exit(1)
-    except OSError as exc:
-        report(write_fd, f"error cannot open the daemon log {paths.daemon_log}: {exc.strerror}")
-        os._exit(1)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    sys.stdout = sys.stderr = CappedLog(paths.daemon_log, (1, 2))
-    code = 1
-    try:
-        code = asyncio.run(run_daemon(paths, ready=write_fd))
-    finally:
-        os._exit(code)
 
 
 def cmd_capture(args: argparse.Namespace) -> int:

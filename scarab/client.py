@@ -1,8 +1,8 @@
 """Client library layer: the one connection to the daemon that the CLI and the TUI share.
 
 Requests are answered in order; pushed messages (frames, kicks, session list changes) go to `events`. The daemon is
-started on first use (`daemon run --fork`, which reports readiness on a pipe) and a stale socket
-left by a killed daemon is handled by the new daemon, which holds the lock.
+started on first use (`python -m scarab.daemon`: `daemon run --fork` without the CLI, which reports readiness on a
+pipe) and a stale socket left by a killed daemon is handled by the new daemon, which holds the lock.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def start_daemon(paths: Paths) -> int:
     """Start the daemon in the background (or find the running one); returns its pid."""
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "scarab", "daemon", "run", "--fork"],
+            [sys.executable, "-m", "scarab.daemon"],  # `scarab daemon run --fork` without the CLI
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=START_TIMEOUT,

@@ -270,7 +270,8 @@ def test_a_command_waits_for_a_daemon_that_is_still_starting(scarab: ScarabEnv) 
                               stderr=subprocess.PIPE, text=True)  # fmt: skip
 
         def starters() -> list[int]:
-            return [pid for pid in scarab.our_pids() if b"--fork" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            start = b"\0scarab.daemon\0"  # `python -m scarab.daemon` (the zygote is `-m scarab.daemon.zygote`)
+            return [pid for pid in scarab.our_pids() if start in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
         wait_for(starters, what="the command's own daemon start")
         wait_for(lambda: not starters(), what="it to be told `running`")

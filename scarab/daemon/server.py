@@ -37,10 +37,10 @@ from scarab.daemon.session import Session, visible_panes
 from scarab.daemon.store import Store
 from scarab.daemon.targeting import ANY_PANE
 from scarab.errors import ProtocolError, ScarabError
-from scarab.logfile import CappedLog
+from scarab.logfile import CappedLog, open_log
 from scarab.paths import Paths
 from scarab.proctitle import set_process_name
-from scarab.readyline import Reporter
+from scarab.readyline import Reporter, read_line, report
 
 __all__ = ["Daemon", "RuntimeKeeper", "acquire_lock", "lock_holder", "run_daemon"]
 
@@ -626,3 +626,35 @@ async def run_daemon(paths: Paths, ready: int | None = None) -> int:
     finally:
         lock.close()
         data_lock.close()
+
+
+def fork_daemon(paths: Paths) -> int:
+    """Fork a background daemon; print the line it reports (`ready PID`, `running PID`, `error ...`)."""
+    read_fd, write_fd = os.pipe()
+    if os.fork() != 0:
+        os.close(write_fd)
+        line = read_line(read_fd, None) or "error the daemon exited during start-up; see " + str(paths.daemon_log)
+        print(line)
+        return 0 if line.startswith(("ready", "running")) else 1
+    os.close(read_fd)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    try:
+        paths.prepare_runtime()
+        log = open_log(paths.daemon_log)
+    except ScarabError as exc:
+        report(write_fd, f"error {exc}")
+        os._exit(1)
+    except OSError as exc:
+        report(write_fd, f"error cannot open the daemon log {paths.daemon_log}: {exc.strerror}")
+        os._exit(1)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stdout = sys.stderr = CappedLog(paths.daemon_log, (1, 2))
+    code = 1
+    try:
+        code = asyncio.run(run_daemon(paths, ready=write_fd))
+    finally:
+        os._exit(code)
