@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
 
 import pytest
 
+from scarab import protocol as p
 from scarab.tui.app import ScarabApp
 from scarab.tui.picker import PickerScreen
 from tests.helpers import ScarabEnv, pid_alive
@@ -130,14 +132,20 @@ def test_new_session_and_cycle(in_env: ScarabEnv) -> None:
 def test_previous_and_next_session_go_by_name_as_in_tmux(in_env: ScarabEnv) -> None:
     """tmux keeps its sessions sorted by name: list-sessions prints them so, prefix ( and ) walk
     them so (switch-client -p/-n); choose-tree (the picker) lists them as they were created."""
-    for name in ("zeta", "alpha", "mid"):
-        in_env.ok("new", "-d", "-s", name, "--", "sh")
-    assert in_env.ok("ls", "--format", "#{session_name}").split() == ["alpha", "mid", "zeta"]
+    in_env.ok("new", "-d", "-s", "zeta", "--", "sh")
 
     async def scenario() -> None:
         app = ScarabApp("zeta")
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.attached.is_set() and app.status.count == 3)
+            await until(pilot, lambda: app.attached.is_set() and app.client is not None)
+            for name in ("alpha", "mid"):  # through the app's connection: no CLI process each
+                assert app.client is not None
+                await app.client.request(
+                    p.SessionCreate(name=name, cols=80, rows=23, cwd=None, command=["sh"], environ=None)
+                )
+            listed = await asyncio.to_thread(in_env.ok, "ls", "--format", "#{session_name}")
+            assert listed.split() == ["alpha", "mid", "zeta"]
+            await until(pilot, lambda: app.status.count == 3)
             assert app.status.index == 3
             for key, name, index in ((")", "alpha", 1), (")", "mid", 2), (")", "zeta", 3), ("(", "mid", 2)):
                 await pilot.press("ctrl+b", key)

@@ -5,6 +5,7 @@ bar's window list)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -294,3 +295,19 @@ def test_borders_highlight_and_window_list_match_tmux(scarab: ScarabEnv, tmux: T
         server = subprocess.run([*inner.split(), "display-message", "-p", "#{pid}"], capture_output=True, text=True)
         if server.returncode == 0 and server.stdout.strip().isdigit():
             os.kill(int(server.stdout.strip()), signal.SIGKILL)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_prompt_typed_in_one_burst_with_its_command_key(scarab: ScarabEnv, tmux: Tmux) -> None:  # noqa: F811
+    """The prefix, the command key and the answer in one read (send-keys, a paste, a quick
+    typist): the prompt opens before the keys after the command key are looked at, so they are
+    its, not the pane's, as in tmux."""
+    scarab.ok("new", "-d", "-s", "work", "--", "cat")
+    scarab.ok("split-window", "-t", "work", "-d", "--", "cat")
+    tmux.type(f"cd {scarab.root} && {sys.executable} -m scarab attach work", "Enter")
+    wait_for(lambda: "[work]" in tmux.screen(), what="the TUI")
+    tmux.type("C-b", ",", "C-u", "renamed", "Enter")
+    wait_for(lambda: "0:renamed*" in tmux.screen().splitlines()[-1], what=lambda: f"the rename:\n{tmux.screen()}")
+    tmux.type("C-b", "x", "y")
+    wait_for(lambda: len(json.loads(scarab.ok("list-panes", "-t", "work", "--json"))) == 1, what="the pane killed")
+    assert "renamed" not in scarab.capture("work") and "y" not in scarab.capture("work")  # cat got none of it

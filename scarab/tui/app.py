@@ -127,9 +127,10 @@ class ScarabApp(App[str], inherit_bindings=False):
         # A key for the terminal view (it has the focus: no dialog is open) goes to it now, not
         # through its message queue: a keystroke's bytes leave one loop turn after the key was read.
         # Textual would only look for priority bindings first, and this app has none.
-        # So do the status-line prompt's and copy mode's, each handled to its end before the next
-        # key is looked at: a key that opens the prompt (copy mode's `/`) or closes it (Enter) has
-        # moved the focus before the keys typed after it, in the same read, go anywhere.
+        # So do the status-line prompt's and copy mode's, and a command key after the prefix runs
+        # here too, each to its end before the next key is looked at: a key that opens the prompt
+        # (`prefix ,`, copy mode's `/`) or closes it (Enter) has moved the focus before the keys
+        # typed after it, in the same read, go anywhere.
         view = self._terminal_view
         if view is not None and isinstance(event, events.Key) and not event.is_forwarded:
             focused = self.focused
@@ -140,7 +141,9 @@ class ScarabApp(App[str], inherit_bindings=False):
                 return
             if focused is view:
                 self.app_focus = True
-                view.on_key(event)
+                command = view.key(event)
+                if command is not None:
+                    await self.on_terminal_view_prefix(command)
                 return
             if mode is not None and focused is mode.history:
                 self.app_focus = True
@@ -546,14 +549,19 @@ class ScarabApp(App[str], inherit_bindings=False):
     async def action_last_window(self) -> None:
         await self.command(p.SelectWindow(target="", last=True))
 
+    # The prompts open here, at once (the keys after the command key are theirs); their answer is
+    # awaited in a worker.
+
     def action_prompt_window_index(self) -> None:
-        self.prompt_window_index()
+        self.prompt_window_index(self.prompt.ask("index"))
 
     def action_rename_window(self) -> None:
-        self.rename_window()
+        window = self.current_window()
+        self.rename_window(self.prompt.ask("(rename-window)", window.name if window else ""))
 
     def action_kill_window(self) -> None:
-        self.kill_window()
+        window = self.current_window()
+        self.kill_window(self.prompt.confirm(f"kill-window {window.name if window is not None else ''}? (y/n)"))
 
     # panes
 
@@ -576,7 +584,9 @@ class ScarabApp(App[str], inherit_bindings=False):
         await self.command(p.ResizePane(target="", zoom=True))
 
     def action_kill_pane(self) -> None:
-        self.kill_pane()
+        scene = self.view.scene
+        index = scene.order.index(scene.active) if scene.active in scene.order else 0
+        self.kill_pane(self.prompt.confirm(f"kill-pane {index}? (y/n)"))
 
     async def action_break_pane(self) -> None:
         await self.command(p.BreakPane(target=""))
@@ -729,12 +739,16 @@ class ScarabApp(App[str], inherit_bindings=False):
         if self.session is not None:
             self.rename_session(self.session.id)
 
-    @work(group="dialogs")
-    async def rename_session(self, session_id: str) -> None:
-        """tmux's `$`: command-prompt -I "#S" { rename-session "%%" }: the name to edit; a refused
-        name (taken, empty) is said on the status line, as tmux does."""
+    def rename_session(self, session_id: str) -> None:
+        """tmux's `$`: command-prompt -I "#S" { rename-session "%%" }: the name to edit (asked at
+        once; the answer awaited in a worker)."""
         current = next((s.name for s in self.sessions if s.id == session_id), "")
-        name = await self.prompt.ask("(rename-session)", current)
+        self.renamed_session(session_id, current, self.prompt.ask("(rename-session)", current))
+
+    @work(group="dialogs")
+    async def renamed_session(self, session_id: str, current: str, answer: asyncio.Future[str | None]) -> None:
+        """A refused name (taken, empty) is said on the status line, as tmux does."""
+        name = await answer
         if name is None or name == current or self.client is None:
             return
         try:
@@ -981,34 +995,29 @@ class ScarabApp(App[str], inherit_bindings=False):
         return self.view.scene.window
 
     @work(group="dialogs")
-    async def prompt_window_index(self) -> None:
+    async def prompt_window_index(self, answer: asyncio.Future[str | None]) -> None:
         """tmux's `'`: `index` prompt, then select-window -t :INDEX."""
-        index = await self.prompt.ask("index")
+        index = await answer
         if index:
             await self.command(p.SelectWindow(target=f":{index.strip()}"))
 
     @work(group="dialogs")
-    async def rename_window(self) -> None:
+    async def rename_window(self, answer: asyncio.Future[str | None]) -> None:
         """tmux's `,`: command-prompt -I "#W" { rename-window "%%" }: the name to edit."""
-        window = self.current_window()
-        name = await self.prompt.ask("(rename-window)", window.name if window else "")
+        name = await answer
         if name is not None:
             await self.command(p.RenameWindow(target="", name=name))
 
     @work(group="dialogs")
-    async def kill_window(self) -> None:
+    async def kill_window(self, answer: asyncio.Future[str | None]) -> None:
         """tmux's `&`: confirm-before -p "kill-window #W? (y/n)" kill-window, on the status line."""
-        window = self.current_window()
-        name = window.name if window is not None else ""
-        if await self.prompt.confirm(f"kill-window {name}? (y/n)"):
+        if await answer:
             await self.command(p.KillWindow(target=""))
 
     @work(group="dialogs")
-    async def kill_pane(self) -> None:
+    async def kill_pane(self, answer: asyncio.Future[str | None]) -> None:
         """tmux's `x`: confirm-before -p "kill-pane #P? (y/n)" kill-pane, on the status line."""
-        scene = self.view.scene
-        index = scene.order.index(scene.active) if scene.active in scene.order else 0
-        if await self.prompt.confirm(f"kill-pane {index}? (y/n)"):
+        if await answer:
             await self.command(p.KillPane(target=""))
 
 

@@ -565,34 +565,39 @@ class TerminalView(Widget, can_focus=True):
     # -- input ------------------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
+        command = self.key(event)
+        if command is not None:
+            self.post_message(command)
+
+    def key(self, event: events.Key) -> TerminalView.Prefix | None:
+        """A key typed on the pane: to its program, or the prefix and a command key (returned, for
+        the app to run before it looks at the next key)."""
         event.stop()
         event.prevent_default()
         if self.prefix_pending:
             self.prefix_pending = False
-            self.post_message(self.Prefix(event.key, event.character))
-            return
+            return self.Prefix(event.key, event.character)
         key = key_from_textual(event.key, event.character)
         if key is None:
-            return
+            return None
         if self.numbers_until:
             self.hide_numbers()
             plain = len(key.name) == 1 and not key.mods
             index = "0123456789abcdefghijklmnopqrstuvwxyz".find(key.name) if plain else -1
             if 0 <= index < len(self.scene.order):
                 self.post_message(self.Command(p.SelectPane(target=f"%{self.scene.order[index]}")))
-                return
+                return None
         if self.repeat_until:
             if key in self.repeatable and time.monotonic() < self.repeat_until:
-                self.post_message(self.Prefix(event.key, event.character))
-                return
+                return self.Prefix(event.key, event.character)
             self.repeat_until = 0.0
         if key == self.prefix:
             self.prefix_pending = True
-            self.post_message(self.Prefix("", None))  # lets the status bar show the indicator
-            return
+            return self.Prefix("", None)  # lets the status bar show the indicator
         data = encode(key, cursor_keys=bool(self.modes & Mode.CURSOR_KEYS))
         if data:
             self.to_program(self.ToProgram(data))
+        return None
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
