@@ -20,9 +20,12 @@ import base64
 import binascii
 import codecs
 import contextlib
+import gc
 import re
 import sys
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from functools import lru_cache
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import pyte
@@ -91,14 +94,37 @@ def _cells(style: Style) -> dict[str, Cell]:
     return cells
 
 
-def _frozen_plain(texts: list[str], style: Style) -> list[Frozen]:
-    """Each text as the frozen history row of a fresh row it was drawn on in one style (what
-    `freeze(row(y))` gives), without building cells or Lines: a flood's lines scroll off by the
-    thousand, and building each cost more than the rest of the parse."""
+@lru_cache(maxsize=64)
+def _plain_runs(style: Style, columns: int) -> list[tuple[int, ...]]:
+    """The frozen runs of a row of n cells in one style, by n (0 to `columns`); shared by every
+    such row (a frozen row is immutable)."""
+    return [()] + [(n, *style) for n in range(1, columns + 1)]
+
+
+def _frozen_plain(texts: list[str], style: Style, columns: int) -> list[Frozen]:
+    """Each text (at most `columns` long) as the frozen history row of a fresh row it was drawn on
+    in one style (what `freeze(row(y))` gives), without building cells or Lines: a flood's lines
+    scroll off by the thousand, and building each cost more than the rest of the parse. Built by
+    C-level iteration (map, zip) with shared runs: one new tuple per row, no bytecode per row."""
     if style is DEFAULT_STYLE:
-        texts = [text.rstrip(" ") for text in texts]
-    fg, bg, flags = style
-    return [(text, (len(text), fg, bg, flags)) if text else ("", ()) for text in texts]
+        texts = list(map(str.rstrip, texts, repeat(" ")))
+    return list(zip(texts, map(_plain_runs(style, columns).__getitem__, map(len, texts)), strict=True))
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic garbage collection meanwhile. A flood's thousands of new history rows (tuples
+    of strings and ints: no cycles) each count towards the next collection; collected as they come,
+    they are walked again and again on their way to the oldest generation (a third of a flood's
+    parse). Collected afterwards, they are untracked in one pass."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # Printable ASCII lines joined by CR LF, worth the fast path when long.
@@ -245,15 +271,17 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
         if i == len(rest):
             return True
         columns, lines = self.columns, self.lines
-        physical: list[str] = []
+        physical: list[str] = rest[i:]
         wrapped: set[int] = set()  # which of `physical` wrapped into the next
-        for seg in rest[i:]:
-            if len(seg) <= columns:
-                physical.append(seg)
-            else:
-                first = len(physical)
-                physical.extend(seg[k : k + columns] for k in range(0, len(seg), columns))
-                wrapped.update(range(first, len(physical) - 1))
+        if max(map(len, physical)) > columns:
+            physical = []
+            for seg in rest[i:]:
+                if len(seg) <= columns:
+                    physical.append(seg)
+                else:
+                    first = len(physical)
+                    physical.extend(seg[k : k + columns] for k in range(0, len(seg), columns))
+                    wrapped.update(range(first, len(physical) - 1))
         style = self.cursor.attrs.style
         n = len(physical)
         old_rows = min(n, lines)
@@ -268,10 +296,11 @@ class _Screen(pyte.Screen):  # type: ignore[misc]
                     self._pushed_wrapped(self.pushed + y)
                 append(self.row(y))
             first_kept = max(0, skip - old_rows)
-            for k in range(first_kept, len(scrolled)):
-                if k in wrapped:
+            for k in sorted(wrapped):
+                if first_kept <= k < len(scrolled):
                     self._pushed_wrapped(self.pushed + old_rows + k)
-            self.history.extend_frozen(_frozen_plain(scrolled[first_kept:], style))
+            with _collector_paused():
+                self.history.extend_frozen(_frozen_plain(scrolled[first_kept:], style, columns))
             self.pushed += old_rows + len(scrolled)  # the skipped ones too: they were pushed, then dropped
         keep = [self.buffer[y] for y in range(old_rows, lines)]
         cells = _cells(style)

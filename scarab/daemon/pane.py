@@ -39,6 +39,9 @@ MAX_BATCH = 256 * 1024
 # answering. A slice is also never more than the last slice's pace says fits in the pane's share
 # (its share shrinks at once when a neighbour is typed into).
 MIN_SLICE = 64
+# Output after a pause this long starts with MIN_SLICE again (the parser catching up with a flood
+# for a moment is no pause: tiny slices there cost a third of a flood's parse).
+PAUSE = 1 / 60
 NAME_CHECK = 0.5  # seconds between looks at the foreground program (automatic-rename), as tmux
 REAP_WAIT = 5.0  # seconds a killed pane's program is waited for
 
@@ -116,6 +119,7 @@ class Pane:
         self.reading = False  # whether the PTY is watched (not while MAX_BATCH waits to be parsed)
         self.slice = MIN_SLICE
         self.pace = 0.0  # bytes per second the last slice was parsed at (0: not known)
+        self.parsed_at = 0.0  # when the last slice was parsed
         self.output_ended = False
         self.reap_deadline = 0.0
         self.current = ""  # the foreground program (automatic-rename)
@@ -193,29 +197,33 @@ class Pane:
     # -- output -------------------------------------------------------------------------------------
 
     def on_output(self) -> None:
+        if self._take_output():
+            self.host.want_parse(self)
+
+    def _take_output(self) -> bool:
+        """Read what the PTY holds now (up to MAX_BATCH waiting); False if it held nothing. Under a
+        flood the PTY hands out ~4 KB per read and holds ~16 KB: the program blocks when it is full."""
         assert self.child is not None
-        data = self.child.read(READ_SIZE)
-        if data is None:
-            return
-        if not data:
-            self.output_ended = True
-        # Under a flood the PTY hands out ~4 KB per read; parsing a bigger batch at once lets the
-        # emulator skip rows that would scroll straight out of scrollback.
-        while data and len(data) < MAX_BATCH:
-            more = self.child.read(READ_SIZE)
-            if not more:
+        was_waiting = bool(self.unparsed)
+        got = 0
+        while len(self.unparsed) < MAX_BATCH:
+            data = self.child.read(READ_SIZE)
+            if data is None:
                 break
-            data += more
-        self.host.controls.output(self.id, data)
-        if not self.unparsed:
-            self.slice = MIN_SLICE  # output after a pause starts with small slices again
-        self.unparsed += data
-        # The PTY is read on while this is parsed (the program runs on the other core meanwhile, and
-        # bigger batches parse faster) until MAX_BATCH waits: then the program waits, as it would
-        # for a terminal.
+            if not data:
+                self.output_ended = True
+                break
+            self.host.controls.output(self.id, data)
+            self.unparsed += data
+            got += len(data)
+        if not got and not self.output_ended:
+            return False
+        if not was_waiting and time.monotonic() - self.parsed_at > PAUSE:
+            self.slice = MIN_SLICE
+        # Until MAX_BATCH waits: then the program waits, as it would for a terminal.
         if self.output_ended or len(self.unparsed) >= MAX_BATCH:
             self._read(False)
-        self.host.want_parse(self)
+        return True
 
     def _read(self, on: bool) -> None:
         """Watch the PTY for output, or stop."""
@@ -236,7 +244,8 @@ class Pane:
             del self.unparsed[: len(chunk)]
             started = time.monotonic()
             self.emu.feed(chunk)
-            took = time.monotonic() - started
+            self.parsed_at = time.monotonic()
+            took = self.parsed_at - started
             if took > 0:
                 self.pace = len(chunk) / took
             self.pending_output += len(chunk)
@@ -248,6 +257,10 @@ class Pane:
             # neighbour's echo drawn, before the next slice.
             if time.monotonic() >= deadline or self.loop.urgent_ready():
                 break
+            # The PTY holds only ~16 KB: read between slices, and a flooding program writes on the
+            # other core while we parse instead of waiting for our turn to end.
+            if not self.output_ended:
+                self._take_output()
         self.schedule_flush()
         self.host.pass_clipboard(self)
         if not self.output_ended and len(self.unparsed) < MAX_BATCH:
