@@ -9,7 +9,10 @@ anything, closes panes whose programs exit and rebuilds saved windows from a spe
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import select
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +21,10 @@ from pathlib import Path
 import pytest
 
 from scarab import protocol as p
+from scarab.daemon import host as host_module
+from scarab.daemon.host import SessionHost
 from scarab.daemon.hostconfig import HostConfig
+from scarab.daemon.hostio import FrameConn, Loop
 from scarab.daemon.hostlink import HostLink, spawn_host
 from scarab.daemon.layout import Axis, Layout
 from scarab.daemon.spec import PaneSpec, SessionSpec, WindowSpec
@@ -426,5 +432,64 @@ def test_keys_put_a_panes_echo_ahead_of_a_flooding_neighbours_frames(in_env: Sca
             assert max(overtaken) <= 1, f"flood frames drawn before each echo: {overtaken}"
             h.frames.clear()
             await until(lambda: sum(f.pane == 8 for f in h.frames) >= 3, what="the flood drawn again after the keys")
+
+    run(scenario)
+
+
+def test_a_round_drawing_two_typed_panes_ends_both_waits(in_env: ScarabEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys typed into two panes, both echoes parsed in one round: both waits end in that round (the
+    first pane's frame looks at the waits; the second pane's must still end in the host's own), so
+    no other pane's frame is held afterwards. In this process: the round is run by hand."""
+    monkeypatch.setattr(host_module, "ECHO_WAIT", 60.0)  # no wait runs out by itself meanwhile
+    loop = Loop()
+    h = SessionHost(_request(in_env, command=("sh", "-c", "exec cat")), loop)
+    ours, theirs = socket.socketpair()
+    try:
+        h.build()
+        h.command(p.SplitWindow(target="%7", horizontal=True, command=["sh", "-c", "exec cat"], pane_id=8))
+        h.command(p.SplitWindow(target="%8", horizontal=True, command=["sh", "-c", "exec cat"], pane_id=9))
+        h.daemon = FrameConn(loop, ours, lambda conn, msg: None, lambda conn: None)
+        h._changed(redraw=True)  # every pane shown, as to an attached client
+        for pane_id in (7, 8):
+            h.write_input(b"k", pane_id)
+        for pane_id in (7, 8):
+            pane = h.panes[pane_id]
+            wait_for(lambda pane=pane: pane.child and select.select([pane.child.fd], [], [], 0)[0], what="an echo")
+            pane.on_output()
+        assert set(h.typed) == {7, 8}
+        h._parse_round()
+        assert h.typed == {}, "a pane drawn in this round is still waited for"
+        assert not h._echo_first(h.panes[9])
+    finally:
+        children = [pane.child for pane in h.panes.values() if pane.child is not None]
+        h.shutdown()
+        loop.close()
+        theirs.close()
+        for child in children:
+            wait_for(lambda child=child: child.reap() is not None, what=f"pane program {child.pid} to end")
+
+
+def test_keys_to_a_pane_that_does_not_echo_do_not_hold_a_neighbours_frames(in_env: ScarabEnv) -> None:
+    """A key held down (one every 5 ms) in a program that does not echo: the neighbour's output is
+    still drawn, within a bound; the keys' wait for an echo is not started again by every key."""
+
+    async def scenario() -> None:
+        silent = ("sh", "-c", "stty -echo; exec cat >/dev/null")
+        async with host(in_env, command=silent) as h:
+            ticker = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.02; done"]
+            await h.ok(p.SplitWindow(target="%7", horizontal=True, command=ticker, pane_id=8, detached=True))
+            await until(lambda: sum(f.pane == 8 for f in h.frames) >= 5, what="the ticker's frames")
+            loop = asyncio.get_running_loop()
+            drawn: list[float] = []
+            h.frames.clear()
+            started = loop.time()
+            while loop.time() - started < 1.0:
+                h.link.send(p.HostInput(data=b"x", pane=7))
+                await asyncio.sleep(0.005)  # the key's repeat rate, not a wait for anything
+                drawn += [loop.time() for f in h.frames if f.pane == 8]
+                h.frames.clear()
+            gaps = [b - a for a, b in itertools.pairwise([started, *drawn, loop.time()])]
+            # Without the cap no frame of the ticker is drawn while the keys go on (a gap of 1 s).
+            assert max(gaps) < 0.5, f"the ticker's longest wait for a frame: {max(gaps) * 1000:.0f} ms"
 
     run(scenario)

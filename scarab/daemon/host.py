@@ -9,8 +9,9 @@ then the new geometry (`Layout`) is pushed to the daemon before the reply, and f
 panes that became visible follow.
 Input is written to the PTY before any pending output is parsed; all panes with output share one
 parse budget per loop turn, smallest backlog first, so a flooding pane never starves an echo. A
-pane just typed into goes further ahead: until its output is drawn (ECHO_WAIT at most), the other
-panes parse in short turns and their frames wait, and its frame goes out as soon as it is parsed.
+pane just typed into goes further ahead: until its output is drawn (ECHO_WAIT at most from its first
+key; a pane whose wait ran out gets none until it prints again), the other panes parse in short
+turns and their frames wait, and its frame goes out as soon as it is parsed.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ __all__ = ["SessionHost", "main"]
 # messages and keystrokes are handled.
 PARSE_BUDGET = 0.02
 MIN_SHARE = 0.002  # a pane's share of a round is never less (a round of many busy panes runs longer)
-# How long keys typed into a pane put its output ahead of the other panes' (a program that does not
-# echo costs the others this much delay per keystroke, never more).
+# How long keys typed into a pane put its output ahead of the other panes', from the first key not
+# yet drawn. A program that does not echo costs the others this much delay once, then its keys
+# wait for nothing until it prints again.
 ECHO_WAIT = 0.05
 # Stop sending frames while this much is still queued for the daemon; dirty rows accumulate instead.
 MAX_QUEUED = 512 * 1024
@@ -86,6 +88,9 @@ class SessionHost:
         self.seq = 0  # one sequence for the frames of every pane
         self.busy: dict[int, Pane] = {}  # panes with output to parse
         self.typed: dict[int, float] = {}  # panes typed into, their output not drawn yet -> until when
+        # Panes whose last wait ran out with nothing to draw (a program that does not echo): their
+        # keys put nothing ahead until they print again.
+        self.unechoed: set[int] = set()
         self.parse_timer: Timer | None = None
         self.layout_timer: Timer | None = None
         # The panes whose frames the daemon is being sent (the current window's visible ones) and
@@ -230,7 +235,9 @@ class SessionHost:
             turn = MIN_SHARE if typed and pane.id not in typed else share
             if pane.parse(time.monotonic() + turn, turn):
                 self.busy[pane.id] = pane
-            elif self.panes.get(pane.id) is pane and (
+                continue
+            self.unechoed.discard(pane.id)  # it printed, and all of it is parsed
+            if self.panes.get(pane.id) is pane and (
                 typed.pop(pane.id, None) is not None or (pane.pending_output <= SMALL_OUTPUT and i < len(panes) - 1)
             ):
                 pane.flush()
@@ -238,10 +245,13 @@ class SessionHost:
             self.parse_timer = self.loop.call_later(0, self._parse_round)
 
     def _typed(self) -> dict[int, float]:
-        """The panes typed into within ECHO_WAIT whose output has not been parsed since."""
+        """The panes typed into whose output has not been parsed since, within ECHO_WAIT of their
+        first key. Pruned in place: a round pops the panes it drew from this same dict."""
         if self.typed:
             now = time.monotonic()
-            self.typed = {pane_id: until for pane_id, until in self.typed.items() if until > now}
+            for pane_id in [pane_id for pane_id, until in self.typed.items() if until <= now]:
+                del self.typed[pane_id]
+                self.unechoed.add(pane_id)
         return self.typed
 
     # -- frames -----------------------------------------------------------------------------------
@@ -385,6 +395,7 @@ class SessionHost:
         del self.panes[pane.id]
         self.busy.pop(pane.id, None)
         self.typed.pop(pane.id, None)
+        self.unechoed.discard(pane.id)
         self.shown.pop(pane.id, None)
 
     def _kill(self, panes: list[Pane]) -> None:
@@ -528,7 +539,10 @@ class SessionHost:
 
     def _keys(self, pane: Pane, data: bytes) -> None:
         self.controls.input(pane.id, data)
-        self.typed[pane.id] = time.monotonic() + ECHO_WAIT
+        # Counted from the first key not drawn yet: a key held down in a program that does not
+        # echo would otherwise hold the other panes' frames for as long as it repeats.
+        if pane.id not in self.unechoed:
+            self.typed.setdefault(pane.id, time.monotonic() + ECHO_WAIT)
         pane.keys(data)
 
     def note(self, pane_id: int, text: str, kind: str) -> None:
