@@ -210,6 +210,32 @@ def test_client_killed_mid_attach_is_detached(scarab: ScarabEnv) -> None:
             os.kill(proc.pid, signal.SIGKILL)
 
 
+def test_keys_typed_while_the_host_is_restored_keep_the_viewer_attached(scarab: ScarabEnv) -> None:
+    """A host being restored is not a session gone: keys typed meanwhile are lost, the viewer stays
+    (they were answered by Kicked, and a client kicked exits)."""
+    sid = scarab.ok("new", "-d", "-s", "w", "--", "sh").strip()
+    old = scarab.session("w")["host_pid"]
+
+    async def type_through_the_restore(client: Client) -> list[str]:
+        await client.request(p.SessionAttach(target=sid))
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while (info := scarab.session("w"))["host_pid"] in (0, old) or info["state"] != "running":
+            assert time.monotonic() < deadline, "the host was not restored"
+            client.send(p.Input(target=sid, data=b"x"))
+            await asyncio.sleep(0.005)
+        await client.request(p.Input(target=sid, data=b"\x15echo back-$((6*7))\r", ack=True))
+        kicked = []
+        while True:
+            msg = await asyncio.wait_for(client.events.get(), 10)
+            if isinstance(msg, p.Kicked):
+                kicked.append(msg.reason)
+            elif isinstance(msg, p.Frame) and any("back-42" in row for _y, row, _runs in msg.lines):
+                return kicked
+
+    assert scarab.ask(type_through_the_restore) == []
+
+
 def consistent(env: ScarabEnv) -> list[dict[str, object]]:
     """After any crash: a sound database, one running host per running session, no stray hosts."""
     sessions = env.sessions()

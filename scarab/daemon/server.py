@@ -36,7 +36,7 @@ from scarab.daemon.registry import Current, ManagerConfig, SessionManager
 from scarab.daemon.session import Session, visible_panes
 from scarab.daemon.store import Store
 from scarab.daemon.targeting import ANY_PANE
-from scarab.errors import ProtocolError, ScarabError
+from scarab.errors import HostUnavailable, ProtocolError, ScarabError
 from scarab.logfile import CappedLog, open_log
 from scarab.paths import Paths
 from scarab.proctitle import set_process_name
@@ -233,6 +233,10 @@ class Daemon:
                 case p.Input(target=target, data=data, ack=ack):
                     try:
                         m.send_input(target, data, client, self.current(client))
+                    except HostUnavailable:
+                        if ack:
+                            raise
+                        return None  # a host being restored: the keys are lost, the viewer stays
                     except ScarabError as exc:
                         if ack:
                             raise

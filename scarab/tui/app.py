@@ -776,7 +776,8 @@ class ScarabApp(App[str], inherit_bindings=False):
         try:
             await self.client.request(p.SessionDelete(target=session_id, force=True))
         except ScarabError as exc:
-            self.status.notice = str(exc)
+            self.status.notice = str(exc)  # not killed: this client stays where it is
+            return
         if self.session is not None and session_id == self.session.id:
             await self.session_gone("killed")
             return
