@@ -106,8 +106,10 @@ def _stalled_watcher(scarab: ScarabEnv) -> socket.socket:
 
 def _flood_seconds(scarab: ScarabEnv, name: str) -> float:
     started = time.monotonic()
-    # Wide rows: every output event carries ~10 KB, so a stalled watcher's bounds fill within seconds.
-    type_line(scarab, name, "yes $(printf '%0190d' 0) | head -n 300000; echo flood-''done")
+    # Wide rows: every output event carries ~10 KB, ten a second, so a stalled watcher's bounds (its
+    # socket buffers, ~400 KB) fill within seconds; the flood must outlast that plus MAX_STALL
+    # (1,000,000 lines: ~7 s here; 300,000 ended in 2 s, before the buffers were full).
+    type_line(scarab, name, "yes $(printf '%0190d' 0) | head -n 1000000; echo flood-''done")
     wait_for(lambda: "flood-done" in scarab.capture(name), timeout=120, interval=0.1, what="the flood to end")
     return time.monotonic() - started
 

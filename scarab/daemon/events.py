@@ -20,7 +20,7 @@ import contextlib
 import socket
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from scarab import protocol as p
 from scarab.channel import Channel
@@ -43,8 +43,9 @@ MAX_STALL = 3.0
 class Watcher:
     """One watching connection: a filter, a bounded queue and the task that writes it out."""
 
-    def __init__(self, channel: Channel, session_id: str, output: bool) -> None:
+    def __init__(self, channel: Channel, session_id: str, output: bool, on_stall: Callable[[Watcher], None]) -> None:
         self.channel = channel
+        self.on_stall = on_stall  # it took nothing for MAX_STALL while events waited: the hub drops it
         self.session_id = session_id  # "" = every session
         self.output = output
         self.queue: deque[p.Event] = deque()
@@ -88,7 +89,12 @@ class Watcher:
                     self.queued_text -= len(event.value)
                     self.channel.send_nowait(event)
                 self.stalled_since = time.monotonic()
-                await self.channel.writer.drain()
+                try:
+                    # Not only when the next event is offered: a flood may have ended by then.
+                    await asyncio.wait_for(self.channel.writer.drain(), MAX_STALL)
+                except TimeoutError:
+                    self.on_stall(self)
+                    return
                 self.stalled_since = 0.0
                 if self.closing:
                     return
@@ -110,7 +116,7 @@ class EventHub:
         a change)."""
         if not self.watchers:
             self.sessions = {s.id: s for s in sessions}
-        watcher = Watcher(channel, session_id, output)
+        watcher = Watcher(channel, session_id, output, self._drop)
         watcher.task = asyncio.get_running_loop().create_task(watcher.pump())
         self.watchers.add(watcher)
         # The first event says the stream is live: everything after it will be seen.
