@@ -266,10 +266,12 @@ class CopyView(HistoryView):
         start, end = sorted((self.mark, self.cursor))
         return range(start.row, end.row + 1)
 
-    def selection_text(self) -> str:
+    def selection_text(self, vi: bool = False) -> str:
         """The selected characters, each line without trailing blanks, as tmux copies: a row that
         wrapped into the next is joined to it (a long line comes back whole), other rows end
-        with a newline; a rectangle's rows stay apart."""
+        with a newline; a rectangle's rows stay apart. With vi keys a line selection keeps its
+        last newline too (tmux's window_copy_get_selection: its end is past the line's end), so
+        pasted into a shell the last line runs as well."""
         out: list[str] = []
         rows = self.selected_rows()
         for row in rows:
@@ -278,7 +280,7 @@ class CopyView(HistoryView):
                 continue
             text = self.cells(row).text(*span)
             if row == rows[-1]:
-                out.append(text.rstrip())
+                out.append(text.rstrip() + ("\n" if vi and self.line_mode else ""))
             elif not self.rectangle and self.is_wrapped(row):
                 out.append(text)
             else:
@@ -799,7 +801,7 @@ class CopyMode(Widget):
         view = self.history
         if view.mark is not None:
             await view.fetch_rows(view.selected_rows())
-            text = view.selection_text()
+            text = view.selection_text(vi=self.table.name == "copy-mode-vi")
             try:
                 await self.copy(text)
             except ScarabError as exc:
