@@ -104,9 +104,10 @@ def test_copy_mode_in_one_pane_and_the_mouse_selecting_in_it(scarab: ScarabEnv, 
     tmux.type("-l", "\x1b[<0;10;2M\x1b[<0;10;2m\x1b[<0;10;2M\x1b[<0;10;2m")  # a double click on "line"
     wait_for(lambda: outer_clipboard(tmux) == "line", what=lambda: f"the word: {outer_clipboard(tmux)!r}")
     wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
-    tmux.type("-l", "\x1b[<0;3;1M\x1b[<0;3;1m" * 3)  # a triple click
+    tmux.type("-l", "\x1b[<0;3;1M\x1b[<0;3;1m" * 3)  # a triple click: the line, its newline with vi keys
     wait_for(
-        lambda: outer_clipboard(tmux) == "alpha beta-gamma  delta", what=lambda: f"the line: {outer_clipboard(tmux)!r}"
+        lambda: outer_clipboard(tmux) == "alpha beta-gamma  delta\n",
+        what=lambda: f"the line: {outer_clipboard(tmux)!r}",
     )
     wait_for(lambda: "[0/0]" not in tmux.screen(), what="copy mode to end")
 
