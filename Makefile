@@ -28,7 +28,7 @@ test: $(BIN)/scarab
 	$(MAKE) lint
 	@# Most tests wait on processes, ptys and polls, not on a CPU: four at a time on two cores. Those
 	@# asserting a latency bound run afterwards, alone.
-	$(BIN)/pytest -q -n 4 --dist loadgroup -m "not stress and not timing" --durations=20 tests
+	$(BIN)/pytest -q -n 4 -m "not stress and not timing" --durations=20 tests
 	$(BIN)/pytest -q -m "timing and not stress" tests
 
 bench: $(BIN)/scarab

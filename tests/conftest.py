@@ -39,14 +39,3 @@ def in_env(scarab: ScarabEnv, monkeypatch: pytest.MonkeyPatch) -> ScarabEnv:
         monkeypatch.setenv(key, scarab.env[key])
     assert os.environ["XDG_RUNTIME_DIR"].startswith(str(scarab.root))
     return scarab
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests driving the tmux oracle run one after another on one xdist worker (`--dist loadgroup`):
-    with two oracles' control clients at once, one of them now and then saw its session vanish and
-    exited (tmux 3.3a; each on its own server and socket)."""
-    for item in items:
-        fixturedefs = getattr(item, "_fixtureinfo", None)
-        defs = fixturedefs.name2fixturedefs.get("tmux", ()) if fixturedefs is not None else ()
-        if defs and defs[-1].func.__module__ == "tests.tmux_oracle":  # the one in force, not one it overrides
-            item.add_marker(pytest.mark.xdist_group("tmux-oracle"))

@@ -32,6 +32,12 @@ class Tmux:
             [*base, "-C", "attach-session", "-t", "oracle"],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )  # fmt: skip
+        # Its attach (on its command line) is done when it says which session it is in. Commands sent
+        # before that can run first: under load a rename of `oracle` did, the attach then failed and
+        # the client exited.
+        assert self.client.stdout is not None
+        while not (line := self.client.stdout.readline()).startswith("%session-changed"):
+            assert line, "tmux control client closed before it attached"
         self.run(["set -g default-command 'exec cat'", "set -g status off", "set -g remain-on-exit off"])
 
     def run(self, commands: list[str]) -> list[tuple[bool, str]]:
