@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     set_env.add_argument("value", nargs="?")
 
     capture = sub.add_parser("capture", help="print a session's screen (like tmux capture-pane -p)")
-    _target(capture, "session name or id")
+    _target(capture, "pane or session (default: where this runs, else the most recently attached session)", True)
     capture.add_argument("--scrollback", "-S", action="store_true", help="include the scrollback")
     capture.add_argument("--ansi", "-e", action="store_true", help="keep colours and attributes")
 
@@ -401,7 +401,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
         if where is not None:
             client.send(where)  # `capture -t .1` inside a session: a pane of the window it runs in
         # Page by page: a 40 MB scrollback never sits whole in this process.
-        async for text in client.capture(args.target, args.scrollback, args.ansi):
+        async for text in client.capture(args.target or "", args.scrollback, args.ansi):
             sys.stdout.write(text)
 
     asyncio.run(_with_client(capture))

@@ -24,6 +24,8 @@ def test_new_send_capture(scarab: ScarabEnv) -> None:
     wait_for(lambda: "hi" in scarab.capture("w").splitlines(), what="echo output")
     # The command prints what the poll saw (polls ask the daemon from the test process).
     assert scarab.ok("capture", "w") == scarab.capture("w")
+    # No target outside a session: tmux's best session, as capture-pane -p (it was refused).
+    assert scarab.ok("capture") == scarab.capture("w")
 
 
 def test_ls_shows_all_columns_and_json(scarab: ScarabEnv) -> None:
