@@ -34,6 +34,7 @@ from scarab.daemon.emulator import Emulator
 from scarab.daemon.hostconfig import HostConfig
 from scarab.daemon.hostio import Loop
 from scarab.logfile import open_log
+from scarab.paths import Paths
 from scarab.proctitle import set_process_name
 from scarab.readyline import HOST_READY_TIMEOUT, read_line
 
@@ -71,10 +72,13 @@ def _warm_up() -> None:
 
 
 def _rehearsals(count: int, deadline: float) -> bool:
-    """Whether all `count` ran."""
+    """Whether all `count` ran. Each in a directory of the runtime directory (private, and gone at
+    logout): a zygote killed during one leaves it behind, and in /tmp those piled up."""
+    runtime = Paths.default().runtime
+    place = str(runtime) if runtime.is_dir() else None
     for _ in range(count):
         try:
-            with tempfile.TemporaryDirectory(prefix="scarab-warm-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="warm-", dir=place) as tmp:
                 ended = _rehearse(tmp, deadline)
         except Exception as exc:  # a failed rehearsal costs hosts some memory, never a session
             print(f"scarab-zygote: warm-up skipped: {exc!r}", file=sys.stderr)
