@@ -57,25 +57,25 @@ def _warm_up() -> None:
         if event == "call":
             used.add(frame.f_code)
 
-    if not _rehearsals(1, deadline):
+    runtime = Paths.default().runtime  # looked up once, outside the recorded rehearsal
+    place = str(runtime) if runtime.is_dir() else None
+    if not _rehearsals(1, deadline, place):
         return
     sys.setprofile(record)  # a life once everything lazy is built: what each host runs
     try:
-        rehearsed = _rehearsals(1, deadline)
+        rehearsed = _rehearsals(1, deadline, place)
     finally:
         sys.setprofile(None)
     if rehearsed:
         gc.collect()
         _fill_pools()  # so the copies below fill fresh pools, side by side
         _repack(used)
-        _rehearsals(REHEARSALS, deadline)
+        _rehearsals(REHEARSALS, deadline, place)
 
 
-def _rehearsals(count: int, deadline: float) -> bool:
-    """Whether all `count` ran. Each in a directory of the runtime directory (private, and gone at
-    logout): a zygote killed during one leaves it behind, and in /tmp those piled up."""
-    runtime = Paths.default().runtime
-    place = str(runtime) if runtime.is_dir() else None
+def _rehearsals(count: int, deadline: float, place: str | None) -> bool:
+    """Whether all `count` ran. Each in a directory in `place`, the runtime directory (private, and
+    gone at logout): a zygote killed during one leaves it behind, and in /tmp those piled up."""
     for _ in range(count):
         try:
             with tempfile.TemporaryDirectory(prefix="warm-", dir=place) as tmp:
